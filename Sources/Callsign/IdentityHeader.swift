@@ -1,0 +1,252 @@
+/// The SIP `Identity` header field (RFC 8224 §4):
+/// `signed-identity-digest ;info=<URL> ;alg=ES256 ;ppt=shaken *(;param)`.
+///
+/// The digest is a PASSporT in full form (`header.claims.signature`) or in
+/// compact form (`..signature`, RFC 8225 §7). Parameters keep their order;
+/// unknown ones are kept too. `ppt="shaken"` (quoted) is accepted and
+/// unquoted on read; the header name may be the compact `y` (RFC 8224 §4).
+public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
+    /// One `;name[=value]` parameter, with its value as written (brackets and quotes included).
+    public struct Parameter: Sendable, Hashable {
+        public var name: String
+        public var rawValue: String?
+        public init(name: String, rawValue: String?) {
+            self.name = name
+            self.rawValue = rawValue
+        }
+    }
+
+    /// Limits for parsing.
+    public struct Limits: Sendable, Hashable {
+        /// Maximum length of one header value, in bytes.
+        public var maxHeaderBytes: Int
+        /// Maximum number of parameters.
+        public var maxParameters: Int
+        /// Maximum number of Identity headers considered in one request.
+        public var maxHeaders: Int
+        public init(maxHeaderBytes: Int = 10 * 1024, maxParameters: Int = 16, maxHeaders: Int = 8) {
+            self.maxHeaderBytes = maxHeaderBytes
+            self.maxParameters = maxParameters
+            self.maxHeaders = maxHeaders
+        }
+    }
+
+    /// The signed identity digest: a full-form PASSporT or `..signature`.
+    public var token: String
+    /// Every parameter in order.
+    public var parameters: [Parameter]
+
+    /// Builds a header for a signed PASSporT in full form (ATIS-1000074 §5.3.3).
+    public init(passport: SignedPASSporT, info: String) {
+        self.token = passport.compact
+        self.parameters = [
+            Parameter(name: "info", rawValue: "<\(info)>"),
+            Parameter(name: "alg", rawValue: "ES256"),
+        ]
+        if let ppt = passport.passport.header.ppt {
+            parameters.append(Parameter(name: "ppt", rawValue: ppt))
+        }
+    }
+
+    /// Builds a header from its parts.
+    public init(token: String, parameters: [Parameter]) {
+        self.token = token
+        self.parameters = parameters
+    }
+
+    /// The `info` URI without its angle brackets, if present and bracketed.
+    public var info: String? {
+        guard let raw = parameter("info") else { return nil }
+        guard raw.hasPrefix("<"), raw.hasSuffix(">"), raw.count >= 2 else { return nil }
+        return String(raw.dropFirst().dropLast())
+    }
+
+    /// Whether an `info` parameter is present at all (even malformed).
+    public var hasInfo: Bool { parameter("info") != nil }
+
+    /// The `alg` parameter.
+    public var alg: String? { parameter("alg") }
+
+    /// The `ppt` parameter, unquoted.
+    public var ppt: String? {
+        guard let raw = parameter("ppt") else { return nil }
+        if raw.count >= 2, raw.hasPrefix("\""), raw.hasSuffix("\"") { return String(raw.dropFirst().dropLast()) }
+        return raw
+    }
+
+    /// Whether the digest is the compact form `..signature` (RFC 8225 §7).
+    public var isCompactForm: Bool { token.hasPrefix("..") }
+
+    /// The raw value of a parameter (names compare case-insensitively, RFC 3261 §7.3.1).
+    public func parameter(_ name: String) -> String? {
+        parameters.first(where: { $0.name.lowercased() == name })?.rawValue ?? nil
+    }
+
+    /// The header field value, `token;name=value;…`.
+    public var value: String {
+        var out = token
+        for parameter in parameters {
+            out += ";" + parameter.name
+            if let raw = parameter.rawValue { out += "=" + raw }
+        }
+        return out
+    }
+
+    public var description: String { value }
+
+    /// Parses one Identity header field value (without the header name).
+    /// - Throws: ``VerificationError`` `malformedIdentityHeader` (438) on bad
+    ///   syntax or limits, `badInfo` (436) when `info` is not `<URI>`.
+    public init(parsing text: some StringProtocol, limits: Limits = Limits()) throws(VerificationError) {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= limits.maxHeaderBytes else {
+            throw VerificationError(.malformedIdentityHeader, "Identity header longer than \(limits.maxHeaderBytes) bytes")
+        }
+        var index = 0
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        func skipSpace() { while index < bytes.count, isSpace(bytes[index]) { index += 1 } }
+        func isTokenChar(_ byte: UInt8) -> Bool {
+            // RFC 3261 §25.1 token characters.
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "-.!%*_+`'~".utf8.contains(byte)
+            }
+        }
+        skipSpace()
+        let tokenStart = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            let isDigestChar: Bool
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                isDigestChar = true
+            default:
+                isDigestChar = false
+            }
+            if !isDigestChar { break }
+            index += 1
+        }
+        guard index > tokenStart else {
+            throw VerificationError(.malformedIdentityHeader, "Identity header has no signed-identity-digest")
+        }
+        let token = String(decoding: bytes[tokenStart..<index], as: UTF8.self)
+        var parameters: [Parameter] = []
+        skipSpace()
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: ";") else {
+                throw VerificationError(.malformedIdentityHeader, "unexpected character after the digest or a parameter")
+            }
+            index += 1
+            skipSpace()
+            let nameStart = index
+            while index < bytes.count, isTokenChar(bytes[index]) { index += 1 }
+            guard index > nameStart else { throw VerificationError(.malformedIdentityHeader, "empty parameter name") }
+            let name = String(decoding: bytes[nameStart..<index], as: UTF8.self)
+            skipSpace()
+            var rawValue: String?
+            if index < bytes.count, bytes[index] == UInt8(ascii: "=") {
+                index += 1
+                skipSpace()
+                guard index < bytes.count else { throw VerificationError(.malformedIdentityHeader, "parameter \(name) has no value") }
+                let valueStart = index
+                if bytes[index] == UInt8(ascii: "<") {
+                    while index < bytes.count, bytes[index] != UInt8(ascii: ">") {
+                        if bytes[index] < 0x21 || bytes[index] >= 0x7F {
+                            throw VerificationError(.badInfo, "parameter \(name): invalid character inside <…>")
+                        }
+                        index += 1
+                    }
+                    guard index < bytes.count else { throw VerificationError(.badInfo, "parameter \(name): missing '>'") }
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "\"") {
+                    index += 1
+                    while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                        if bytes[index] == UInt8(ascii: "\\") { index += 1 }
+                        index += 1
+                    }
+                    guard index < bytes.count else { throw VerificationError(.malformedIdentityHeader, "unterminated quoted string") }
+                    index += 1
+                } else {
+                    while index < bytes.count, isTokenChar(bytes[index]) || bytes[index] == UInt8(ascii: ":")
+                        || bytes[index] == UInt8(ascii: "/") || bytes[index] == UInt8(ascii: "[")
+                        || bytes[index] == UInt8(ascii: "]")
+                    {
+                        index += 1
+                    }
+                    guard index > valueStart else {
+                        throw VerificationError(.malformedIdentityHeader, "parameter \(name) has an empty value")
+                    }
+                }
+                rawValue = String(decoding: bytes[valueStart..<index], as: UTF8.self)
+            }
+            if parameters.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+                throw VerificationError(.malformedIdentityHeader, "parameter \(name) appears twice")
+            }
+            parameters.append(Parameter(name: name, rawValue: rawValue))
+            guard parameters.count <= limits.maxParameters else {
+                throw VerificationError(.malformedIdentityHeader, "more than \(limits.maxParameters) parameters")
+            }
+            skipSpace()
+        }
+        self.token = token
+        self.parameters = parameters
+        if let raw = parameter("info"), info == nil {
+            _ = raw
+            throw VerificationError(.badInfo, "info parameter is not a URI in <…>")
+        }
+    }
+
+    /// Parses a header line with its name: `Identity: …` or the compact `y: …`
+    /// (RFC 8224 §4). Text without a header name is parsed as a bare value.
+    public init(line: some StringProtocol, limits: Limits = Limits()) throws(VerificationError) {
+        try self.init(parsing: Self.stripHeaderName(String(line)), limits: limits)
+    }
+
+    /// Removes a leading `Identity:` or `y:` header name, if any.
+    public static func stripHeaderName(_ line: String) -> Substring {
+        var text = line[...]
+        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        guard let colon = text.firstIndex(of: ":") else { return text }
+        let name = text[..<colon].trimmingTrailingSpaces().lowercased()
+        if name == "identity" || name == "y" { return text[text.index(after: colon)...] }
+        return text
+    }
+
+    /// Splits one header field value that holds several comma-joined
+    /// Identity values (RFC 3261 §7.3.1), ignoring commas inside `<…>` and quotes.
+    public static func splitCommaJoined(_ text: some StringProtocol) -> [Substring] {
+        let string = Substring(text)
+        var parts: [Substring] = []
+        var start = string.startIndex
+        var inAngle = false
+        var inQuote = false
+        var index = string.startIndex
+        while index < string.endIndex {
+            let char = string[index]
+            switch char {
+            case "<" where !inQuote: inAngle = true
+            case ">" where !inQuote: inAngle = false
+            case "\"" where !inAngle: inQuote.toggle()
+            case "," where !inAngle && !inQuote:
+                parts.append(string[start..<index])
+                start = string.index(after: index)
+            default: break
+            }
+            index = string.index(after: index)
+        }
+        parts.append(string[start...])
+        return parts.filter { !$0.allSatisfy { $0 == " " || $0 == "\t" } }
+    }
+}
+
+extension Substring {
+    func trimmingTrailingSpaces() -> Substring {
+        var s = self
+        while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
+        return s
+    }
+}

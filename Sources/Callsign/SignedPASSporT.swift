@@ -1,0 +1,163 @@
+public import Crypto
+
+/// Size limits for decoding PASSporTs and Identity headers. Every parser in
+/// Callsign is bounded so hostile input costs little.
+public struct PASSporTLimits: Sendable, Hashable {
+    /// Maximum length of the compact JWS, in bytes.
+    public var maxTokenBytes: Int
+    /// Limits on each decoded JSON segment.
+    public var json: JSONLimits
+
+    public init(maxTokenBytes: Int = 8 * 1024, json: JSONLimits = JSONLimits(maxDepth: 8, maxContainerCount: 64)) {
+        self.maxTokenBytes = maxTokenBytes
+        self.json = json
+    }
+}
+
+/// The three parts of a JWS in compact serialization (RFC 7515 §7.1),
+/// base64url-decoded and JSON-parsed, with no PASSporT rules applied.
+///
+/// Used to show a token as it is (`callsign decode`); verification goes
+/// through ``SignedPASSporT``.
+public struct CompactJWS: Sendable, Hashable {
+    /// The JOSE header object.
+    public var header: JSONObject
+    /// The payload (claims) object.
+    public var payload: JSONObject
+    /// The signature bytes (for ES256: 64 bytes, r ‖ s).
+    public var signature: [UInt8]
+    /// `BASE64URL(header) "." BASE64URL(payload)` exactly as received: what is signed.
+    public var signingInput: [UInt8]
+
+    /// Splits and decodes a compact JWS.
+    /// - Throws: ``VerificationError/Code/malformedPASSporT`` for anything
+    ///   that is not three strict base64url segments of JSON objects within the limits.
+    public init(_ text: some StringProtocol, limits: PASSporTLimits = PASSporTLimits()) throws(VerificationError) {
+        let utf8 = text.utf8
+        guard utf8.count <= limits.maxTokenBytes else {
+            throw VerificationError(.malformedPASSporT, "PASSporT longer than \(limits.maxTokenBytes) bytes")
+        }
+        guard !utf8.isEmpty else { throw VerificationError(.malformedPASSporT, "empty PASSporT") }
+        let bytes = Array(utf8)
+        var dots: [Int] = []
+        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: ".") {
+            dots.append(offset)
+            if dots.count > 2 { break }
+        }
+        guard dots.count == 2 else {
+            throw VerificationError(.malformedPASSporT, "a compact JWS has 3 segments, found \(dots.count + 1)")
+        }
+        let headerText = bytes[0..<dots[0]]
+        let payloadText = bytes[(dots[0] + 1)..<dots[1]]
+        let signatureText = bytes[(dots[1] + 1)...]
+        if headerText.isEmpty && payloadText.isEmpty {
+            throw VerificationError(.compactFormNotAllowed, "compact form (header and claims omitted, RFC 8225 §7)")
+        }
+        guard let headerBytes = Base64URL.decode(headerText) else {
+            throw VerificationError(.malformedPASSporT, "header is not base64url")
+        }
+        guard let payloadBytes = Base64URL.decode(payloadText) else {
+            throw VerificationError(.malformedPASSporT, "claims are not base64url")
+        }
+        guard let signature = Base64URL.decode(signatureText) else {
+            throw VerificationError(.malformedPASSporT, "signature is not base64url")
+        }
+        func object(_ bytes: [UInt8], _ what: String) throws(VerificationError) -> JSONObject {
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(bytes, limits: limits.json)
+            } catch {
+                throw VerificationError(.malformedPASSporT, "\(what): \(error.description)")
+            }
+            guard let object = value.objectValue else {
+                throw VerificationError(.malformedPASSporT, "\(what) is a \(value.typeName), not an object")
+            }
+            return object
+        }
+        self.header = try object(headerBytes, "header")
+        self.payload = try object(payloadBytes, "claims")
+        self.signature = signature
+        self.signingInput = Array(bytes[0..<dots[1]])
+    }
+}
+
+/// A signed PASSporT in compact JWS form (RFC 8225 §6): the decoded token
+/// together with the exact bytes that were signed.
+///
+/// Decoding is strict: three segments, base64url without padding, `alg`
+/// ES256 (never `none` or an HMAC: no algorithm confusion), `typ` passport,
+/// a 64-byte r ‖ s signature, and the RFC 8225 required claims.
+public struct SignedPASSporT: Sendable, Hashable {
+    /// The decoded header and claims.
+    public let passport: PASSporT
+    /// The signing input as received (never re-serialized before verifying).
+    public let signingInput: [UInt8]
+    /// The raw r ‖ s ES256 signature (RFC 7518 §3.4).
+    public let signature: [UInt8]
+
+    /// The compact serialization, `header.claims.signature`.
+    public var compact: String {
+        String(decoding: signingInput, as: UTF8.self) + "." + Base64URL.encode(signature)
+    }
+
+    /// Decodes a full-form PASSporT.
+    /// - Throws: ``VerificationError`` with the code that maps to the right SIP response.
+    public init(compact text: some StringProtocol, limits: PASSporTLimits = PASSporTLimits()) throws(VerificationError) {
+        let jws = try CompactJWS(text, limits: limits)
+        try self.init(jws: jws)
+    }
+
+    /// Applies the PASSporT rules to a decoded compact JWS.
+    public init(jws: CompactJWS) throws(VerificationError) {
+        let header = try PASSporT.Header(json: jws.header)
+        guard header.alg == "ES256" else {
+            throw VerificationError(.unsupportedAlgorithm, "PASSporT alg must be ES256")
+        }
+        guard header.typ == "passport" else {
+            throw VerificationError(.wrongType, header.typ == nil ? "PASSporT header has no typ" : "PASSporT typ is not passport")
+        }
+        if let crit = header.additional["crit"] {
+            // RFC 7515 §4.1.11: critical extensions we do not implement make the JWS invalid.
+            throw VerificationError(.malformedPASSporT, "unsupported crit header parameter (\(crit.typeName))")
+        }
+        guard jws.signature.count == 64 else {
+            throw VerificationError(.malformedPASSporT, "ES256 signature must be 64 bytes, got \(jws.signature.count)")
+        }
+        let claims = try PASSporT.Claims(json: jws.payload)
+        self.passport = PASSporT(header: header, claims: claims)
+        self.signingInput = jws.signingInput
+        self.signature = jws.signature
+    }
+
+    init(passport: PASSporT, signingInput: [UInt8], signature: [UInt8]) {
+        self.passport = passport
+        self.signingInput = signingInput
+        self.signature = signature
+    }
+
+    /// Signs `passport` with ES256 (RFC 8225 §6, RFC 7518 §3.4): header and
+    /// claims in the deterministic JSON form (RFC 8225 §9), base64url, and a
+    /// raw r ‖ s signature.
+    /// - Throws: a swift-crypto error if signing fails.
+    public static func sign(_ passport: PASSporT, with key: P256.Signing.PrivateKey) throws -> SignedPASSporT {
+        let input = signingInput(for: passport)
+        let signature = try key.signature(for: input)
+        return SignedPASSporT(passport: passport, signingInput: input, signature: Array(signature.rawRepresentation))
+    }
+
+    /// The bytes an ES256 signature covers for `passport`, in deterministic form.
+    public static func signingInput(for passport: PASSporT) -> [UInt8] {
+        let header = JSONWriter.canonical(.object(passport.header.json))
+        let claims = JSONWriter.canonical(.object(passport.claims.json))
+        var input = Array(Base64URL.encode(header).utf8)
+        input.append(UInt8(ascii: "."))
+        input.append(contentsOf: Base64URL.encode(claims).utf8)
+        return input
+    }
+
+    /// Whether the ES256 signature is valid for `key`.
+    public func isValidSignature(for key: P256.Signing.PublicKey) -> Bool {
+        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+        return key.isValidSignature(signature, for: signingInput)
+    }
+}

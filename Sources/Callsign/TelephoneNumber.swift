@@ -1,0 +1,171 @@
+/// How national numbers of one country become E.164 digit strings
+/// (RFC 8224 §8.3 step "convert to E.164 by local policy").
+public struct NumberingPolicy: Sendable, Hashable {
+    /// A short name for diagnostics and configuration (`nanp`, `uk`, `fr`, `e164`).
+    public var name: String
+    /// Country calling code, without `+` (`1`, `44`, `33`); empty for none.
+    public var countryCode: String
+    /// National (trunk) prefix dialled before national numbers (`0` in the UK and France).
+    public var trunkPrefix: String?
+    /// International call prefixes that may precede a country code (`011`, `00`).
+    public var internationalPrefixes: [String]
+    /// Lengths of the national significant number (10 in NANP, 9–10 in the UK, 9 in France).
+    public var nationalNumberLengths: ClosedRange<Int>
+
+    public init(name: String, countryCode: String, trunkPrefix: String?, internationalPrefixes: [String],
+                nationalNumberLengths: ClosedRange<Int>) {
+        self.name = name
+        self.countryCode = countryCode
+        self.trunkPrefix = trunkPrefix
+        self.internationalPrefixes = internationalPrefixes
+        self.nationalNumberLengths = nationalNumberLengths
+    }
+
+    /// Only numbers already in E.164 form (`+…` or digits) are accepted; nothing is added.
+    public static let e164 = NumberingPolicy(name: "e164", countryCode: "", trunkPrefix: nil, internationalPrefixes: [],
+                                             nationalNumberLengths: 0...0)
+    /// North American Numbering Plan: 10-digit numbers get `1` (ATIS-1000074 examples).
+    public static let nanp = NumberingPolicy(name: "nanp", countryCode: "1", trunkPrefix: nil, internationalPrefixes: ["011"],
+                                             nationalNumberLengths: 10...10)
+    /// United Kingdom: `0…` national numbers become `44…` (Ofcom numbering plan).
+    public static let uk = NumberingPolicy(name: "uk", countryCode: "44", trunkPrefix: "0", internationalPrefixes: ["00"],
+                                           nationalNumberLengths: 9...10)
+    /// France: `0…` national numbers become `33…` (ARCEP plan).
+    public static let france = NumberingPolicy(name: "fr", countryCode: "33", trunkPrefix: "0", internationalPrefixes: ["00"],
+                                               nationalNumberLengths: 9...9)
+
+    /// The built-in policies by name.
+    public static let builtIn: [String: NumberingPolicy] = ["e164": .e164, "nanp": .nanp, "uk": .uk, "fr": .france]
+}
+
+/// Telephone-number canonicalization for PASSporT `orig`/`dest` (RFC 8224 §8).
+public enum TelephoneNumber {
+    /// Canonicalizes a caller or callee identity taken from SIP: a `tel:` URI,
+    /// a `sip:`/`sips:` URI (possibly inside a name-addr with a display name
+    /// and `<…>`), or a bare number.
+    ///
+    /// URI parameters (`;tgrp`, `;npdi`, `;rn`, `;verstat`, `;phone-context`, …)
+    /// are dropped, visual separators removed, `+` removed, and national
+    /// numbers converted to E.164 with `policy` (RFC 8224 §8.3). A SIP URI
+    /// whose user part is not a number (and lacks `user=phone`) stays a URI
+    /// identity (RFC 8224 §8.5).
+    ///
+    /// - Returns: `nil` when the input is not a usable identity (e.g. `++4`, an
+    ///   empty user part, more than 15 digits).
+    public static func canonicalize(_ input: some StringProtocol, policy: NumberingPolicy = .e164) -> PASSporT.Party? {
+        var text = Substring(input)
+        guard text.utf8.count <= 1024 else { return nil }
+        text = trimmed(text)
+        // name-addr: take what is inside <…>.
+        if let open = text.firstIndex(of: "<") {
+            guard let close = text[open...].firstIndex(of: ">") else { return nil }
+            text = text[text.index(after: open)..<close]
+            text = trimmed(text)
+        }
+        let lower = text.lowercased()
+        if lower.hasPrefix("tel:") {
+            let body = text.dropFirst(4)
+            let digits = body.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return number(percentDecoded(digits), policy: policy).map { .tn($0) }
+        }
+        if lower.hasPrefix("sip:") || lower.hasPrefix("sips:") {
+            let schemeLength = lower.hasPrefix("sip:") ? 4 : 5
+            let rest = text.dropFirst(schemeLength)
+            guard let at = rest.lastIndex(of: "@") else {
+                return .uri(String(text))
+            }
+            let userinfo = rest[..<at]
+            let hostPart = rest[rest.index(after: at)...]
+            // User part: before ';' (user parameters such as ;verstat=, ;npdi) and ':' (password).
+            let user = userinfo.split(whereSeparator: { $0 == ";" || $0 == ":" }).first.map(Substring.init) ?? ""
+            guard !user.isEmpty else { return nil }
+            let decodedUser = percentDecoded(user)
+            let uriParameters = hostPart.split(separator: ";").dropFirst().map { $0.lowercased() }
+            let userIsPhone = uriParameters.contains("user=phone")
+            if let tn = number(decodedUser, policy: policy) { return .tn(tn) }
+            if userIsPhone { return nil }
+            let host = hostPart.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return .uri("sip:\(decodedUser)@\(host.lowercased())")
+        }
+        if text.contains(":") || text.contains("@") { return .uri(String(text)) }
+        // A bare string: strip any parameters.
+        let bare = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return number(bare, policy: policy).map { .tn($0) }
+    }
+
+    /// Canonicalizes a telephone number (no URI), or returns `nil` if it is not one.
+    public static func canonicalNumber(_ input: some StringProtocol, policy: NumberingPolicy = .e164) -> String? {
+        if case .tn(let tn)? = canonicalize(input, policy: policy) { return tn }
+        return nil
+    }
+
+    /// Turns a number with optional `+` and visual separators into canonical digits.
+    static func number(_ text: some StringProtocol, policy: NumberingPolicy) -> String? {
+        var digits = ""
+        var sawPlus = false
+        var sawDigit = false
+        for char in text {
+            switch char {
+            case "+":
+                // Only one leading '+'.
+                if sawPlus || sawDigit { return nil }
+                sawPlus = true
+            case "0"..."9", "*", "#":
+                digits.append(char)
+                sawDigit = true
+            case "-", ".", "(", ")", " ":
+                continue  // visual separators (RFC 3966 §5.1.1)
+            default:
+                return nil
+            }
+        }
+        guard !digits.isEmpty else { return nil }
+        let isDialString = digits.contains("*") || digits.contains("#")
+        if sawPlus {
+            guard !isDialString, digits.count <= 15 else { return nil }
+            return digits
+        }
+        if isDialString { return digits.count <= 15 ? digits : nil }
+        var result = digits
+        if let prefix = policy.internationalPrefixes.first(where: { digits.hasPrefix($0) && digits.count > $0.count + 6 }) {
+            result = String(digits.dropFirst(prefix.count))
+        } else if let trunk = policy.trunkPrefix, digits.hasPrefix(trunk),
+            policy.nationalNumberLengths.contains(digits.count - trunk.count)
+        {
+            result = policy.countryCode + digits.dropFirst(trunk.count)
+        } else if policy.trunkPrefix == nil, !policy.countryCode.isEmpty,
+            policy.nationalNumberLengths.contains(digits.count)
+        {
+            result = policy.countryCode + digits
+        }
+        guard result.count <= 15 else { return nil }
+        return result
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
+        var t = text
+        while let first = t.first, first == " " || first == "\t" || first == "\r" || first == "\n" { t = t.dropFirst() }
+        while let last = t.last, last == " " || last == "\t" || last == "\r" || last == "\n" { t = t.dropLast() }
+        return t
+    }
+
+    /// Decodes `%XX` escapes (RFC 3986 §2.1), e.g. `%2B` for `+`; invalid escapes are kept.
+    static func percentDecoded(_ text: some StringProtocol) -> String {
+        guard text.contains("%") else { return String(text) }
+        var bytes: [UInt8] = []
+        let utf8 = Array(text.utf8)
+        var i = 0
+        while i < utf8.count {
+            if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count,
+                let value = UInt8(String(decoding: utf8[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                i += 3
+            } else {
+                bytes.append(utf8[i])
+                i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,299 @@
+/// The call being verified, as the STI-VS sees it in the SIP request
+/// (RFC 8224 §6.2; ATIS-1000074 §5.4).
+public struct CallContext: Sendable, Hashable {
+    /// The calling identity as signalled: P-Asserted-Identity if present, else From.
+    public var orig: String
+    /// The called identity: the To URI (or Request-URI).
+    public var dest: String
+    /// The SIP Date header, in seconds since the epoch, if the request has one.
+    public var date: Int64?
+
+    public init(orig: String, dest: String, date: Int64? = nil) {
+        self.orig = orig
+        self.dest = dest
+        self.date = date
+    }
+}
+
+/// Verification settings. Defaults follow ATIS-1000074 and RFC 8224; the
+/// ``strictFrench`` profile follows the French MAN test matrix.
+public struct VerificationOptions: Sendable, Hashable {
+    /// Maximum age of `iat` and of the Date header, in seconds (RFC 8224 §6.2.3 recommends 60).
+    public var maxAge: Int64 = 60
+    /// How far in the future `iat` or Date may be (clock skew), in seconds.
+    public var maxFutureSkew: Int64 = 10
+    /// Answer 428 when no Identity header is present, instead of `No-TN-Validation`.
+    public var requireIdentity = false
+    /// Require the `alg` Identity parameter (437 when absent).
+    public var requireAlgParameter = false
+    /// Require the `ppt` Identity parameter when the PASSporT has `ppt` (RFC 8224 §4; 438).
+    public var requirePptParameter = true
+    /// Refuse Identity parameters other than `info`, `alg`, `ppt` (438).
+    public var rejectUnknownParameters = false
+    /// Accept compact-form (`..sig`) headers by rebuilding the PASSporT
+    /// (RFC 8225 §7). SHAKEN requires the full form (ATIS-1000074 §5.3.3).
+    public var allowCompactForm = false
+    /// Turns signalled numbers into canonical form (RFC 8224 §8.3).
+    public var numbering: NumberingPolicy = .e164
+    /// Decoding limits.
+    public var limits = PASSporTLimits()
+    /// Identity header limits.
+    public var headerLimits = IdentityHeader.Limits()
+
+    public init() {}
+
+    /// French MAN profile: `alg` required (437), no extra parameters (438),
+    /// national numbers in the French plan.
+    public static var strictFrench: VerificationOptions {
+        var options = VerificationOptions()
+        options.requireAlgParameter = true
+        options.rejectUnknownParameters = true
+        options.numbering = .france
+        return options
+    }
+}
+
+/// What the STI-VS concluded about a call.
+public struct VerificationResult: Sendable {
+    /// The verstat value for P-Asserted-Identity/From (3GPP TS 24.229 §7.2A.20).
+    public var verstat: Verstat
+    /// The attestation of the PASSporT that verified (or, on failure, of the one decoded).
+    public var attestation: PASSporT.Attestation?
+    /// The origination identifier (RFC 8588 §5) of that PASSporT.
+    public var origid: String?
+    /// Why verification failed; `nil` when it passed or there was nothing to verify.
+    public var error: VerificationError?
+    /// The PASSporT the verdict is about, if one could be decoded.
+    public var passport: SignedPASSporT?
+    /// The Identity header the verdict is about.
+    public var identity: IdentityHeader?
+    /// Steps and notes, free of personal data.
+    public var diagnostics: [String]
+
+    /// Whether the call carries a verified identity.
+    public var isValid: Bool { verstat == .passed }
+}
+
+/// The STI-VS verification procedure (RFC 8224 §6.2, ATIS-1000074 §5.4):
+/// parse → claim checks → freshness → credential → signature → orig/dest match.
+///
+/// Pure: time and the credential lookup are injected.
+public struct Verifier: Sendable {
+    public var options: VerificationOptions
+
+    public init(options: VerificationOptions = VerificationOptions()) {
+        self.options = options
+    }
+
+    /// Verifies the Identity headers of a call.
+    ///
+    /// - Parameters:
+    ///   - identityHeaders: the values of every Identity (`y`) header in the request.
+    ///   - call: the calling and called identities and the Date header.
+    ///   - now: the current time, seconds since the epoch.
+    ///   - resolver: how to get the signer's key for an `x5u`.
+    /// - Returns: `passed` if an acceptable SHAKEN PASSporT verifies (RFC 8224 §6.2:
+    ///   with several headers, one valid one suffices), otherwise the failure
+    ///   of the most relevant header.
+    public func verify(identityHeaders: [String], call: CallContext, now: Int64,
+                       resolver: some CertificateResolver) async -> VerificationResult
+    {
+        var values: [Substring] = []
+        for header in identityHeaders {
+            values.append(contentsOf: IdentityHeader.splitCommaJoined(header))
+        }
+        if values.isEmpty {
+            if options.requireIdentity {
+                return VerificationResult(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"),
+                                          diagnostics: ["no Identity header; policy requires one"])
+            }
+            return VerificationResult(verstat: .noValidation, diagnostics: ["no Identity header"])
+        }
+        var firstFailure: VerificationResult?
+        var shakenFailure: VerificationResult?
+        for value in values.prefix(options.headerLimits.maxHeaders) {
+            let result = await verifyOne(value, call: call, now: now, resolver: resolver)
+            if result.isValid { return result }
+            if firstFailure == nil { firstFailure = result }
+            if shakenFailure == nil, result.passport?.passport.header.ppt == PASSporT.Extension.shaken {
+                shakenFailure = result
+            }
+        }
+        guard var result = shakenFailure ?? firstFailure else {
+            return VerificationResult(verstat: .noValidation, diagnostics: ["no Identity header considered"])
+        }
+        if values.count > options.headerLimits.maxHeaders {
+            result.diagnostics.append("only the first \(options.headerLimits.maxHeaders) Identity headers were considered")
+        }
+        return result
+    }
+
+    /// Verifies one Identity header value against the call.
+    public func verifyOne(_ value: some StringProtocol, call: CallContext, now: Int64,
+                          resolver: some CertificateResolver) async -> VerificationResult
+    {
+        var result = VerificationResult(verstat: .failed, diagnostics: [])
+        do {
+            try await run(value, call: call, now: now, resolver: resolver, result: &result)
+            result.verstat = .passed
+            result.error = nil
+        } catch {
+            result.verstat = .failed
+            result.error = error
+            result.diagnostics.append("failed: \(error.code.rawValue)")
+        }
+        return result
+    }
+
+    private func run(_ value: some StringProtocol, call: CallContext, now: Int64, resolver: some CertificateResolver,
+                     result: inout VerificationResult) async throws(VerificationError)
+    {
+        // 1. Identity header syntax and parameters (RFC 8224 §4).
+        let header = try IdentityHeader(line: value, limits: options.headerLimits)
+        result.identity = header
+        guard header.hasInfo else { throw VerificationError(.missingInfo, "Identity header has no info parameter") }
+        guard let info = header.info else { throw VerificationError(.badInfo, "info parameter is not a URI in <…>") }
+        if let alg = header.alg {
+            guard alg == "ES256" else { throw VerificationError(.unsupportedAlgorithm, "Identity alg parameter is not ES256") }
+        } else if options.requireAlgParameter {
+            throw VerificationError(.unsupportedAlgorithm, "Identity header has no alg parameter")
+        }
+        if options.rejectUnknownParameters,
+            let extra = header.parameters.first(where: { !["info", "alg", "ppt"].contains($0.name.lowercased()) })
+        {
+            throw VerificationError(.unexpectedParameter, "unexpected Identity parameter \(extra.name)")
+        }
+        result.diagnostics.append("identity header parsed")
+
+        // 2. The PASSporT: full form, or compact form rebuilt from the call.
+        let passport: SignedPASSporT
+        if header.isCompactForm {
+            guard options.allowCompactForm else {
+                throw VerificationError(.compactFormNotAllowed, "compact form not allowed (ATIS-1000074 §5.3.3)")
+            }
+            passport = try rebuildCompact(header, info: info, call: call)
+            result.diagnostics.append("compact form rebuilt from the request (RFC 8225 §7)")
+        } else {
+            passport = try SignedPASSporT(compact: header.token, limits: options.limits)
+        }
+        result.passport = passport
+        let claims = passport.passport.claims
+        result.attestation = claims.attestation
+        result.origid = claims.origid
+
+        // 3. Header and claim checks (RFC 8588, ATIS-1000074 §5.4 step 2).
+        guard let ppt = passport.passport.header.ppt else {
+            throw VerificationError(.missingExtension, "PASSporT header has no ppt")
+        }
+        guard ppt == PASSporT.Extension.shaken else {
+            throw VerificationError(.wrongExtension, "PASSporT ppt is not shaken")
+        }
+        if let parameterPpt = header.ppt {
+            guard parameterPpt == ppt else { throw VerificationError(.wrongExtension, "Identity ppt parameter differs from the PASSporT ppt") }
+        } else if options.requirePptParameter {
+            throw VerificationError(.wrongExtension, "Identity header has no ppt parameter (RFC 8224 §4)")
+        }
+        guard let x5u = passport.passport.header.x5u else { throw VerificationError(.badInfo, "PASSporT header has no x5u") }
+        guard x5u == info else { throw VerificationError(.infoMismatch, "x5u differs from the info parameter") }
+        guard let attest = claims.attest else { throw VerificationError(.missingClaim, "attest claim missing") }
+        guard PASSporT.Attestation(rawValue: attest) != nil else {
+            throw VerificationError(.invalidAttestation, "attest is not A, B or C")
+        }
+        guard let origid = claims.origid else { throw VerificationError(.missingClaim, "origid claim missing") }
+        guard Self.isUUID(origid) else { throw VerificationError(.invalidClaim, "origid is not a UUID") }
+        guard case .tn = claims.orig else { throw VerificationError(.invalidClaim, "orig is not a telephone number") }
+        result.diagnostics.append("claims checked")
+
+        // 4. Freshness (RFC 8224 §6.2.3; ATIS-1000074 §5.4 step 4).
+        if now - claims.iat > options.maxAge {
+            throw VerificationError(.staleIat, "iat is \(now - claims.iat) s old (limit \(options.maxAge) s)")
+        }
+        if claims.iat - now > options.maxFutureSkew {
+            throw VerificationError(.futureIat, "iat is \(claims.iat - now) s in the future")
+        }
+        if let date = call.date {
+            if now - date > options.maxAge { throw VerificationError(.staleDate, "Date header is \(now - date) s old") }
+            if date - now > options.maxFutureSkew { throw VerificationError(.staleDate, "Date header is in the future") }
+            if abs(date - claims.iat) > options.maxAge { throw VerificationError(.staleDate, "Date header and iat differ by more than \(options.maxAge) s") }
+        }
+        result.diagnostics.append("iat fresh")
+
+        // 5. Credential (chain, validity, CRL are the resolver's job).
+        let credential = try await resolver.resolve(x5u: x5u, at: now)
+        result.diagnostics.append(contentsOf: credential.diagnostics)
+
+        // 6. Signature over the signing input as received.
+        guard passport.isValidSignature(for: credential.publicKey) else {
+            throw VerificationError(.badSignature, "signature does not verify with the certificate's key")
+        }
+        result.diagnostics.append("signature valid")
+
+        // 7. orig / dest against the request (RFC 8224 §6.2 step 1 and §8).
+        try checkParties(claims, call: call)
+        result.diagnostics.append("orig and dest match the request")
+    }
+
+    /// Compares `orig` with the calling number and `dest` with the called one,
+    /// both in canonical form.
+    public func checkParties(_ claims: PASSporT.Claims, call: CallContext) throws(VerificationError) {
+        guard let callOrig = TelephoneNumber.canonicalize(call.orig, policy: options.numbering) else {
+            throw VerificationError(.unusableRequestNumber, "calling number in the request cannot be read")
+        }
+        guard let callDest = TelephoneNumber.canonicalize(call.dest, policy: options.numbering) else {
+            throw VerificationError(.unusableRequestNumber, "called number in the request cannot be read")
+        }
+        let claimOrig = canonicalClaim(claims.orig)
+        guard claimOrig == callOrig else { throw VerificationError(.origMismatch, "orig does not match the calling number") }
+        let destinations = claims.dest.tn.compactMap { TelephoneNumber.canonicalNumber($0, policy: options.numbering) }.map(PASSporT.Party.tn)
+            + claims.dest.uri.map { TelephoneNumber.canonicalize($0, policy: options.numbering) ?? .uri($0) }
+        guard destinations.contains(callDest) else {
+            throw VerificationError(.destMismatch, "dest does not contain the called number")
+        }
+    }
+
+    private func canonicalClaim(_ party: PASSporT.Party) -> PASSporT.Party? {
+        switch party {
+        case .tn(let tn): TelephoneNumber.canonicalNumber(tn, policy: options.numbering).map(PASSporT.Party.tn)
+        case .uri(let uri): TelephoneNumber.canonicalize(uri, policy: options.numbering)
+        }
+    }
+
+    /// Rebuilds a compact-form PASSporT from the request (RFC 8225 §7): header
+    /// `{alg, ppt, typ, x5u=info}`, claims `{dest, iat=Date, orig}`.
+    func rebuildCompact(_ header: IdentityHeader, info: String, call: CallContext) throws(VerificationError) -> SignedPASSporT {
+        let parts = header.token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, parts[1].isEmpty, let signature = Base64URL.decode(parts[2]),
+            signature.count == 64
+        else {
+            throw VerificationError(.malformedPASSporT, "compact form is not ..signature")
+        }
+        guard let date = call.date else { throw VerificationError(.staleDate, "compact form needs a Date header for iat") }
+        guard let orig = TelephoneNumber.canonicalize(call.orig, policy: options.numbering),
+            let dest = TelephoneNumber.canonicalize(call.dest, policy: options.numbering)
+        else {
+            throw VerificationError(.unusableRequestNumber, "cannot rebuild orig/dest from the request")
+        }
+        var destination = PASSporT.Destination()
+        switch dest {
+        case .tn(let tn): destination.tn = [tn]
+        case .uri(let uri): destination.uri = [uri]
+        }
+        let passport = PASSporT(header: PASSporT.Header(alg: "ES256", typ: "passport", ppt: header.ppt, x5u: info),
+                                claims: PASSporT.Claims(dest: destination, iat: date, orig: orig))
+        return SignedPASSporT(passport: passport, signingInput: SignedPASSporT.signingInput(for: passport), signature: signature)
+    }
+
+    /// RFC 4122 textual form: 8-4-4-4-12 hexadecimal digits.
+    static func isUUID(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return false }
+        for (i, c) in utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) {
+                return false
+            }
+        }
+        return true
+    }
+}
