@@ -54,7 +54,7 @@ public struct VerificationOptions: Sendable, Hashable {
 }
 
 /// What the STI-VS concluded about a call.
-public struct VerificationResult: Sendable {
+public struct Verdict: Sendable {
     /// The verstat value for P-Asserted-Identity/From (3GPP TS 24.229 §7.2A.20).
     public var verstat: Verstat
     /// The attestation of the PASSporT that verified (or, on failure, of the one decoded).
@@ -96,7 +96,7 @@ public struct Verifier: Sendable {
     ///   with several headers, one valid one suffices), otherwise the failure
     ///   of the most relevant header.
     public func verify(identityHeaders: [String], call: CallContext, now: Int64,
-                       resolver: some CertificateResolver) async -> VerificationResult
+                       resolver: some CertificateResolver) async -> Verdict
     {
         var values: [Substring] = []
         for header in identityHeaders {
@@ -104,13 +104,13 @@ public struct Verifier: Sendable {
         }
         if values.isEmpty {
             if options.requireIdentity {
-                return VerificationResult(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"),
+                return Verdict(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"),
                                           diagnostics: ["no Identity header; policy requires one"])
             }
-            return VerificationResult(verstat: .noValidation, diagnostics: ["no Identity header"])
+            return Verdict(verstat: .noValidation, diagnostics: ["no Identity header"])
         }
-        var firstFailure: VerificationResult?
-        var shakenFailure: VerificationResult?
+        var firstFailure: Verdict?
+        var shakenFailure: Verdict?
         for value in values.prefix(options.headerLimits.maxHeaders) {
             let result = await verifyOne(value, call: call, now: now, resolver: resolver)
             if result.isValid { return result }
@@ -120,7 +120,7 @@ public struct Verifier: Sendable {
             }
         }
         guard var result = shakenFailure ?? firstFailure else {
-            return VerificationResult(verstat: .noValidation, diagnostics: ["no Identity header considered"])
+            return Verdict(verstat: .noValidation, diagnostics: ["no Identity header considered"])
         }
         if values.count > options.headerLimits.maxHeaders {
             result.diagnostics.append("only the first \(options.headerLimits.maxHeaders) Identity headers were considered")
@@ -130,9 +130,9 @@ public struct Verifier: Sendable {
 
     /// Verifies one Identity header value against the call.
     public func verifyOne(_ value: some StringProtocol, call: CallContext, now: Int64,
-                          resolver: some CertificateResolver) async -> VerificationResult
+                          resolver: some CertificateResolver) async -> Verdict
     {
-        var result = VerificationResult(verstat: .failed, diagnostics: [])
+        var result = Verdict(verstat: .failed, diagnostics: [])
         do {
             try await run(value, call: call, now: now, resolver: resolver, result: &result)
             result.verstat = .passed
@@ -146,7 +146,7 @@ public struct Verifier: Sendable {
     }
 
     private func run(_ value: some StringProtocol, call: CallContext, now: Int64, resolver: some CertificateResolver,
-                     result: inout VerificationResult) async throws(VerificationError)
+                     result: inout Verdict) async throws(VerificationError)
     {
         // 1. Identity header syntax and parameters (RFC 8224 §4).
         let header = try IdentityHeader(line: value, limits: options.headerLimits)

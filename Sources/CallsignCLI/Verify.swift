@@ -93,7 +93,7 @@ struct Verify: AsyncParsableCommand {
         if !result.isValid { throw Exit.invalid }
     }
 
-    static func verdictJSON(_ result: Callsign.VerificationResult) -> JSONObject {
+    static func verdictJSON(_ result: Verdict) -> JSONObject {
         var object = JSONObject([
             "verstat": .string(result.verstat.rawValue),
             "valid": .bool(result.isValid),

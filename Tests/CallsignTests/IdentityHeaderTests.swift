@@ -1,0 +1,76 @@
+import Callsign
+import Testing
+
+@Suite("SIP Identity header (RFC 8224 §4)")
+struct IdentityHeaderTests {
+    @Test("parses the vector's full-form header: token, info, alg, ppt")
+    func parsesFullForm() throws {
+        let vector = try Vectors.json("shaken-test-pki/passport-valid.json")
+        let value = try #require(vector["identity_header_value"] as? String)
+        let header = try IdentityHeader(parsing: value)
+        #expect(header.token == vector["jws_compact"] as? String)
+        #expect(header.info == "https://cert.example.org/shaken-test/ee-chain.pem")
+        #expect(header.alg == "ES256")
+        #expect(header.ppt == "shaken")
+        #expect(!header.isCompactForm)
+        #expect(header.value == value)
+    }
+
+    @Test("accepts quoted ppt, spaces around ';' and '=', and keeps unknown parameters in order")
+    func lenientSyntax() throws {
+        let header = try IdentityHeader(parsing: "  abc.def.ghi ; info = <https://x.example/c.pem> ;alg=ES256; ppt=\"shaken\";x-foo=bar;flag  ")
+        #expect(header.ppt == "shaken")
+        #expect(header.info == "https://x.example/c.pem")
+        #expect(header.parameters.map(\.name) == ["info", "alg", "ppt", "x-foo", "flag"])
+        #expect(header.parameter("x-foo") == "bar")
+        #expect(header.value == "abc.def.ghi;info=<https://x.example/c.pem>;alg=ES256;ppt=\"shaken\";x-foo=bar;flag")
+        // Serialization round-trips.
+        #expect(try IdentityHeader(parsing: header.value) == header)
+    }
+
+    @Test("accepts the header name Identity or its compact form y")
+    func headerNames() throws {
+        for line in ["Identity: a.b.c;info=<https://x>", "identity:a.b.c;info=<https://x>", "y: a.b.c;info=<https://x>"] {
+            let header = try IdentityHeader(line: line)
+            #expect(header.token == "a.b.c")
+        }
+    }
+
+    @Test("recognizes the compact form ..signature (RFC 8225 §7)")
+    func compactForm() throws {
+        let header = try IdentityHeader(parsing: "..c2lnbmF0dXJl;info=<https://x.example/c.pem>;alg=ES256;ppt=shaken")
+        #expect(header.isCompactForm)
+        #expect(header.token == "..c2lnbmF0dXJl")
+    }
+
+    @Test("splits comma-joined header values, not commas inside <…> or quotes")
+    func commaJoined() {
+        let parts = IdentityHeader.splitCommaJoined("a.b.c;info=<https://x/a,b>;ppt=\"x,y\", d.e.f;info=<https://y>")
+        #expect(parts.count == 2)
+        #expect(parts[1].hasPrefix(" d.e.f"))
+    }
+
+    @Test("refuses malformed headers with 438, and a bad info with 436", arguments: [
+        ("", VerificationError.Code.malformedIdentityHeader),
+        (";info=<https://x>", .malformedIdentityHeader),
+        ("a+b.c.d;info=<https://x>", .malformedIdentityHeader),
+        ("a.b.c info=<https://x>", .malformedIdentityHeader),
+        ("a.b.c;info=<https://x>;alg=ES256;alg=ES256", .malformedIdentityHeader),
+        ("a.b.c;=x", .malformedIdentityHeader),
+        ("a.b.c;ppt=\"shaken", .malformedIdentityHeader),
+        ("a.b.c;info=https://x", .badInfo),
+        ("a.b.c;info=<https://x", .badInfo),
+        ("a.b.c;info=<https://x y>", .badInfo),
+    ])
+    func refusesMalformed(_ text: String, _ code: VerificationError.Code) {
+        #expect(throws: VerificationError(code, "")) { try IdentityHeader(parsing: text) }
+    }
+
+    @Test("refuses headers over the size limit and with too many parameters")
+    func limits() {
+        let long = String(repeating: "a", count: 11_000) + ";info=<https://x>"
+        #expect(throws: VerificationError(.malformedIdentityHeader, "")) { try IdentityHeader(parsing: long) }
+        let many = "a.b.c" + (0..<20).map { ";p\($0)=1" }.joined()
+        #expect(throws: VerificationError(.malformedIdentityHeader, "")) { try IdentityHeader(parsing: many) }
+    }
+}
