@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The result of running a child process.
+struct ProcessOutput: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum ProcessError: Error, CustomStringConvertible {
+    case timedOut(String)
+    var description: String {
+        switch self {
+        case .timedOut(let command): "timed out: \(command)"
+        }
+    }
+}
+
+/// Runs a program with a hard time limit; output goes through files so a
+/// chatty child can never block on a full pipe.
+///
+/// Spawned with posix_spawn in its own process group, with an empty signal
+/// mask and default handlers (test-runner threads block signals, and a child
+/// inheriting that mask ignores SIGTERM), and reaped with waitpid: on a
+/// time-out the whole group is killed.
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+         timeout: Double = 60) throws -> ProcessOutput
+{
+    var env = ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let outPath = dir.appendingPathComponent("out").path
+    let errPath = dir.appendingPathComponent("err").path
+
+    var fileActions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&fileActions)
+    defer { posix_spawn_file_actions_destroy(&fileActions) }
+    posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var emptyMask = sigset_t()
+    sigemptyset(&emptyMask)
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    sigdelset(&defaults, SIGKILL)
+    sigdelset(&defaults, SIGSTOP)
+    posix_spawnattr_setsigmask(&attributes, &emptyMask)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &fileActions, &attributes, argv, envp)
+    guard spawned == 0 else { throw PeerError("cannot start \(executable): errno \(spawned)") }
+
+    let deadline = Date().addingTimeInterval(timeout)
+    var status: Int32 = 0
+    while true {
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid { break }
+        if reaped < 0 && errno != EINTR { throw PeerError("waitpid failed: errno \(errno)") }
+        if Date() > deadline {
+            kill(-pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            throw ProcessError.timedOut(([executable] + arguments).joined(separator: " "))
+        }
+        usleep(2_000)
+    }
+    // Stop anything the child left behind in its process group.
+    kill(-pid, SIGTERM)
+    let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    return ProcessOutput(status: exitStatus,
+                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+}
+
+/// The `callsign` executable built next to this test bundle.
+enum CLI {
+    static let path: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On macOS the bundle is one level deeper (…/X.xctest/Contents/MacOS/X).
+        while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("callsign").path), dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("callsign").path
+    }()
+
+    static func callsign(_ arguments: String...) throws -> ProcessOutput {
+        try run(path, arguments)
+    }
+
+    static func callsign(arguments: [String]) throws -> ProcessOutput {
+        try run(path, arguments)
+    }
+}
+
+/// Third-party peers (secsipidx, OpenSSL, PyJWT) and the shared scripts
+/// around them. With CALLSIGN_REQUIRE_PEERS=1 (CI) a missing peer fails the
+/// test; otherwise the interop suites are skipped and say so.
+enum Peers {
+    static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/peers` beside the checkout, or CALLSIGN_PEERS_DIR.
+    static let directory: URL = {
+        if let dir = ProcessInfo.processInfo.environment["CALLSIGN_PEERS_DIR"] { return URL(fileURLWithPath: dir) }
+        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/peers")
+    }()
+
+    static func script(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    static func which(_ tool: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    static var haveScripts: Bool { FileManager.default.fileExists(atPath: script("make-test-pki.sh")) }
+    static var haveSecsipidx: Bool { which("secsipidx") != nil && haveScripts }
+    static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil && haveScripts }
+    static var havePyJWT: Bool {
+        guard which("python3") != nil else { return false }
+        return haveScripts && (try? run("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
+    }
+
+    /// Enables a test when the peer is present, or always when peers are required.
+    static func enabled(_ present: Bool) -> Bool { required || present }
+
+    /// A port for the x5u server of this test run (the scripts default to 18080).
+    static let certPort: Int = Int.random(in: 21_000...29_000)
+
+    /// A test PKI made by the shared OpenSSL script, once per test run.
+    static let pki: Result<URL, any Error> = Result {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pki-\(UUID().uuidString)")
+        let output = try run("/bin/bash", [script("make-test-pki.sh"), dir.path, "1234", "http://127.0.0.1:\(certPort)"],
+                             timeout: 120)
+        guard output.status == 0 else {
+            throw PeerError("make-test-pki.sh failed (\(output.status)): \(output.stderr.suffix(500))")
+        }
+        return dir
+    }
+
+    static func pkiDirectory() throws -> URL { try pki.get() }
+
+    static var x5u: String { "http://127.0.0.1:\(certPort)/sp-chain.pem" }
+}
+
+struct PeerError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Parses JSON printed by the CLI.
+func jsonObject(_ text: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
