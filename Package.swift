@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Core: PASSporT, Identity header, TN canonicalization, verification
@@ -34,11 +36,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Certificate repository client (x5u and CRL fetching) over AsyncHTTPClient,
+        // behind the core's CertificateRepository protocol.
+        .target(
+            name: "CallsignFetch",
+            dependencies: [
+                "Callsign",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `callsign` command tree (thin: wiring, files, output).
         .target(
             name: "CallsignCLI",
             dependencies: [
                 "Callsign",
+                "CallsignFetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -65,7 +81,12 @@ let package = Package(
         ),
         .testTarget(
             name: "CallsignCLITests",
-            dependencies: ["Callsign", "CallsignCLI", "callsign"],
+            dependencies: [
+                "Callsign", "CallsignFetch", "CallsignCLI", "callsign",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

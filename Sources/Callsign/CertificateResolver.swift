@@ -12,12 +12,16 @@ public struct ResolvedCredential: Sendable {
     public var publicKey: P256.Signing.PublicKey
     /// The end-entity certificate, when the key came from one.
     public var certificate: Certificate?
+    /// The end entity's TNAuthList, when the chain was validated.
+    public var tnAuthList: TNAuthorizationList?
     /// Notes for the verdict (e.g. "chain not validated").
     public var diagnostics: [String]
 
-    public init(publicKey: P256.Signing.PublicKey, certificate: Certificate? = nil, diagnostics: [String] = []) {
+    public init(publicKey: P256.Signing.PublicKey, certificate: Certificate? = nil, tnAuthList: TNAuthorizationList? = nil,
+                diagnostics: [String] = []) {
         self.publicKey = publicKey
         self.certificate = certificate
+        self.tnAuthList = tnAuthList
         self.diagnostics = diagnostics
     }
 }

@@ -106,3 +106,10 @@ func printJSON(_ object: JSONObject) {
 extension JSONValue {
     static func optionalString(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
 }
+
+/// `--cert-profile` values.
+enum CertProfileOption: String, ExpressibleByArgument, CaseIterable {
+    case strict, lenient
+
+    var mode: STICertificateProfile.Mode { self == .strict ? .strict : .lenient }
+}

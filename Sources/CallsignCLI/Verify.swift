@@ -1,5 +1,6 @@
 import ArgumentParser
 import Callsign
+import CallsignFetch
 import Crypto
 import X509
 
@@ -26,8 +27,26 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "Certificate (PEM, end entity first) or public key whose key must verify the PASSporT.")
     var cert: String?
 
-    @Flag(name: .long, help: "Fetch the certificate from x5u (needs the certificate layer's --trust).")
+    @Flag(name: .long, help: "Fetch the certificate chain from x5u and validate it to --trust (implied by --trust).")
     var x5uFetch = false
+
+    @Option(name: .long, help: "Trust anchors (PEM bundle): the STI-PA list, or a lab root.")
+    var trust: String?
+
+    @Option(name: .long, help: "Allow x5u/CRL URLs under this prefix even if plain http or loopback (labs only). Repeatable.")
+    var labAllow: [String] = []
+
+    @Option(name: .long, help: "Certificate profile: lenient (report deviations) or strict (reject them).")
+    var certProfile: CertProfileOption = .lenient
+
+    @Flag(name: .long, help: "Fail when no current CRL covers the chain.")
+    var requireCRL = false
+
+    @Option(name: .long, help: "Extra CRL URL to apply to every chain (e.g. the STI-PA CRL). Repeatable.")
+    var crl: [String] = []
+
+    @Option(name: .long, help: "Total time budget of one x5u/CRL fetch, in milliseconds.")
+    var fetchTimeoutMs: Int = 2000
 
     @Option(name: .long, help: "Verification time, seconds since the epoch; now by default.")
     var now: Int64?
@@ -58,27 +77,44 @@ struct Verify: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if cert == nil && !x5uFetch { throw ValidationError("give --cert CERT.pem (or --x5u-fetch)") }
-        if cert != nil && x5uFetch { throw ValidationError("--cert and --x5u-fetch exclude each other") }
+        if cert == nil && trust == nil { throw ValidationError("give --cert CERT.pem, or --trust ROOTS.pem to fetch and validate the x5u chain") }
+        if cert != nil && (x5uFetch || trust != nil) { throw ValidationError("--cert excludes --x5u-fetch and --trust") }
+        if x5uFetch && trust == nil { throw ValidationError("--x5u-fetch needs --trust ROOTS.pem") }
+        if !(100...30_000).contains(fetchTimeoutMs) { throw ValidationError("--fetch-timeout-ms must be 100…30000") }
         if maxAge < 0 || maxFuture < 0 { throw ValidationError("--max-age and --max-future must not be negative") }
     }
 
     func run() async throws {
-        if x5uFetch {
-            printError("--x5u-fetch needs certificate chain validation (--trust), which this build does not have yet; use --cert")
-            throw Exit.badInput
-        }
         var values: [String] = []
         for argument in identity { values += try readValues(argument) }
-        let resolver = try loadResolver()
         var options = profile == .man ? VerificationOptions.strictFrench : VerificationOptions()
         options.maxAge = maxAge
         options.maxFutureSkew = maxFuture
         if numbering != .e164 || profile == .atis { options.numbering = numbering.policy }
         options.requireIdentity = requireIdentity
         let verifier = Verifier(options: options)
-        let result = await verifier.verify(identityHeaders: values, call: CallContext(orig: from, dest: to, date: date),
-                                           now: now ?? currentEpochSeconds(), resolver: resolver)
+        let time = now ?? currentEpochSeconds()
+        let call = CallContext(orig: from, dest: to, date: date)
+        let result: Verdict
+        if let trust {
+            let roots: [Certificate]
+            do {
+                roots = try KeyLoading.certificates(pem: try readTextFile(trust))
+            } catch let error as KeyLoading.Error {
+                printError("\(trust): \(error)")
+                throw Exit.badInput
+            }
+            var fetch = CertificateFetchConfiguration()
+            fetch.timeout = .milliseconds(fetchTimeoutMs)
+            let repository = HTTPCertificateRepository(configuration: fetch, now: { time })
+            let resolver = ChainValidatingResolver(
+                policy: X5UPolicy(labAllowPrefixes: labAllow), repository: repository,
+                validator: ChainValidator(roots: roots, mode: certProfile.mode, requireCRL: requireCRL), extraCRLURLs: crl)
+            result = await verifier.verify(identityHeaders: values, call: call, now: time, resolver: resolver)
+            try? await repository.shutdown()
+        } else {
+            result = await verifier.verify(identityHeaders: values, call: call, now: time, resolver: try loadResolver())
+        }
         if json {
             printJSON(Self.verdictJSON(result))
         } else {

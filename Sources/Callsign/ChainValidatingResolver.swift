@@ -1,0 +1,99 @@
+public import X509
+
+/// Where certificate-repository content comes from (HTTP in production,
+/// files or memory in tests). Implementations bound time and size.
+public protocol CertificateRepository: Sendable {
+    /// The body at `url`, which already passed ``X5UPolicy/check(_:)``.
+    /// - Throws: ``VerificationError`` `certificateUnavailable` (436).
+    func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8]
+}
+
+/// The full STI-VS credential step (ATIS-1000074 §5.3.5): URL policy, fetch
+/// of the x5u chain (EE first, then intermediates), CRLs from the
+/// certificates' distribution points (and configured extra CRL URLs), chain
+/// validation to the trust anchors, and a cache of validated chains keyed by
+/// the x5u content, so a warm cache costs no chain validation.
+public struct ChainValidatingResolver: CertificateResolver {
+    public var policy: X5UPolicy
+    public var repository: any CertificateRepository
+    public var validator: ChainValidator
+    public var cache: ChainCache
+    /// Extra CRLs to fetch for every chain (e.g. the STI-PA CRL).
+    public var extraCRLURLs: [String]
+    /// Fetch CRLs from the certificates' CRL distribution points.
+    public var fetchCRLs: Bool
+    /// Most certificates accepted in one x5u response.
+    public var maxCertificates: Int
+
+    public init(policy: X5UPolicy, repository: any CertificateRepository, validator: ChainValidator,
+                cache: ChainCache = ChainCache(), extraCRLURLs: [String] = [], fetchCRLs: Bool = true, maxCertificates: Int = 8) {
+        self.policy = policy
+        self.repository = repository
+        self.validator = validator
+        self.cache = cache
+        self.extraCRLURLs = extraCRLURLs
+        self.fetchCRLs = fetchCRLs
+        self.maxCertificates = maxCertificates
+    }
+
+    public func resolve(x5u: String, at time: Int64) async throws(VerificationError) -> ResolvedCredential {
+        let target = try policy.check(x5u)
+        let body = try await repository.fetch(x5u, target: target)
+        let key = ChainCache.key(for: body)
+        if let chain = cache.lookup(key, at: time) {
+            return credential(chain, cached: true)
+        }
+        let certificates = try Self.parseChain(body, max: maxCertificates)
+        var crls: [CertificateRevocationList] = []
+        var notes: [String] = []
+        if fetchCRLs {
+            var urls: [String] = extraCRLURLs
+            for certificate in certificates {
+                for point in STICertificateProfile.crlDistributionPoints(certificate) ?? [] {
+                    urls.append(contentsOf: point.uris)
+                }
+            }
+            var seen = Set<String>()
+            for url in urls where seen.insert(url).inserted {
+                do {
+                    let crlTarget = try policy.check(url)
+                    let bytes = try await repository.fetch(url, target: crlTarget)
+                    crls.append(try CertificateRevocationList(pemOrDER: bytes))
+                } catch let error as VerificationError {
+                    notes.append("CRL unavailable: \(error.detail)")
+                } catch {
+                    notes.append("CRL unusable: \(error)")
+                }
+            }
+        }
+        var chain = try await validator.validate(chain: certificates, crls: crls, at: time)
+        chain.findings += notes.map { STICertificateProfile.Finding(lint: "crl", severity: .warning, message: $0) }
+        cache.store(chain, for: key)
+        return credential(chain, cached: false)
+    }
+
+    private func credential(_ chain: ValidatedSTIChain, cached: Bool) -> ResolvedCredential {
+        var diagnostics = [cached ? "certificate chain from cache" : "certificate chain validated"]
+        diagnostics += chain.findings.map(\.description)
+        return ResolvedCredential(publicKey: chain.publicKey, certificate: chain.certificates.first, tnAuthList: chain.tnAuthList,
+                                  diagnostics: diagnostics)
+    }
+
+    /// Parses the PEM chain served at x5u.
+    /// - Throws: `certificateUnavailable` (436) when the body holds no usable certificate.
+    public static func parseChain(_ body: [UInt8], max: Int) throws(VerificationError) -> [Certificate] {
+        guard let text = String(validating: body, as: UTF8.self) else {
+            throw VerificationError(.certificateUnavailable, "x5u content is not PEM text")
+        }
+        let certificates: [Certificate]
+        do {
+            certificates = try KeyLoading.certificates(pem: text)
+        } catch {
+            throw VerificationError(.certificateUnavailable, "x5u content: \(error.description)")
+        }
+        guard certificates.count <= max else {
+            throw VerificationError(.certificateUnavailable, "x5u holds more than \(max) certificates")
+        }
+        return certificates
+    }
+}

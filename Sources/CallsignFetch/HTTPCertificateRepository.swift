@@ -1,0 +1,315 @@
+public import AsyncHTTPClient
+public import Callsign
+import NIOCore
+import NIOPosix
+import NIOHTTP1
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of the certificate-repository client.
+public struct CertificateFetchConfiguration: Sendable, Hashable {
+    /// Total time for one fetch: DNS, connect, request and body (default 2 s).
+    public var timeout: Duration = .seconds(2)
+    /// Largest body accepted (default 64 KiB).
+    public var maxBodyBytes: Int = 64 * 1024
+    /// Shortest time a response is cached. ATIS-1000074 §5.3.5: when a response
+    /// has no caching directive or allows less than 24 h, cache it 24 h.
+    public var minimumTTL: Int64 = 24 * 3600
+    /// Longest time a response is cached, whatever its headers say.
+    public var maximumTTL: Int64 = 7 * 24 * 3600
+    /// How long a failing URL is answered from the negative cache.
+    public var negativeTTL: Int64 = 30
+    /// Most cached URLs (least recently used are evicted).
+    public var maxEntries: Int = 10_000
+    /// Entries closer than this to expiry are refreshed by ``HTTPCertificateRepository/refreshExpiring(now:)``.
+    public var refreshAhead: Int64 = 3600
+
+    public init() {}
+}
+
+/// Fetches x5u chains and CRLs over HTTP with AsyncHTTPClient (ATIS-1000074
+/// §5.3.1/§5.3.5): no redirects, a total time budget, a body cap, a check of
+/// the resolved addresses against special-purpose ranges (unless the URL is
+/// lab-allowed), a bounded cache honouring `Cache-Control: max-age` and
+/// `Expires` within a floor and ceiling, a short negative cache, and
+/// single-flight: concurrent requests for one URL make one fetch.
+public final class HTTPCertificateRepository: CertificateRepository {
+    private struct Entry {
+        var body: [UInt8]
+        var expires: Int64
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var failures: [String: (VerificationError, Int64)] = [:]
+        var waiting: [String: [CheckedContinuation<[UInt8], any Error>]] = [:]
+        var clock: UInt64 = 0
+        var fetches = 0
+        var hits = 0
+    }
+
+    private let client: HTTPClient
+    private let ownsClient: Bool
+    private let state = Mutex(State())
+    public let configuration: CertificateFetchConfiguration
+    private let now: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - client: an HTTP client to share; by default one is created (no redirects) and closed by ``shutdown()``.
+    ///   - now: the clock for cache expiry, seconds since the epoch.
+    public init(configuration: CertificateFetchConfiguration = CertificateFetchConfiguration(), client: HTTPClient? = nil,
+                now: @escaping @Sendable () -> Int64)
+    {
+        self.configuration = configuration
+        self.now = now
+        if let client {
+            self.client = client
+            ownsClient = false
+        } else {
+            var httpConfiguration = HTTPClient.Configuration()
+            httpConfiguration.redirectConfiguration = .disallow
+            httpConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(2))
+            httpConfiguration.decompression = .disabled
+            self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+            ownsClient = true
+        }
+    }
+
+    /// Closes the HTTP client if this repository created it.
+    public func shutdown() async throws {
+        if ownsClient { try await client.shutdown() }
+    }
+
+    /// Network fetches made and cache hits so far.
+    public var statistics: (fetches: Int, hits: Int) { state.withLock { ($0.fetches, $0.hits) } }
+
+    private enum Step {
+        case hit([UInt8])
+        case failed(VerificationError)
+        case wait
+        case fetch
+    }
+
+    public func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8] {
+        let time = now()
+        let step: Step = state.withLock { state in
+            state.clock += 1
+            if var entry = state.entries[url], entry.expires > time {
+                entry.lastUse = state.clock
+                state.entries[url] = entry
+                state.hits += 1
+                return .hit(entry.body)
+            }
+            if let (error, until) = state.failures[url], until > time { return .failed(error) }
+            if state.waiting[url] != nil { return .wait }
+            state.waiting[url] = []
+            return .fetch
+        }
+        switch step {
+        case .hit(let body): return body
+        case .failed(let error): throw error
+        case .wait:
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    let immediate: Result<[UInt8], VerificationError>? = state.withLock { state in
+                        if state.waiting[url] != nil {
+                            state.waiting[url]!.append(continuation)
+                            return nil
+                        }
+                        if let entry = state.entries[url] { return .success(entry.body) }
+                        if let (error, _) = state.failures[url] { return .failure(error) }
+                        return .failure(VerificationError(.certificateUnavailable, "fetch did not complete"))
+                    }
+                    if let immediate { continuation.resume(with: immediate) }
+                }
+            } catch let error as VerificationError {
+                throw error
+            } catch {
+                throw VerificationError(.certificateUnavailable, "fetch failed")
+            }
+        case .fetch:
+            let result: Result<([UInt8], Int64), VerificationError>
+            do {
+                result = .success(try await download(url, target: target))
+            } catch {
+                result = .failure(error)
+            }
+            let waiters: [CheckedContinuation<[UInt8], any Error>] = state.withLock { state in
+                state.fetches += 1
+                switch result {
+                case .success(let (body, ttl)):
+                    if state.entries[url] == nil, state.entries.count >= configuration.maxEntries,
+                        let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+                    {
+                        state.entries[oldest] = nil
+                    }
+                    state.entries[url] = Entry(body: body, expires: time + ttl, lastUse: state.clock)
+                    state.failures[url] = nil
+                case .failure(let error):
+                    state.failures[url] = (error, time + configuration.negativeTTL)
+                    if state.failures.count > configuration.maxEntries {
+                        state.failures = state.failures.filter { $0.value.1 > time }
+                    }
+                }
+                return state.waiting.removeValue(forKey: url) ?? []
+            }
+            for waiter in waiters {
+                waiter.resume(with: result.map(\.0).mapError { $0 as any Error })
+            }
+            return try result.map(\.0).get()
+        }
+    }
+
+    /// URLs whose cached responses expire within ``CertificateFetchConfiguration/refreshAhead``.
+    /// A background service refreshes them so hot entries never expire on a call's path.
+    public func expiringURLs(now time: Int64) -> [String] {
+        state.withLock { state in
+            state.entries.filter { $0.value.expires - time < configuration.refreshAhead }.map(\.key)
+        }
+    }
+
+    /// Refetches the entries about to expire (keeps the old body if the refetch fails).
+    public func refreshExpiring(now time: Int64, policy: X5UPolicy) async {
+        for url in expiringURLs(now: time) {
+            guard let target = try? policy.check(url), let (body, ttl) = try? await download(url, target: target) else { continue }
+            state.withLock { state in
+                state.entries[url] = Entry(body: body, expires: time + ttl, lastUse: state.clock)
+            }
+        }
+    }
+
+    /// One bounded HTTP GET. Returns the body and its cache lifetime.
+    private func download(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> ([UInt8], Int64) {
+        do {
+            return try await withTimeout(configuration.timeout) { [self] in
+                if !target.labAllowed { try await checkResolvedAddresses(target.host, port: target.port) }
+                var request = HTTPClientRequest(url: url)
+                request.method = .GET
+                request.headers.add(name: "Accept", value: "application/pem-certificate-chain, application/pkix-crl, */*")
+                let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000))
+                guard response.status == .ok else {
+                    throw VerificationError(.certificateUnavailable, "x5u answered HTTP \(response.status.code)")
+                }
+                let buffer: ByteBuffer
+                do {
+                    buffer = try await response.body.collect(upTo: configuration.maxBodyBytes)
+                } catch is NIOTooManyBytesError {
+                    throw VerificationError(.certificateUnavailable, "x5u body larger than \(configuration.maxBodyBytes) bytes")
+                }
+                let ttl = Self.cacheLifetime(cacheControl: response.headers["Cache-Control"].joined(separator: ","),
+                                             expires: response.headers.first(name: "Expires"),
+                                             date: response.headers.first(name: "Date"),
+                                             now: now(), configuration: configuration)
+                return (Array(buffer.readableBytesView), ttl)
+            }
+        } catch let error as VerificationError {
+            throw error
+        } catch is TimeoutError {
+            throw VerificationError(.certificateUnavailable, "x5u fetch timed out")
+        } catch let error as HTTPClientError {
+            throw VerificationError(.certificateUnavailable, "x5u fetch failed: \(Self.describe(error))")
+        } catch {
+            throw VerificationError(.certificateUnavailable, "x5u fetch failed")
+        }
+    }
+
+    static func describe(_ error: HTTPClientError) -> String {
+        if error == .redirectLimitReached || "\(error)".contains("redirect") { return "redirect refused" }
+        return "\(error)"
+    }
+
+    /// Resolves the host and refuses special-purpose addresses (SSRF guard
+    /// for names; literal addresses were checked by ``X5UPolicy``).
+    private func checkResolvedAddresses(_ host: String, port: Int) async throws {
+        let addresses = try await NIOThreadPool.singleton.runIfActive { () -> [[UInt8]] in
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return [] }
+            defer { freeaddrinfo(first) }
+            var out: [[UInt8]] = []
+            var cursor: UnsafeMutablePointer<addrinfo>? = first
+            while let info = cursor {
+                if info.pointee.ai_family == AF_INET, let address = info.pointee.ai_addr {
+                    address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                        out.append(withUnsafeBytes(of: sin.pointee.sin_addr.s_addr) { Array($0) })
+                    }
+                } else if info.pointee.ai_family == AF_INET6, let address = info.pointee.ai_addr {
+                    address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                        out.append(withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) })
+                    }
+                }
+                cursor = info.pointee.ai_next
+            }
+            return out
+        }
+        guard !addresses.isEmpty else { throw VerificationError(.certificateUnavailable, "x5u host does not resolve") }
+        for address in addresses {
+            let special = address.count == 4 ? X5UPolicy.isSpecialPurpose(ipv4: address) : X5UPolicy.isSpecialPurpose(ipv6: address)
+            if special { throw VerificationError(.badInfo, "x5u host resolves to a special-purpose address") }
+        }
+    }
+
+    /// Cache lifetime from `Cache-Control: max-age` (or `s-maxage`) or
+    /// `Expires` − `Date`, clamped to the configured floor and ceiling.
+    public static func cacheLifetime(cacheControl: String?, expires: String?, date: String?, now: Int64,
+                                     configuration: CertificateFetchConfiguration) -> Int64
+    {
+        var lifetime: Int64?
+        if let cacheControl {
+            for directive in cacheControl.split(separator: ",") {
+                let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if parts.count == 2, parts[0] == "max-age" || parts[0] == "s-maxage", let seconds = Int64(parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))) {
+                    lifetime = max(lifetime ?? 0, seconds)
+                }
+            }
+        }
+        if lifetime == nil, let expires, let expiresAt = HTTPDate.parse(expires) {
+            let base = date.flatMap(HTTPDate.parse) ?? now
+            lifetime = expiresAt - base
+        }
+        let value = lifetime ?? configuration.minimumTTL
+        return min(max(value, configuration.minimumTTL), configuration.maximumTTL)
+    }
+}
+
+struct TimeoutError: Error {}
+
+/// Runs `operation` with a time limit (structured: a task group racing a sleep).
+func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimeoutError() }
+        return first
+    }
+}
+
+/// HTTP dates (RFC 9110 §5.6.7): IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+enum HTTPDate {
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    static func parse(_ text: String) -> Int64? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]),
+            let month = months.firstIndex(of: parts[2].lowercased()).map({ $0 + 1 })
+        else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return Int64(days) * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
+    }
+}
