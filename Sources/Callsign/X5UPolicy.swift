@@ -91,10 +91,18 @@ public struct X5UPolicy: Sendable, Hashable {
             if Self.isSpecialPurpose(ipv6: v6) { throw VerificationError(.badInfo, "x5u host is a special-purpose address") }
         } else if target.host == "localhost" || target.host.hasSuffix(".localhost") || !target.host.contains(".") {
             throw VerificationError(.badInfo, "x5u host is not a public name")
-        } else if target.host.allSatisfy({ $0.isNumber || $0 == "." }) {
+        } else if Self.looksNumeric(target.host) {
+            // inet_aton forms (0x7f.1, 2130706433, 017.0.0.1) resolve to addresses; no real TLD is numeric.
             throw VerificationError(.badInfo, "x5u host is a malformed address")
         }
         return target
+    }
+
+    static func looksNumeric(_ host: String) -> Bool {
+        let labels = host.split(separator: ".")
+        guard let last = labels.last else { return true }
+        if last.allSatisfy(\.isNumber) || last.lowercased().hasPrefix("0x") { return true }
+        return labels.allSatisfy { label in label.allSatisfy(\.isNumber) || label.lowercased().hasPrefix("0x") }
     }
 
     /// Dotted-quad IPv4 only (no octal/hex/short forms: those are refused as malformed).

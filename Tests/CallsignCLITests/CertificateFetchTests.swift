@@ -1,0 +1,107 @@
+import Callsign
+import CallsignFetch
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@Suite("x5u certificate repository client against a local HTTP server", .serialized)
+struct CertificateFetchTests {
+    static let pem = Array("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8)
+
+    func repository(_ configure: (inout CertificateFetchConfiguration) -> Void = { _ in }, now: Int64 = 1_800_000_000)
+        -> HTTPCertificateRepository
+    {
+        var configuration = CertificateFetchConfiguration()
+        configuration.minimumTTL = 10
+        configuration.timeout = .milliseconds(500)
+        configure(&configuration)
+        return HTTPCertificateRepository(configuration: configuration, now: { now })
+    }
+
+    func fetch(_ repository: HTTPCertificateRepository, _ url: String) async throws -> [UInt8] {
+        let policy = X5UPolicy(labAllowPrefixes: ["http://127.0.0.1:"])
+        return try await repository.fetch(url, target: try policy.check(url))
+    }
+
+    @Test("Cache-Control max-age is honoured: a second fetch within it makes no request")
+    func cacheControl() async throws {
+        let server = try await TestHTTPServer()
+        server.set("/a.pem", .init(headers: [("Cache-Control", "public, max-age=3600")], body: Self.pem))
+        var clock: Int64 = 1_800_000_000
+        let time = Mutex(clock)
+        var configuration = CertificateFetchConfiguration()
+        configuration.minimumTTL = 10
+        let repository = HTTPCertificateRepository(configuration: configuration, now: { time.withLock { $0 } })
+        #expect(try await fetch(repository, server.url("/a.pem")) == Self.pem)
+        clock += 3500
+        time.withLock { $0 = clock }
+        #expect(try await fetch(repository, server.url("/a.pem")) == Self.pem)
+        #expect(server.requests("/a.pem") == 1)
+        clock += 200
+        time.withLock { $0 = clock }
+        _ = try await fetch(repository, server.url("/a.pem"))
+        #expect(server.requests("/a.pem") == 2)
+        #expect(HTTPCertificateRepository.cacheLifetime(cacheControl: nil, expires: "Sun, 06 Nov 1994 09:49:37 GMT",
+                                                        date: "Sun, 06 Nov 1994 08:49:37 GMT", now: 0,
+                                                        configuration: configuration) == 3600)
+        // Without directives, ATIS-1000074's 24 h default applies.
+        #expect(HTTPCertificateRepository.cacheLifetime(cacheControl: nil, expires: nil, date: nil, now: 0,
+                                                        configuration: CertificateFetchConfiguration()) == 86_400)
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
+    @Test("100 concurrent requests for one URL make one fetch (single-flight)")
+    func singleFlight() async throws {
+        let server = try await TestHTTPServer()
+        server.set("/c.pem", .init(body: Self.pem, delay: .milliseconds(100)))
+        let repository = repository()
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for _ in 0..<100 { group.addTask { try await fetch(repository, server.url("/c.pem")) } }
+            for try await body in group { #expect(body == Self.pem) }
+        }
+        #expect(server.requests("/c.pem") == 1)
+        #expect(repository.statistics.fetches == 1)
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
+    @Test("404, time-out, oversized body and redirect each give 436 within the budget, and are negatively cached",
+          arguments: ["/404", "/slow", "/big", "/redirect"])
+    func failures(_ path: String) async throws {
+        let server = try await TestHTTPServer()
+        server.set("/slow", .init(body: Self.pem, delay: .seconds(3)))
+        server.set("/big", .init(body: Array(repeating: 0x41, count: 100_000)))
+        server.set("/redirect", .init(status: .found, headers: [("Location", server.url("/a.pem"))]))
+        let repository = repository()
+        let start = ContinuousClock.now
+        await #expect(throws: VerificationError(.certificateUnavailable, "")) { try await fetch(repository, server.url(path)) }
+        #expect(ContinuousClock.now - start < .milliseconds(1500))
+        let requests = server.requests(path)
+        await #expect(throws: VerificationError(.certificateUnavailable, "")) { try await fetch(repository, server.url(path)) }
+        #expect(server.requests(path) == requests)  // answered from the negative cache
+        #expect(server.requests("/a.pem") == 0)  // redirect not followed
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
+    @Test("SSRF: loopback and private targets are refused by policy without any connection")
+    func ssrf() async throws {
+        let server = try await TestHTTPServer()
+        server.set("/a.pem", .init(body: Self.pem))
+        let policy = X5UPolicy()
+        for url in ["https://127.0.0.1:\(server.port)/a.pem", "http://127.0.0.1:\(server.port)/a.pem", "https://localhost/a.pem",
+                    "https://[::1]:8443/a.pem"] {
+            #expect(throws: VerificationError(.badInfo, "")) { try policy.check(url) }
+        }
+        // A name that resolves to loopback is refused after resolution, before connecting.
+        let repository = repository()
+        let target = try policy.check("https://localhost.example.invalid.:443/a.pem".replacingOccurrences(of: "localhost.example.invalid.", with: "127.0.0.1.nip.invalid"))
+        await #expect(throws: VerificationError.self) { try await repository.fetch("https://127.0.0.1.nip.invalid/a.pem", target: target) }
+        #expect(server.totalRequests == 0)
+        try await repository.shutdown()
+        try await server.stop()
+    }
+}

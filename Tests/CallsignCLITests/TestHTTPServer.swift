@@ -1,0 +1,83 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A scriptable HTTP/1.1 server on 127.0.0.1 for the x5u client tests:
+/// per path a status, headers, body and delay; it counts requests.
+final class TestHTTPServer: Sendable {
+    struct Route: Sendable {
+        var status: HTTPResponseStatus = .ok
+        var headers: [(String, String)] = []
+        var body: [UInt8] = []
+        var delay: TimeAmount = .zero
+    }
+
+    final class Shared: Sendable {
+        let routes: Mutex<[String: Route]> = Mutex([:])
+        let counts: Mutex<[String: Int]> = Mutex([:])
+    }
+
+    private let shared = Shared()
+    private let channel: any Channel
+    let port: Int
+
+    init() async throws {
+        let shared = self.shared
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Handler(shared: shared))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    func set(_ path: String, _ route: Route) { shared.routes.withLock { $0[path] = route } }
+    func requests(_ path: String) -> Int { shared.counts.withLock { $0[path] ?? 0 } }
+    var totalRequests: Int { shared.counts.withLock { $0.values.reduce(0, +) } }
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    func stop() async throws { try await channel.close() }
+
+    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let shared: Shared
+        var path = "/"
+
+        init(shared: Shared) {
+            self.shared = shared
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                path = head.uri
+                shared.counts.withLock { $0[head.uri, default: 0] += 1 }
+            case .body: break
+            case .end:
+                let path = self.path
+                let route = shared.routes.withLock { $0[path] } ?? Route(status: .notFound)
+                var headers = HTTPHeaders(route.headers)
+                headers.replaceOrAdd(name: "Content-Length", value: String(route.body.count))
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let responseHeaders = headers
+                let respond: @Sendable () -> Void = { [self] in
+                    let context = loopBound.value
+                    context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: route.status, headers: responseHeaders))), promise: nil)
+                    context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: route.body)))), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                }
+                if route.delay > .zero {
+                    context.eventLoop.scheduleTask(in: route.delay) { respond() }
+                } else {
+                    respond()
+                }
+            }
+        }
+    }
+}
