@@ -221,6 +221,16 @@ public struct Verifier: Sendable {
         // 5. Credential (chain, validity, CRL are the resolver's job).
         let credential = try await resolver.resolve(x5u: x5u, at: now)
         result.diagnostics.append(contentsOf: credential.diagnostics)
+        // TNAuthList scope: a certificate listing only numbers (delegate
+        // certificates, RFC 9060) signs only those numbers. An SPC entry
+        // cannot be checked (no SPC → TN registry exists).
+        if let list = credential.tnAuthList, list.hasNumbers, list.spcs.isEmpty, case .tn(let tn) = claims.orig {
+            let canonical = TelephoneNumber.canonicalNumber(tn, policy: options.numbering) ?? tn
+            guard list.covers(tn: canonical) else {
+                throw VerificationError(.certificateNotAuthorized, "orig is outside the certificate's TNAuthList")
+            }
+            result.diagnostics.append("orig inside the certificate's TNAuthList")
+        }
 
         // 6. Signature over the signing input as received.
         guard passport.isValidSignature(for: credential.publicKey) else {

@@ -1,5 +1,7 @@
+import Callsign
 import Foundation
 import Testing
+import X509
 
 /// Interoperability with the software carriers run: secsipidx (Go), an
 /// OpenSSL-only signer/verifier, and PyJWT. Everything on 127.0.0.1.
@@ -130,5 +132,129 @@ struct InteropTests {
         // And callsign verifies with the same PEM public key.
         let verify = try CLI.callsign("verify", "--identity", identity, "--from", "12155551212", "--to", "12155553434", "--cert", pub)
         #expect(verify.status == 0)
+    }
+}
+
+/// The OpenSSL-made test PKI of ../shared/peers/make-test-pki.sh, served by a
+/// local HTTP server, checked through `callsign verify --trust`.
+@Suite("Certificates made by OpenSSL: chain, profile, CRL, TNAuthList", .serialized,
+       .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl or ../shared/peers not installed"))
+struct OpenSSLPKITests {
+    /// Serves the PKI directory's files (chains are built as EE + issuer).
+    static func serve() async throws -> (TestHTTPServer, URL) {
+        let pki = try Peers.pkiDirectory()
+        let server = try await TestHTTPServer()
+        func file(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: pki.appendingPathComponent(name))) }
+        for name in ["sp-chain.pem", "inter-ca.crl", "inter-ca-revoked.crl"] {
+            server.set("/" + name, .init(body: try file(name)))
+        }
+        for variant in ["expired", "revoked", "notnauth", "critical-tnauth", "tnlist"] {
+            server.set("/sp-\(variant)-chain.pem", .init(body: try file("sp-\(variant).pem") + file("inter-ca.pem")))
+        }
+        server.set("/sp-rogue-chain.pem", .init(body: try file("sp-rogue.pem") + file("rogue-ca.pem")))
+        return (server, pki)
+    }
+
+    func verify(_ server: TestHTTPServer, pki: URL, chain: String, orig: String = "12155551212", extra: [String] = [])
+        throws -> (Int32, [String: Any])
+    {
+        let sign = try CLI.callsign("sign", "--orig", orig, "--dest", "12155553434", "--attest", "A",
+                                    "--key", pki.appendingPathComponent("sp.key").path, "--x5u", server.url("/" + chain))
+        try #require(sign.status == 0, "\(sign.stderr)")
+        let out = try CLI.callsign(arguments: [
+            "verify", "--identity", sign.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--from", orig, "--to", "12155553434",
+            "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(server.port)/", "--json",
+        ] + extra)
+        return (out.status, try jsonObject(out.stdout))
+    }
+
+    func errorCode(_ verdict: [String: Any]) -> String? { (verdict["error"] as? [String: Any])?["code"] as? String }
+
+    @Test("each OpenSSL certificate verifies or fails as it should", arguments: [
+        ("sp-chain.pem", nil as String?),
+        ("sp-expired-chain.pem", "certificate-invalid"),
+        ("sp-rogue-chain.pem", "certificate-untrusted"),
+        ("sp-notnauth-chain.pem", "certificate-not-authorized"),
+        ("sp-critical-tnauth-chain.pem", nil),
+    ])
+    func certificates(_ chain: String, _ expected: String?) async throws {
+        let (server, pki) = try await Self.serve()
+        let (status, verdict) = try verify(server, pki: pki, chain: chain)
+        if let expected {
+            #expect(status == 1)
+            #expect(errorCode(verdict) == expected)
+            #expect((verdict["error"] as? [String: Any])?["sip_code"] as? Int == 437)
+            if expected == "certificate-untrusted" {
+                #expect(((verdict["error"] as? [String: Any])?["detail"] as? String)?.contains("untrusted") == true)
+            }
+        } else {
+            #expect(status == 0, "\(verdict)")
+        }
+        try await server.stop()
+    }
+
+    @Test("the revoked certificate fails with 437 and the reason 'revoked' when the CRL lists it")
+    func revoked() async throws {
+        let (server, pki) = try await Self.serve()
+        let (status, verdict) = try verify(server, pki: pki, chain: "sp-revoked-chain.pem",
+                                           extra: ["--crl", server.url("/inter-ca-revoked.crl")])
+        #expect(status == 1)
+        #expect(errorCode(verdict) == "certificate-revoked")
+        #expect(((verdict["error"] as? [String: Any])?["detail"] as? String)?.contains("revoked") == true)
+        // The same certificate with a CRL that does not list it passes.
+        let (okStatus, _) = try verify(server, pki: pki, chain: "sp-revoked-chain.pem")
+        #expect(okStatus == 0)
+        try await server.stop()
+    }
+
+    @Test("strict profile rejects the OpenSSL intermediate (no certificatePolicies); lenient reports it")
+    func strictProfile() async throws {
+        let (server, pki) = try await Self.serve()
+        let (status, verdict) = try verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--cert-profile", "strict"])
+        #expect(status == 1)
+        #expect(errorCode(verdict) == "certificate-invalid")
+        let (lenientStatus, lenient) = try verify(server, pki: pki, chain: "sp-chain.pem")
+        #expect(lenientStatus == 0)
+        #expect((lenient["diagnostics"] as? [String])?.contains { $0.contains("e_atis_ext_certificate_policies_ca") } == true)
+        try await server.stop()
+    }
+
+    @Test("a TN-range certificate signs numbers inside its TNAuthList only")
+    func tnRange() async throws {
+        let (server, pki) = try await Self.serve()
+        let (inside, _) = try verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550042")
+        #expect(inside == 0)
+        let (outside, verdict) = try verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550100")
+        #expect(outside == 1)
+        #expect(errorCode(verdict) == "certificate-not-authorized")
+        try await server.stop()
+    }
+
+    @Test("OpenSSL CRLs decode and verify against their issuer; a CRL forged with another key is ignored")
+    func crls() async throws {
+        let pki = try Peers.pkiDirectory()
+        let inter = try #require(try KeyLoading.certificates(pem: String(contentsOf: pki.appendingPathComponent("inter-ca.pem"), encoding: .utf8)).first)
+        let revokedCert = try #require(try KeyLoading.certificates(pem: String(contentsOf: pki.appendingPathComponent("sp-revoked.pem"), encoding: .utf8)).first)
+        let crl = try CertificateRevocationList(pemOrDER: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca-revoked.crl"))))
+        #expect(crl.isSigned(by: inter))
+        #expect(crl.revokes(revokedCert))
+        #expect(crl.nextUpdate != nil)
+        let clean = try CertificateRevocationList(pemOrDER: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl"))))
+        #expect(!clean.revokes(revokedCert))
+
+        // Forged: claims the intermediate as issuer but is signed by the rogue CA's key.
+        let rogueKey = try KeyLoading.privateKey(pem: String(contentsOf: pki.appendingPathComponent("rogue-ca.key"), encoding: .utf8))
+        let forgedDER = try CertificateRevocationList.make(issuer: inter, issuerKey: rogueKey, revoked: [(revokedCert.serialNumber, now())],
+                                                           thisUpdate: now() - 60, nextUpdate: now() + 3600, crlNumber: 1)
+        let forged = try CertificateRevocationList(derEncoded: forgedDER)
+        #expect(!forged.isSigned(by: inter))
+        let roots = try KeyLoading.certificates(pem: String(contentsOf: pki.appendingPathComponent("root-ca.pem"), encoding: .utf8))
+        let chain = [revokedCert, inter]
+        let validated = try await ChainValidator(roots: roots).validate(chain: chain, crls: [forged], at: now())
+        #expect(validated.certificates.count == 3)
+        // The genuine CRL revokes it.
+        await #expect(throws: VerificationError(.certificateRevoked, "")) {
+            try await ChainValidator(roots: roots).validate(chain: chain, crls: [crl], at: now())
+        }
     }
 }
