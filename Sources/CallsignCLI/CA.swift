@@ -1,0 +1,276 @@
+import ArgumentParser
+import Callsign
+import Crypto
+import SwiftASN1
+import X509
+import Foundation
+
+/// `callsign ca`: a lab STI-CA and certificate repository directory.
+struct CA: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A test STI-CA for labs: root, intermediate, SHAKEN end-entity certificates and a CRL (not for production).",
+        subcommands: [Init.self, Issue.self, Revoke.self, CRL.self]
+    )
+
+    /// The CA directory: keys, certificates, the CRL and `ca.json` (issued serials).
+    struct Directory {
+        let path: String
+        func file(_ name: String) -> String { path.hasSuffix("/") ? path + name : path + "/" + name }
+
+        var statePath: String { file("ca.json") }
+
+        func loadState() throws -> JSONObject {
+            let text = try readTextFile(statePath)
+            guard case .object(let object)? = try? JSONParser.parse(Array(text.utf8), limits: JSONLimits(maxDepth: 8, maxContainerCount: 100_000, maxBytes: 1 << 20)) else {
+                printError("\(statePath) is not a CA state file")
+                throw Exit.badInput
+            }
+            return object
+        }
+
+        func saveState(_ state: JSONObject) throws {
+            try writeFile(statePath, JSONWriter.pretty(.object(state)) + "\n", privateFile: false)
+        }
+
+        func key(_ name: String) throws -> P256.Signing.PrivateKey {
+            do { return try KeyLoading.privateKey(pem: try readTextFile(file(name))) } catch let error as KeyLoading.Error {
+                printError("\(file(name)): \(error)")
+                throw Exit.badInput
+            }
+        }
+
+        func certificate(_ name: String) throws -> Certificate {
+            do { return try KeyLoading.firstCertificate(pem: try readTextFile(file(name))) } catch let error as KeyLoading.Error {
+                printError("\(file(name)): \(error)")
+                throw Exit.badInput
+            }
+        }
+
+        /// Issues an end-entity certificate, writes NAME.key, NAME.pem, NAME-chain.pem, records it.
+        func issue(name: String, list: TNAuthorizationList, days: Int64, now: Int64) throws -> (String, Certificate) {
+            var state = try loadState()
+            let inter = try certificate("inter-ca.pem")
+            let interKey = try key("inter-ca.key")
+            let baseURL = state["base_url"]?.stringValue ?? ""
+            let organization = state["organization"]?.stringValue ?? "Callsign Lab"
+            let eeKey = P256.Signing.PrivateKey()
+            let certificate = try LabCertificateAuthority.issueEndEntity(
+                publicKey: eeKey.publicKey, tnAuthList: list, issuer: inter, issuerKey: interKey, organization: organization,
+                crlURL: baseURL + "/inter-ca.crl", notBefore: now - 300, notAfter: now + days * 86_400)
+            let pem = try certificate.serializeAsPEM().pemString + "\n"
+            try writeFile(file("\(name).key"), eeKey.pemRepresentation + "\n", privateFile: true)
+            try writeFile(file("\(name).pem"), pem, privateFile: false)
+            try writeFile(file("\(name)-chain.pem"), pem + (try inter.serializeAsPEM().pemString) + "\n", privateFile: false)
+            var issued = state["issued"]?.arrayValue ?? []
+            issued.append(.object(JSONObject([
+                "name": .string(name),
+                "serial": .string(hex(certificate.serialNumber.bytes)),
+                "tnauthlist": .string(list.description),
+                "not_after": .integer(now + days * 86_400),
+            ])))
+            state["issued"] = .array(issued)
+            try saveState(state)
+            return (baseURL + "/\(name)-chain.pem", certificate)
+        }
+
+        /// Writes a new CRL listing every revoked serial (DER, `inter-ca.crl`).
+        func writeCRL(now: Int64) throws {
+            var state = try loadState()
+            let inter = try certificate("inter-ca.pem")
+            let interKey = try key("inter-ca.key")
+            let number = Int(state["crl_number"]?.integerValue ?? 0) + 1
+            var revoked: [(Certificate.SerialNumber, Int64)] = []
+            for entry in state["issued"]?.arrayValue ?? [] {
+                guard let object = entry.objectValue, let at = object["revoked_at"]?.integerValue,
+                    let serial = object["serial"]?.stringValue, let bytes = unhex(serial)
+                else { continue }
+                revoked.append((Certificate.SerialNumber(bytes: bytes), at))
+            }
+            let der = try CertificateRevocationList.make(issuer: inter, issuerKey: interKey, revoked: revoked,
+                                                         thisUpdate: now - 60, nextUpdate: now + 7 * 86_400, crlNumber: number)
+            do {
+                try Data(der).write(to: URL(fileURLWithPath: file("inter-ca.crl")))
+            } catch {
+                printError("cannot write \(file("inter-ca.crl"))")
+                throw Exit.badInput
+            }
+            state["crl_number"] = .integer(Int64(number))
+            try saveState(state)
+        }
+    }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a root, an intermediate, a SHAKEN certificate for an SPC, and an empty CRL.")
+
+        @Option(name: .long, help: "Directory to create the CA in.")
+        var dir: String
+
+        @Option(name: .long, help: "Service provider code of the first end-entity certificate.")
+        var spc: String = "1234"
+
+        @Option(name: .long, help: "Base URL the directory will be served at (x5u and CRL URLs are built from it).")
+        var baseURL: String = "http://127.0.0.1:8080/certs"
+
+        @Option(name: .long, help: "Organization name in the certificates.")
+        var organization: String = "Callsign Lab"
+
+        @Option(name: .long, help: "Lifetime of the end-entity certificate, in days.")
+        var days: Int64 = 365
+
+        @Flag(name: .long, help: "Overwrite an existing CA in the directory.")
+        var force = false
+
+        func run() async throws {
+            let directory = Directory(path: dir)
+            if fileExists(directory.statePath) && !force {
+                printError("\(dir) already holds a CA; use --force to replace it")
+                throw Exit.badInput
+            }
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let now = currentEpochSeconds()
+            let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            let rootKey = P256.Signing.PrivateKey()
+            let root = try LabCertificateAuthority.makeRoot(key: rootKey, organization: organization, notBefore: now - 300,
+                                                           notAfter: now + 10 * 365 * 86_400)
+            let interKey = P256.Signing.PrivateKey()
+            let inter = try LabCertificateAuthority.makeIntermediate(
+                key: interKey, issuer: root, issuerKey: rootKey, organization: organization, crlURL: base + "/root-ca.crl",
+                notBefore: now - 300, notAfter: now + 5 * 365 * 86_400)
+            try writeFile(directory.file("root-ca.key"), rootKey.pemRepresentation + "\n", privateFile: true)
+            try writeFile(directory.file("root-ca.pem"), try root.serializeAsPEM().pemString + "\n", privateFile: false)
+            try writeFile(directory.file("inter-ca.key"), interKey.pemRepresentation + "\n", privateFile: true)
+            try writeFile(directory.file("inter-ca.pem"), try inter.serializeAsPEM().pemString + "\n", privateFile: false)
+            try directory.saveState(JSONObject([
+                "organization": .string(organization), "base_url": .string(base), "crl_number": .integer(0), "issued": .array([]),
+            ]))
+            let list: TNAuthorizationList
+            do { list = try TNAuthorizationList([.spc(spc)]) } catch {
+                printError(error.description)
+                throw Exit.badInput
+            }
+            let (x5u, _) = try directory.issue(name: "sp-\(spc)", list: list, days: days, now: now)
+            try directory.writeCRL(now: now)
+            // The root's CRL (for the intermediate's distribution point): empty, valid a year.
+            let rootCRL = try CertificateRevocationList.make(issuer: root, issuerKey: rootKey, revoked: [], thisUpdate: now - 60,
+                                                             nextUpdate: now + 365 * 86_400, crlNumber: 1)
+            try Data(rootCRL).write(to: URL(fileURLWithPath: directory.file("root-ca.crl")))
+            print("root:          \(directory.file("root-ca.pem"))  (trust anchor)")
+            print("intermediate:  \(directory.file("inter-ca.pem"))")
+            print("signing key:   \(directory.file("sp-\(spc).key"))")
+            print("certificate:   \(directory.file("sp-\(spc).pem"))  (SPC \(spc))")
+            print("x5u:           \(x5u)")
+            print("CRL:           \(directory.file("inter-ca.crl"))  served at \(base)/inter-ca.crl")
+        }
+    }
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue an end-entity certificate for an SPC, a TN range (START,COUNT) or one TN (delegate certificates, RFC 9060).")
+
+        @Option(name: .long, help: "CA directory.")
+        var dir: String
+        @Option(name: .long, help: "Service provider code.")
+        var spc: String?
+        @Option(name: .long, help: "TN range as START,COUNT.")
+        var tnRange: String?
+        @Option(name: .long, help: "One telephone number.")
+        var tn: String?
+        @Option(name: .long, help: "File name stem; derived from the entry by default.")
+        var name: String?
+        @Option(name: .long, help: "Lifetime in days.")
+        var days: Int64 = 365
+
+        func validate() throws {
+            if [spc, tnRange, tn].compactMap({ $0 }).count != 1 { throw ValidationError("give exactly one of --spc, --tn-range, --tn") }
+            if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") { throw ValidationError("--name must be a plain file name") }
+        }
+
+        func run() async throws {
+            let entry: TNAuthorizationList.Entry
+            let stem: String
+            if let spc {
+                entry = .spc(spc)
+                stem = "sp-\(spc)"
+            } else if let tnRange {
+                let parts = tnRange.split(separator: ",")
+                guard parts.count == 2, let count = Int(parts[1]) else {
+                    printError("--tn-range must be START,COUNT")
+                    throw Exit.badInput
+                }
+                entry = .range(start: String(parts[0]), count: count)
+                stem = "range-\(parts[0])-\(count)"
+            } else {
+                entry = .one(tn ?? "")
+                stem = "tn-\(tn ?? "")"
+            }
+            let list: TNAuthorizationList
+            do { list = try TNAuthorizationList([entry]) } catch {
+                printError(error.description)
+                throw Exit.badInput
+            }
+            let directory = Directory(path: dir)
+            let (x5u, certificate) = try directory.issue(name: name ?? stem, list: list, days: days, now: currentEpochSeconds())
+            print("certificate: \(directory.file("\(name ?? stem).pem"))  serial \(hex(certificate.serialNumber.bytes))")
+            print("signing key: \(directory.file("\(name ?? stem).key"))")
+            print("x5u:         \(x5u)")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a certificate by serial (hex) and rewrite the CRL.")
+        @Option(name: .long, help: "CA directory.")
+        var dir: String
+        @Option(name: .long, help: "Serial number in hex, as `cert inspect` prints it.")
+        var serial: String
+
+        func run() async throws {
+            let directory = Directory(path: dir)
+            var state = try directory.loadState()
+            let wanted = serial.lowercased().replacingOccurrences(of: ":", with: "")
+            var found = false
+            let now = currentEpochSeconds()
+            let issued: [JSONValue] = (state["issued"]?.arrayValue ?? []).map { entry in
+                guard var object = entry.objectValue, object["serial"]?.stringValue == wanted else { return entry }
+                found = true
+                if object["revoked_at"] == nil { object["revoked_at"] = .integer(now) }
+                return .object(object)
+            }
+            guard found else {
+                printError("no certificate with serial \(serial) was issued by this CA")
+                throw Exit.badInput
+            }
+            state["issued"] = .array(issued)
+            try directory.saveState(state)
+            try directory.writeCRL(now: now)
+            print("revoked \(wanted); CRL rewritten: \(directory.file("inter-ca.crl"))")
+        }
+    }
+
+    struct CRL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rewrite the CRL (new thisUpdate/nextUpdate, same revocations).")
+        @Option(name: .long, help: "CA directory.")
+        var dir: String
+
+        func run() async throws {
+            let directory = Directory(path: dir)
+            try directory.writeCRL(now: currentEpochSeconds())
+            print("CRL rewritten: \(directory.file("inter-ca.crl"))")
+        }
+    }
+}
+
+func hex(_ bytes: some Sequence<UInt8>) -> String {
+    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+func unhex(_ text: String) -> [UInt8]? {
+    let chars = Array(text.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    for i in stride(from: 0, to: chars.count, by: 2) {
+        guard let byte = UInt8(String(decoding: chars[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
+        bytes.append(byte)
+    }
+    return bytes
+}
