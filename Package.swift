@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "Callsign",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
             resources: [.copy("Vectors")],

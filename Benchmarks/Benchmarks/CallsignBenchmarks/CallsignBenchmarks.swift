@@ -57,6 +57,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    certificateBenchmarks()
+
     Benchmark("TN canonicalization of a SIP URI") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(TelephoneNumber.canonicalize("\"Alice\" <sip:+1-215-555-1212@example.com;user=phone>;tag=a", policy: .nanp))
