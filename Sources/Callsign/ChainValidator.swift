@@ -129,14 +129,8 @@ struct SHAKENProfilePolicy: VerifierPolicy {
     var verifyingCriticalExtensions: [ASN1ObjectIdentifier] { [TNAuthorizationList.oid] }
 
     mutating func chainMeetsPolicyRequirements(chain: UnverifiedCertificateChain) async -> PolicyEvaluationResult {
-        guard mode == .strict else { return .meetsPolicy }
-        let certificates = Array(chain)
-        for (index, certificate) in certificates.enumerated() {
-            let role: STICertificateProfile.Role = index == 0 ? .endEntity : (index == certificates.count - 1 ? .root : .intermediate)
-            if let finding = STICertificateProfile.findings(for: certificate, role: role).first(where: { $0.severity == .error }) {
-                let text = "\(Self.marker) (\(role.rawValue)): \(finding)"
-                return .failsToMeetPolicy(reason: text)
-            }
+        if let reason = STICertificateProfile.rejection(of: Array(chain), mode: mode) {
+            return .failsToMeetPolicy(reason: "\(Self.marker) \(reason)")
         }
         return .meetsPolicy
     }

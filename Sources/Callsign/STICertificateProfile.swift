@@ -98,6 +98,19 @@ public enum STICertificateProfile {
         return result
     }
 
+    /// Why `chain` (end entity first, anchor last) is refused in `mode`, or
+    /// `nil`: lenient mode never refuses; strict refuses the first error finding.
+    public static func rejection(of chain: [Certificate], mode: Mode) -> String? {
+        guard mode == .strict else { return nil }
+        for (index, certificate) in chain.enumerated() {
+            let role: Role = index == 0 ? .endEntity : (index == chain.count - 1 ? .root : .intermediate)
+            if let finding = findings(for: certificate, role: role).first(where: { $0.severity == .error }) {
+                return "(\(role.rawValue)): \(finding)"
+            }
+        }
+        return nil
+    }
+
     /// Checks one certificate against the profile for its role.
     public static func findings(for certificate: Certificate, role: Role) -> [Finding] {
         var findings: [Finding] = []

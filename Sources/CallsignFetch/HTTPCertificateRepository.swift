@@ -182,6 +182,20 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
+    /// Refreshes expiring entries every `interval` until the task is
+    /// cancelled: run it beside the server (a Service in the group) so hot
+    /// x5u and CRL entries never expire on a call's path.
+    public func runRefresher(policy: X5UPolicy, interval: Duration = .seconds(60)) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+            await refreshExpiring(now: now(), policy: policy)
+        }
+    }
+
     /// One bounded HTTP GET. Returns the body and its cache lifetime.
     private func download(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> ([UInt8], Int64) {
         do {

@@ -53,6 +53,34 @@ struct CertificateFetchTests {
         try await server.stop()
     }
 
+    @Test("entries close to expiry are refreshed ahead, off the call path, and keep serving while the origin fails")
+    func refreshAhead() async throws {
+        let server = try await TestHTTPServer()
+        server.set("/r.pem", .init(headers: [("Cache-Control", "max-age=600")], body: Self.pem))
+        let time = Mutex<Int64>(1_800_000_000)
+        var configuration = CertificateFetchConfiguration()
+        configuration.minimumTTL = 10
+        configuration.refreshAhead = 120
+        let repository = HTTPCertificateRepository(configuration: configuration, now: { time.withLock { $0 } })
+        let policy = X5UPolicy(labAllowPrefixes: ["http://127.0.0.1:"])
+        _ = try await fetch(repository, server.url("/r.pem"))
+        #expect(repository.expiringURLs(now: 1_800_000_000).isEmpty)
+        time.withLock { $0 = 1_800_000_500 }
+        #expect(repository.expiringURLs(now: 1_800_000_500) == [server.url("/r.pem")])
+        await repository.refreshExpiring(now: 1_800_000_500, policy: policy)
+        #expect(server.requests("/r.pem") == 2)
+        // Refreshed: valid for another 600 s, so a call at +1000 is served from cache.
+        time.withLock { $0 = 1_800_001_000 }
+        _ = try await fetch(repository, server.url("/r.pem"))
+        #expect(server.requests("/r.pem") == 2)
+        // A failing refresh keeps the old body.
+        server.set("/r.pem", .init(status: .internalServerError))
+        await repository.refreshExpiring(now: 1_800_001_050, policy: policy)
+        #expect(try await fetch(repository, server.url("/r.pem")) == Self.pem)
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
     @Test("100 concurrent requests for one URL make one fetch (single-flight)")
     func singleFlight() async throws {
         let server = try await TestHTTPServer()

@@ -22,6 +22,17 @@ struct CertificateTests {
         #expect(lints.contains("e_atis_subject_cn_spc"))
     }
 
+    @Test("the legacy certificate passes the lenient profile with its deviations as findings, and is rejected by the strict one")
+    func legacyStrictVersusLenient() async throws {
+        // Its issuing chain is not public, so the profile decision is checked on the certificate alone.
+        let legacy = try chain("real-certs/ee-SHAKEN-9157-sansay-legacy.pem")
+        #expect(STICertificateProfile.rejection(of: legacy, mode: .lenient) == nil)
+        let reason = try #require(STICertificateProfile.rejection(of: legacy, mode: .strict))
+        #expect(reason.contains("e_"))
+        let clean = try chain("real-certs/ee-SHAKEN-733J-transnexus.pem")
+        #expect(STICertificateProfile.rejection(of: clean, mode: .strict) == nil)
+    }
+
     @Test("the vector chain validates to its root, with the key and TNAuthList of the end entity")
     func vectorChainValidates() async throws {
         let roots = try chain("shaken-test-pki/root.pem")
