@@ -23,6 +23,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Core: PASSporT, Identity header, TN canonicalization, verification
@@ -49,12 +56,43 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Storage: repository protocols, an in-memory implementation, and SQLite (GRDB).
+        .target(
+            name: "CallsignStore",
+            dependencies: [
+                "Callsign",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `callsign serve`: the ATIS-1000082 REST API on Hummingbird 2, the lab
+        // certificate repository, metrics, service lifecycle.
+        .target(
+            name: "CallsignServer",
+            dependencies: [
+                "Callsign", "CallsignFetch", "CallsignStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `callsign` command tree (thin: wiring, files, output).
         .target(
             name: "CallsignCLI",
             dependencies: [
                 "Callsign",
                 "CallsignFetch",
+                "CallsignStore",
+                "CallsignServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -84,7 +122,8 @@ let package = Package(
         .testTarget(
             name: "CallsignCLITests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignCLI", "callsign",
+                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignStore", "CallsignServer", "callsign",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Callsign
+import CallsignServer
+import Foundation
+
+/// `callsign serve`: the STI-AS/STI-VS REST server (ATIS-1000082).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the signing and verification services (REST, ATIS-1000082) with a lab certificate repository.",
+        discussion: """
+            Bare, it runs in development mode: ./callsign-data gets a lab STI-CA and signing certificate \
+            (served at /certs/), an SQLite store with a sample customer and its API token (dev-token), \
+            and an admin token. Environment: CALLSIGN_DATA, CALLSIGN_HTTP, CALLSIGN_TRUST, CALLSIGN_LAB_ALLOW \
+            (comma-separated), CALLSIGN_CERT_PROFILE, CALLSIGN_NUMBERING; flags win over the environment.
+            """
+    )
+
+    @Option(name: .long, help: "Data directory (default ./callsign-data, or CALLSIGN_DATA).")
+    var data: String?
+
+    @Option(name: .long, help: "HTTP listen address HOST:PORT (default 127.0.0.1:8080, or CALLSIGN_HTTP).")
+    var http: String?
+
+    @Option(name: .long, help: "Trust anchors (PEM) for verification; the development root by default (CALLSIGN_TRUST).")
+    var trust: String?
+
+    @Option(name: .long, help: "Allow x5u/CRL URLs under this prefix over http/loopback (labs). Repeatable (CALLSIGN_LAB_ALLOW).")
+    var labAllow: [String] = []
+
+    @Option(name: .long, help: "Certificate profile: lenient or strict (CALLSIGN_CERT_PROFILE).")
+    var certProfile: CertProfileOption?
+
+    @Flag(name: .long, help: "Fail verification when no current CRL covers the chain.")
+    var requireCRL = false
+
+    @Option(name: .long, help: "National numbering policy: e164, nanp, uk, fr (CALLSIGN_NUMBERING).")
+    var numbering: NumberingOption?
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var options = ServeOptions()
+        options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
+        let address = http ?? env["CALLSIGN_HTTP"] ?? "127.0.0.1:8080"
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port)
+        else {
+            printError("--http must be HOST:PORT")
+            throw Exit.badInput
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        options.host = host
+        options.port = port
+        options.trustPath = trust ?? env["CALLSIGN_TRUST"]
+        options.labAllow = labAllow.isEmpty ? (env["CALLSIGN_LAB_ALLOW"]?.split(separator: ",").map(String.init) ?? []) : labAllow
+        if let profile = certProfile ?? env["CALLSIGN_CERT_PROFILE"].flatMap(CertProfileOption.init(rawValue:)) {
+            options.certificateProfile = profile.mode
+        }
+        options.requireCRL = requireCRL
+        if let policy = numbering ?? env["CALLSIGN_NUMBERING"].flatMap(NumberingOption.init(rawValue:)) {
+            options.numbering = policy.policy
+        }
+        do {
+            try await CallsignServe.run(options) { text in
+                print(text)
+                fflush(nil)
+            }
+        } catch {
+            printError("serve: \(error)")
+            throw Exit.badInput
+        }
+    }
+}

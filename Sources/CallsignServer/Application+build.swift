@@ -1,0 +1,157 @@
+public import Hummingbird
+import Callsign
+import CallsignStore
+import Crypto
+import NIOCore
+public import Prometheus
+import Foundation
+import HTTPTypes
+
+/// Echoes `X-RequestID` (ATIS-1000082) on every response.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let name = HTTPField.Name("X-RequestID")!
+        var response = try await next(request, context)
+        if let id = request.headers[name], id.utf8.count <= 128 { response.headers[name] = id }
+        return response
+    }
+}
+
+extension APIResponse {
+    var http: Response {
+        var bytes = JSONWriter.canonical(.object(body))
+        bytes.append(0x0A)
+        return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// What the HTTP face needs besides the service.
+public struct HTTPFaceConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Directory served at `/certs/` (certificates and CRLs only).
+    public var certificatesDirectory: String?
+    /// SHA-256 of the admin token that may read `/traceback`.
+    public var adminTokenHash: [UInt8]?
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, certificatesDirectory: String? = nil, adminTokenHash: [UInt8]? = nil) {
+        self.host = host
+        self.port = port
+        self.certificatesDirectory = certificatesDirectory
+        self.adminTokenHash = adminTokenHash
+    }
+}
+
+/// Builds the router of `callsign serve`: ATIS-1000082 signing and
+/// verification, traceback, health, metrics, the OpenAPI document, and the
+/// lab certificate repository.
+public func buildRouter(service: STIService, configuration: HTTPFaceConfiguration,
+                       registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext>
+{
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+
+    @Sendable func body(_ request: inout Request) async -> Result<[UInt8], APIResponse> {
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+            return .failure(.error("SVC4004", 415, "Unsupported request body type, expected '%1'", ["application/json"]))
+        }
+        if let accept = request.headers[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
+            return .failure(.error("SVC4002", 406, "Requested response body type '%1' is not supported", [accept]))
+        }
+        guard request.headers[.contentLength] != nil else {
+            return .failure(.error("SVC4007", 411, "Missing mandatory Content-Length header"))
+        }
+        do {
+            let buffer = try await request.collectBody(upTo: STIService.maxBodyBytes)
+            return .success(Array(buffer.readableBytesView))
+        } catch {
+            return .failure(.error("SVC4006", 413, "Failed to parse received message body: %1", ["larger than \(STIService.maxBodyBytes) bytes"]))
+        }
+    }
+
+    router.post("/stir/v1/signing") { request, _ -> Response in
+        var request = request
+        switch await body(&request) {
+        case .failure(let error): return error.http
+        case .success(let bytes):
+            var token: String?
+            if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+                token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            }
+            return await service.sign(body: bytes, bearerToken: token).http
+        }
+    }
+    router.post("/stir/v1/verification") { request, _ -> Response in
+        var request = request
+        switch await body(&request) {
+        case .failure(let error): return error.http
+        case .success(let bytes): return await service.verify(body: bytes).http
+        }
+    }
+    for path in ["/stir/v1/signing", "/stir/v1/verification"] {
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+            router.on(RouterPath(path), method: method) { _, _ in APIResponse.error("POL4050", 405, "Method not allowed").http }
+        }
+    }
+
+    router.get("/healthz") { _, _ in APIResponse(status: 200, body: JSONObject(["status": .string("ok")])).http }
+
+    router.get("/metrics") { _, _ -> Response in
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    router.get("/openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+    }
+
+    router.get("/traceback") { request, _ -> Response in
+        guard let expected = configuration.adminTokenHash,
+            let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
+            APIToken.hash(String(authorization.dropFirst(7))) == expected
+        else {
+            return APIResponse.error("POL4001", 401, "Authentication required: %1", ["admin token"]).http
+        }
+        guard let origid = request.uri.queryParameters["origid"].map(String.init), UUID(uuidString: origid) != nil else {
+            return APIResponse.invalid("origid", "Must be a UUID").http
+        }
+        let since = request.uri.queryParameters["since"].flatMap { Int64(String($0)) }
+        let until = request.uri.queryParameters["until"].flatMap { Int64(String($0)) }
+        do {
+            let records = try await service.store.traceback(origid: origid, since: since, until: until, limit: 1000)
+            return APIResponse(status: 200, body: JSONObject(["calls": .array(records.map { .object($0.json) })])).http
+        } catch {
+            return APIResponse.error("POL5000", 500, "Internal Server Error. Please try again later").http
+        }
+    }
+
+    if let directory = configuration.certificatesDirectory {
+        router.get("/certs/:name") { _, context -> Response in
+            guard let name = context.parameters.get("name"), name.utf8.count <= 128, !name.hasPrefix("."),
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
+                name.hasSuffix(".pem") || name.hasSuffix(".crl")
+            else { return APIResponse.error("SVC4003", 404, "Requested resource was not found").http }
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
+                return APIResponse.error("SVC4003", 404, "Requested resource was not found").http
+            }
+            let type = name.hasSuffix(".crl") ? "application/pkix-crl" : "application/pem-certificate-chain"
+            return Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=86400"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(data))))
+        }
+    }
+    return router
+}
+
+extension SignedCallRecord {
+    var json: JSONObject {
+        JSONObject([
+            "time": .integer(time), "orig": .string(orig), "dest": .array(dest.map { .string($0) }),
+            "attest": .string(attestation.rawValue), "origid": .string(origid), "customer": .string(customerID),
+            "trunk": trunk.map { .string($0) } ?? .null,
+        ])
+    }
+}

@@ -1,0 +1,198 @@
+public import Callsign
+public import CallsignStore
+public import Crypto
+import Metrics
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An API answer independent of the HTTP framework: status and JSON body.
+public struct APIResponse: Error, Sendable {
+    public var status: Int
+    public var body: JSONObject
+
+    public init(status: Int, body: JSONObject) {
+        self.status = status
+        self.body = body
+    }
+
+    /// The ATIS-1000082 error envelope (`requestError` with a
+    /// `serviceException` for SVC ids, `policyException` for POL ids).
+    public static func error(_ id: String, _ status: Int, _ text: String, _ variables: [String] = []) -> APIResponse {
+        let kind = id.hasPrefix("POL") ? "policyException" : "serviceException"
+        return APIResponse(status: status, body: JSONObject([
+            "requestError": .object(JSONObject([
+                kind: .object(JSONObject([
+                    "messageId": .string(id),
+                    "text": .string(text),
+                    "variables": .array(variables.map { .string($0) }),
+                ])),
+            ])),
+        ]))
+    }
+
+    static func missing(_ name: String) -> APIResponse { error("SVC4001", 400, "Missing mandatory parameter '%1'", [name]) }
+    static func invalid(_ name: String, _ why: String) -> APIResponse { error("SVC4005", 400, "Invalid '%1' parameter value: %2", [name, why]) }
+}
+
+/// The STI-AS and STI-VS behind the REST API (ATIS-1000082): request
+/// validation, authentication of signers, attestation by policy, traceback
+/// records, and the verification procedure. Framework-free so it can be tested
+/// and reused by the SIP faces.
+public struct STIService: Sendable {
+    public var signingKey: P256.Signing.PrivateKey
+    public var x5u: String
+    public var store: any CallsignStore
+    public var verifier: Verifier
+    public var resolver: any CertificateResolver
+    public var numbering: NumberingPolicy
+    /// How far `iat` in a signing request may be from now.
+    public var signingIatWindow: Int64 = 60
+    public var now: @Sendable () -> Int64
+
+    public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
+                resolver: any CertificateResolver, numbering: NumberingPolicy = .e164, now: @escaping @Sendable () -> Int64) {
+        self.signingKey = signingKey
+        self.x5u = x5u
+        self.store = store
+        self.verifier = verifier
+        self.resolver = resolver
+        self.numbering = numbering
+        self.now = now
+    }
+
+    static let maxBodyBytes = 16 * 1024
+
+    /// Parses a JSON request body into its wrapper object.
+    static func parseBody(_ body: [UInt8], wrapper: String) -> Result<JSONObject, APIResponse> {
+        if body.isEmpty { return .failure(.error("SVC4000", 400, "Missing request body")) }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body, limits: JSONLimits(maxDepth: 8, maxContainerCount: 64, maxBytes: maxBodyBytes))
+        } catch {
+            return .failure(.error("SVC4006", 400, "Failed to parse received message body: %1", [error.description]))
+        }
+        guard let inner = value.objectValue?[wrapper] else { return .failure(.missing(wrapper)) }
+        guard let object = inner.objectValue else { return .failure(.invalid(wrapper, "Must be an object")) }
+        return .success(object)
+    }
+
+    /// `POST /stir/v1/signing` (ATIS-1000082 §5.2): authenticated by an API token.
+    public func sign(body: [UInt8], bearerToken: String?) async -> APIResponse {
+        guard let token = bearerToken, !token.isEmpty else {
+            Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "unauthenticated")]).increment()
+            return .error("POL4001", 401, "Authentication required: %1", ["Authorization: Bearer <token>"])
+        }
+        let customer: Customer
+        do {
+            guard let found = try await store.customer(tokenHash: APIToken.hash(token)) else {
+                Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "bad_token")]).increment()
+                return .error("POL4001", 401, "Authentication required: %1", ["unknown or revoked token"])
+            }
+            customer = found
+        } catch {
+            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+        }
+        let request: JSONObject
+        switch Self.parseBody(body, wrapper: "signingRequest") {
+        case .success(let object): request = object
+        case .failure(let response): return response
+        }
+        // attest
+        guard let attestValue = request["attest"] else { return .missing("attest") }
+        guard let attestText = attestValue.stringValue, let requested = PASSporT.Attestation(rawValue: attestText) else {
+            return .invalid("attest", "Must be 'A', 'B' or 'C'")
+        }
+        // dest
+        guard let destValue = request["dest"] else { return .missing("dest") }
+        guard let destObject = destValue.objectValue else { return .invalid("dest", "Must be an object") }
+        guard let destTN = destObject["tn"] else { return .missing("dest.tn") }
+        guard let destArray = destTN.arrayValue else { return .invalid("dest.tn", "Must be an array") }
+        guard !destArray.isEmpty, destArray.count <= 32 else { return .invalid("dest.tn", "Must hold 1 to 32 numbers") }
+        var dest: [String] = []
+        for element in destArray {
+            guard let text = element.stringValue, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
+                return .invalid("dest.tn", "Not a telephone number")
+            }
+            dest.append(tn)
+        }
+        // iat
+        guard let iatValue = request["iat"] else { return .missing("iat") }
+        guard let iat = iatValue.integerValue else { return .invalid("iat", "Must be an integer (seconds since the epoch)") }
+        let time = now()
+        guard abs(iat - time) <= signingIatWindow else { return .invalid("iat", "Must be within \(signingIatWindow) s of the server's time") }
+        // orig
+        guard let origValue = request["orig"] else { return .missing("orig") }
+        guard let origObject = origValue.objectValue else { return .invalid("orig", "Must be an object") }
+        guard let origTN = origObject["tn"] else { return .missing("orig.tn") }
+        guard let origText = origTN.stringValue, let orig = TelephoneNumber.canonicalNumber(origText, policy: numbering) else {
+            return .invalid("orig.tn", "Not a telephone number")
+        }
+        // origid: required by the API; the customer's configured origid is what is signed.
+        guard let origidValue = request["origid"] else { return .missing("origid") }
+        guard let origidText = origidValue.stringValue, UUID(uuidString: origidText) != nil else {
+            return .invalid("origid", "Must be a UUID")
+        }
+
+        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
+        let signer = Signer(key: signingKey, x5u: x5u)
+        let header: IdentityHeader
+        do {
+            header = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
+        } catch {
+            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+        }
+        do {
+            try await store.record([SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
+                                                     origid: customer.origid, customerID: customer.id)])
+        } catch {
+            // A call that cannot be traced back is not signed.
+            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+        }
+        Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue)]).increment()
+        return APIResponse(status: 200, body: JSONObject([
+            "signingResponse": .object(JSONObject([
+                "identity": .string(header.value),
+                "attest": .string(attestation.rawValue),
+                "origid": .string(customer.origid),
+            ])),
+        ]))
+    }
+
+    /// `POST /stir/v1/verification` (ATIS-1000082 §5.3). Verification failures
+    /// are 200 responses with `verstat`, `reasoncode` and `reasontext`.
+    public func verify(body: [UInt8]) async -> APIResponse {
+        let request: JSONObject
+        switch Self.parseBody(body, wrapper: "verificationRequest") {
+        case .success(let object): request = object
+        case .failure(let response): return response
+        }
+        guard let fromValue = request["from"] else { return .missing("from") }
+        guard let fromTN = fromValue.objectValue?["tn"] else { return .missing("from.tn") }
+        guard let from = fromTN.stringValue else { return .invalid("from.tn", "Must be a string") }
+        guard let toValue = request["to"] else { return .missing("to") }
+        guard let toTN = toValue.objectValue?["tn"] else { return .missing("to.tn") }
+        guard let toArray = toTN.arrayValue else { return .invalid("to.tn", "Must be an array") }
+        guard let to = toArray.first?.stringValue else { return .invalid("to.tn", "Must hold a telephone number") }
+        guard let timeValue = request["time"] else { return .missing("time") }
+        guard let date = timeValue.integerValue else { return .invalid("time", "Must be an integer (seconds since the epoch)") }
+        guard let identityValue = request["identity"] else { return .missing("identity") }
+        guard let identity = identityValue.stringValue else { return .invalid("identity", "Must be a string") }
+
+        let verdict = await verifier.verify(identityHeaders: [identity], call: CallContext(orig: from, dest: to, date: date),
+                                            now: now(), resolver: resolver)
+        var response = JSONObject(["verstat": .string(verdict.verstat.rawValue)])
+        if let attestation = verdict.attestation, verdict.isValid { response["attest"] = .string(attestation.rawValue) }
+        if let origid = verdict.origid, verdict.isValid { response["origid"] = .string(origid) }
+        if let error = verdict.error {
+            response["reasoncode"] = .integer(Int64(error.sipStatus))
+            response["reasontext"] = .string(error.reasonPhrase)
+            response["reasondesc"] = .string("\(error.code.rawValue): \(error.detail)")
+        }
+        Counter(label: "callsign_verification_total",
+                dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none")]).increment()
+        return APIResponse(status: 200, body: JSONObject(["verificationResponse": .object(response)]))
+    }
+}

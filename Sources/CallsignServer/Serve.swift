@@ -1,0 +1,117 @@
+public import Callsign
+import CallsignFetch
+import CallsignStore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// Settings of `callsign serve` (flags, or `CALLSIGN_*` environment variables).
+public struct ServeOptions: Sendable {
+    public var dataDirectory = "./callsign-data"
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Trust anchors for verification; the development root when `nil`.
+    public var trustPath: String?
+    /// URL prefixes the x5u policy allows besides https (labs); the server's own `/certs/` in development mode.
+    public var labAllow: [String] = []
+    public var certificateProfile: STICertificateProfile.Mode = .lenient
+    public var requireCRL = false
+    public var numbering: NumberingPolicy = .e164
+
+    public init() {}
+}
+
+/// A service refreshing the certificate repository cache ahead of expiry.
+struct CertificateRefresher: Service {
+    let repository: HTTPCertificateRepository
+    let policy: X5UPolicy
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await repository.runRefresher(policy: policy)
+        }
+        try await repository.shutdown()
+    }
+}
+
+/// `callsign serve`: one process with the REST API, the lab certificate
+/// repository and metrics, run in a ServiceGroup that shuts down gracefully
+/// on SIGTERM/SIGINT.
+public enum CallsignServe {
+    public static func run(_ options: ServeOptions, banner: @escaping @Sendable (String) -> Void) async throws {
+        let logger = Logger(label: "callsign")
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
+        let setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now())
+        var roots = setup.roots
+        if let trustPath = options.trustPath {
+            guard let text = FileManager.default.contents(atPath: trustPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
+                throw ServeError("cannot read \(trustPath)")
+            }
+            roots = try KeyLoading.certificates(pem: text)
+        }
+        let store = try SQLiteStore(path: setup.databasePath)
+        let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
+        let repository = HTTPCertificateRepository(now: now)
+        let resolver = ChainValidatingResolver(policy: policy, repository: repository,
+                                               validator: ChainValidator(roots: roots, mode: options.certificateProfile,
+                                                                         requireCRL: options.requireCRL))
+        var verificationOptions = VerificationOptions()
+        verificationOptions.numbering = options.numbering
+        let service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
+                                 verifier: Verifier(options: verificationOptions), resolver: resolver,
+                                 numbering: options.numbering, now: now)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let router = buildRouter(service: service,
+                                 configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
+                                                                      certificatesDirectory: setup.certificatesDirectory,
+                                                                      adminTokenHash: APIToken.hash(setup.adminToken)),
+                                 registry: registry)
+        let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
+        let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
+        let app = Application(router: router,
+                              configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
+                                                                      serverName: "callsign"),
+                              onServerRunning: { _ in banner(text) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static func banner(url: String, setup: ServerSetup, dataDirectory: String) -> String {
+        let token = setup.devToken ?? "<token>"
+        let origid = setup.sampleCustomer?.origid ?? "123e4567-e89b-12d3-a456-426655440000"
+        return """
+            Callsign is listening on \(url)  (data: \(dataDirectory))
+              signing       POST \(url)/stir/v1/signing        (API token in \(dataDirectory)/dev-token)
+              verification  POST \(url)/stir/v1/verification
+              certificates  \(setup.x5u)  (trust anchor: \(setup.certificatesDirectory)/root-ca.pem)
+              traceback     GET  \(url)/traceback?origid=\(origid)  (admin token in \(dataDirectory)/admin-token)
+              also          \(url)/healthz  \(url)/metrics  \(url)/openapi.yaml
+            The sample customer "\(setup.sampleCustomer?.name ?? "sample")" owns +\(DevelopmentEnvironment.sampleRange.start)…+\(DevelopmentEnvironment.sampleRange.count) numbers from it (A attestation inside, B outside).
+
+            Sign a call:
+              curl -s \(url)/stir/v1/signing -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' \\
+                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550100"},"origid":"\(origid)"}}'
+            Sign and verify in one go:
+              ID=$(curl -s \(url)/stir/v1/signing -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' \\
+                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550100"},"origid":"\(origid)"}}' \\
+                | python3 -c 'import json,sys; print(json.load(sys.stdin)["signingResponse"]["identity"])')
+              curl -s \(url)/stir/v1/verification -H 'Content-Type: application/json' \\
+                -d '{"verificationRequest":{"from":{"tn":"12155550100"},"to":{"tn":["12125551213"]},"time":'$(date +%s)',"identity":"'"$ID"'"}}'
+
+            """
+    }
+}
+
+struct ServeError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,130 @@
+public import Callsign
+public import GRDB
+
+/// The embedded default store: SQLite through GRDB, in WAL mode, with
+/// append-only named migrations.
+public final class SQLiteStore: CallsignStore {
+    public let pool: DatabasePool
+
+    /// Opens (and migrates) the database at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-customers-tokens-traceback") { db in
+            try db.execute(sql: """
+                CREATE TABLE customer (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    origid TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL CHECK (kind IN ('direct', 'gateway'))
+                );
+                CREATE TABLE customer_number (
+                    customer_id TEXT NOT NULL REFERENCES customer(id) ON DELETE CASCADE,
+                    start TEXT NOT NULL,
+                    count INTEGER NOT NULL CHECK (count > 0),
+                    PRIMARY KEY (customer_id, start)
+                );
+                CREATE TABLE api_token (
+                    hash BLOB PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL REFERENCES customer(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                );
+                CREATE TABLE signed_call (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time INTEGER NOT NULL,
+                    orig TEXT NOT NULL,
+                    dest TEXT NOT NULL,
+                    attest TEXT NOT NULL CHECK (attest IN ('A', 'B', 'C')),
+                    origid TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    trunk TEXT
+                );
+                CREATE INDEX signed_call_origid_time ON signed_call(origid, time);
+                """)
+        }
+        return migrator
+    }
+
+    public func saveCustomer(_ customer: Customer) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO customer (id, name, origid, kind) VALUES (?, ?, ?, ?)",
+                           arguments: [customer.id, customer.name, customer.origid, customer.kind.rawValue])
+            try db.execute(sql: "DELETE FROM customer_number WHERE customer_id = ?", arguments: [customer.id])
+            for block in customer.numbers {
+                try db.execute(sql: "INSERT INTO customer_number (customer_id, start, count) VALUES (?, ?, ?)",
+                               arguments: [customer.id, block.start, block.count])
+            }
+        }
+    }
+
+    private static func loadCustomer(_ db: Database, id: String) throws -> Customer? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, name, origid, kind FROM customer WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        let numbers = try Row.fetchAll(db, sql: "SELECT start, count FROM customer_number WHERE customer_id = ? ORDER BY start",
+                                       arguments: [id]).map { NumberBlock(start: $0["start"], count: $0["count"]) }
+        return Customer(id: row["id"], name: row["name"], origid: row["origid"],
+                        kind: Customer.Kind(rawValue: row["kind"]) ?? .direct, numbers: numbers)
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        try await pool.read { db in try Self.loadCustomer(db, id: id) }
+    }
+
+    public func addToken(hash: [UInt8], customerID: String, now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO api_token (hash, customer_id, created_at) VALUES (?, ?, ?)",
+                           arguments: [Data(hash), customerID, now])
+        }
+    }
+
+    public func revokeToken(hash: [UInt8], now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE api_token SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", arguments: [now, Data(hash)])
+        }
+    }
+
+    public func customer(tokenHash: [UInt8]) async throws -> Customer? {
+        try await pool.read { db in
+            guard let id = try String.fetchOne(db, sql: "SELECT customer_id FROM api_token WHERE hash = ? AND revoked_at IS NULL",
+                                               arguments: [Data(tokenHash)])
+            else { return nil }
+            return try Self.loadCustomer(db, id: id)
+        }
+    }
+
+    public func record(_ calls: [SignedCallRecord]) async throws {
+        guard !calls.isEmpty else { return }
+        try await pool.write { db in
+            for call in calls {
+                try db.execute(sql: """
+                    INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue, call.origid,
+                                     call.customerID, call.trunk])
+            }
+        }
+    }
+
+    public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
+                WHERE origid = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
+                """, arguments: [origid.lowercased(), since ?? 0, until ?? Int64.max, max(1, min(limit, 10_000))]).map { row in
+                let dest: String = row["dest"]
+                return SignedCallRecord(time: row["time"], orig: row["orig"], dest: dest.split(separator: ",").map(String.init),
+                                        attestation: PASSporT.Attestation(rawValue: row["attest"]) ?? .gateway,
+                                        origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"])
+            }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,58 @@
+public import Callsign
+import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One signed call, kept for traceback (who sent a call with this origid).
+public struct SignedCallRecord: Sendable, Hashable {
+    public var time: Int64
+    public var orig: String
+    public var dest: [String]
+    public var attestation: PASSporT.Attestation
+    public var origid: String
+    public var customerID: String
+    public var trunk: String?
+
+    public init(time: Int64, orig: String, dest: [String], attestation: PASSporT.Attestation, origid: String,
+                customerID: String, trunk: String? = nil) {
+        self.time = time
+        self.orig = orig
+        self.dest = dest
+        self.attestation = attestation
+        self.origid = origid
+        self.customerID = customerID
+        self.trunk = trunk
+    }
+}
+
+/// The storage Callsign needs, behind a narrow protocol so SQLite and
+/// PostgreSQL can pass one contract suite.
+public protocol CallsignStore: Sendable {
+    /// Adds or replaces a customer (with its number blocks).
+    func saveCustomer(_ customer: Customer) async throws
+    func customer(id: String) async throws -> Customer?
+    /// Stores an API token's SHA-256 for a customer (tokens themselves are never stored).
+    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws
+    func revokeToken(hash: [UInt8], now: Int64) async throws
+    /// The customer owning a non-revoked token with this hash.
+    func customer(tokenHash: [UInt8]) async throws -> Customer?
+    /// Records signed calls for traceback.
+    func record(_ calls: [SignedCallRecord]) async throws
+    /// Calls signed with `origid` in `[since, until]`, newest first.
+    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord]
+}
+
+/// API tokens: random, shown once, stored hashed.
+public enum APIToken {
+    /// A new token: `cs_` + 32 random bytes in base64url.
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "cs_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    /// The SHA-256 of a token, which is what the store keeps.
+    public static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
+}
