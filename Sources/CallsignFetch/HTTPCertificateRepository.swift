@@ -79,9 +79,20 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
+    private let isShutDown = Mutex(false)
+
     /// Closes the HTTP client if this repository created it.
     public func shutdown() async throws {
-        if ownsClient { try await client.shutdown() }
+        guard ownsClient, isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        try await client.shutdown()
+    }
+
+    deinit {
+        // A repository dropped without shutdown() still releases its client
+        // (asynchronously; AsyncHTTPClient requires an explicit shutdown).
+        if ownsClient, !isShutDown.withLock({ $0 }) {
+            _ = client.shutdown()
+        }
     }
 
     /// Network fetches made and cache hits so far.

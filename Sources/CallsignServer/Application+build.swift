@@ -54,19 +54,19 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
 
     @Sendable func body(_ request: inout Request) async -> Result<[UInt8], APIResponse> {
         guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-            return .failure(.error("SVC4004", 415, "Unsupported request body type, expected '%1'", ["application/json"]))
+            return .failure(.error("SVC4004", ["application/json"]))
         }
         if let accept = request.headers[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
-            return .failure(.error("SVC4002", 406, "Requested response body type '%1' is not supported", [accept]))
+            return .failure(.error("SVC4002", [accept]))
         }
         guard request.headers[.contentLength] != nil else {
-            return .failure(.error("SVC4007", 411, "Missing mandatory Content-Length header"))
+            return .failure(.error("SVC4007"))
         }
         do {
             let buffer = try await request.collectBody(upTo: STIService.maxBodyBytes)
             return .success(Array(buffer.readableBytesView))
         } catch {
-            return .failure(.error("SVC4006", 413, "Failed to parse received message body: %1", ["larger than \(STIService.maxBodyBytes) bytes"]))
+            return .failure(.error("SVC4006", ["larger than \(STIService.maxBodyBytes) bytes"], status: 413))
         }
     }
 
@@ -91,7 +91,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     }
     for path in ["/stir/v1/signing", "/stir/v1/verification"] {
         for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
-            router.on(RouterPath(path), method: method) { _, _ in APIResponse.error("POL4050", 405, "Method not allowed").http }
+            router.on(RouterPath(path), method: method) { _, _ in APIResponse.error("POL4050").http }
         }
     }
 
@@ -106,7 +106,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
 
     router.get("/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
     }
 
     router.get("/traceback") { request, _ -> Response in
@@ -114,7 +114,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
             let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
             APIToken.hash(String(authorization.dropFirst(7))) == expected
         else {
-            return APIResponse.error("POL4001", 401, "Authentication required: %1", ["admin token"]).http
+            return APIResponse.error("POL4001", ["admin token"]).http
         }
         guard let origid = request.uri.queryParameters["origid"].map(String.init), UUID(uuidString: origid) != nil else {
             return APIResponse.invalid("origid", "Must be a UUID").http
@@ -125,7 +125,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
             let records = try await service.store.traceback(origid: origid, since: since, until: until, limit: 1000)
             return APIResponse(status: 200, body: JSONObject(["calls": .array(records.map { .object($0.json) })])).http
         } catch {
-            return APIResponse.error("POL5000", 500, "Internal Server Error. Please try again later").http
+            return APIResponse.error("POL5000").http
         }
     }
 
@@ -134,9 +134,9 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
             guard let name = context.parameters.get("name"), name.utf8.count <= 128, !name.hasPrefix("."),
                 name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }),
                 name.hasSuffix(".pem") || name.hasSuffix(".crl")
-            else { return APIResponse.error("SVC4003", 404, "Requested resource was not found").http }
+            else { return APIResponse.error("SVC4003").http }
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else {
-                return APIResponse.error("SVC4003", 404, "Requested resource was not found").http
+                return APIResponse.error("SVC4003").http
             }
             let type = name.hasSuffix(".crl") ? "application/pkix-crl" : "application/pem-certificate-chain"
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=86400"],

@@ -18,6 +18,28 @@ public struct APIResponse: Error, Sendable {
         self.body = body
     }
 
+    /// The ATIS-1000082 message ids: HTTP status and text (POL4001 is Callsign's
+    /// addition for unauthenticated signing).
+    public static let messages: [String: (Int, String)] = [
+        "SVC4000": (400, "Missing request body"),
+        "SVC4001": (400, "Missing mandatory parameter \u{2018}%1\u{2019}"),
+        "SVC4002": (406, "Requested response body type \u{2018}%1\u{2019} is not supported"),
+        "SVC4003": (404, "Requested resource was not found"),
+        "SVC4004": (415, "Unsupported request body type, expected \u{2018}%1\u{2018}"),
+        "SVC4005": (400, "Invalid \u{2018}%1\u{2019} parameter value: %2"),
+        "SVC4006": (400, "Failed to parse received message body: %1"),
+        "SVC4007": (411, "Missing mandatory Content-Length header"),
+        "POL4001": (401, "Authentication required: %1"),
+        "POL4050": (405, "Method not allowed"),
+        "POL5000": (500, "Internal Server Error. Please try again later"),
+    ]
+
+    /// The error envelope for a message id, with its standard status and text.
+    public static func error(_ id: String, _ variables: [String] = [], status: Int? = nil) -> APIResponse {
+        let (defaultStatus, text) = messages[id] ?? (500, "Internal Server Error. Please try again later")
+        return error(id, status ?? defaultStatus, text, variables)
+    }
+
     /// The ATIS-1000082 error envelope (`requestError` with a
     /// `serviceException` for SVC ids, `policyException` for POL ids).
     public static func error(_ id: String, _ status: Int, _ text: String, _ variables: [String] = []) -> APIResponse {
@@ -33,8 +55,8 @@ public struct APIResponse: Error, Sendable {
         ]))
     }
 
-    static func missing(_ name: String) -> APIResponse { error("SVC4001", 400, "Missing mandatory parameter '%1'", [name]) }
-    static func invalid(_ name: String, _ why: String) -> APIResponse { error("SVC4005", 400, "Invalid '%1' parameter value: %2", [name, why]) }
+    static func missing(_ name: String) -> APIResponse { error("SVC4001", [name]) }
+    static func invalid(_ name: String, _ why: String) -> APIResponse { error("SVC4005", [name, why]) }
 }
 
 /// The STI-AS and STI-VS behind the REST API (ATIS-1000082): request
@@ -67,12 +89,12 @@ public struct STIService: Sendable {
 
     /// Parses a JSON request body into its wrapper object.
     static func parseBody(_ body: [UInt8], wrapper: String) -> Result<JSONObject, APIResponse> {
-        if body.isEmpty { return .failure(.error("SVC4000", 400, "Missing request body")) }
+        if body.isEmpty { return .failure(.error("SVC4000")) }
         let value: JSONValue
         do {
             value = try JSONParser.parse(body, limits: JSONLimits(maxDepth: 8, maxContainerCount: 64, maxBytes: maxBodyBytes))
         } catch {
-            return .failure(.error("SVC4006", 400, "Failed to parse received message body: %1", [error.description]))
+            return .failure(.error("SVC4006", [error.description]))
         }
         guard let inner = value.objectValue?[wrapper] else { return .failure(.missing(wrapper)) }
         guard let object = inner.objectValue else { return .failure(.invalid(wrapper, "Must be an object")) }
@@ -83,17 +105,17 @@ public struct STIService: Sendable {
     public func sign(body: [UInt8], bearerToken: String?) async -> APIResponse {
         guard let token = bearerToken, !token.isEmpty else {
             Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "unauthenticated")]).increment()
-            return .error("POL4001", 401, "Authentication required: %1", ["Authorization: Bearer <token>"])
+            return .error("POL4001", ["Authorization: Bearer <token>"])
         }
         let customer: Customer
         do {
             guard let found = try await store.customer(tokenHash: APIToken.hash(token)) else {
                 Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "bad_token")]).increment()
-                return .error("POL4001", 401, "Authentication required: %1", ["unknown or revoked token"])
+                return .error("POL4001", ["unknown or revoked token"])
             }
             customer = found
         } catch {
-            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+            return .error("POL5000")
         }
         let request: JSONObject
         switch Self.parseBody(body, wrapper: "signingRequest") {
@@ -142,14 +164,14 @@ public struct STIService: Sendable {
         do {
             header = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
         } catch {
-            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+            return .error("POL5000")
         }
         do {
             try await store.record([SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
                                                      origid: customer.origid, customerID: customer.id)])
         } catch {
             // A call that cannot be traced back is not signed.
-            return .error("POL5000", 500, "Internal Server Error. Please try again later")
+            return .error("POL5000")
         }
         Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue)]).increment()
         return APIResponse(status: 200, body: JSONObject([

@@ -177,3 +177,77 @@ func jsonObject(_ text: String) throws -> [String: Any] {
 }
 
 func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+/// A child process running in the background (own process group, output to
+/// files, killed by PID with its group on stop).
+final class BackgroundProcess: @unchecked Sendable {
+    let pid: pid_t
+    let outPath: String
+    let errPath: String
+
+    init(_ executable: String, _ arguments: [String], directory: String) throws {
+        outPath = directory + "/bg-\(UUID().uuidString).out"
+        errPath = directory + "/bg-\(UUID().uuidString).err"
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        // `cd DIR && exec …` keeps the PID while starting in DIR.
+        func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let script = "cd \(quote(directory)) && exec " + ([executable] + arguments).map(quote).joined(separator: " ")
+        let shellArguments: [String] = ["/bin/sh", "-c", script]
+        let argv = shellArguments.map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, "/bin/sh", &fileActions, &attributes, argv, envp)
+        guard status == 0 else { throw PeerError("cannot start \(executable): errno \(status)") }
+        pid = child
+    }
+
+    var output: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var errors: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the output contains `text` (or the process dies, or the time is up).
+    func waitForOutput(_ text: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(text) { return true }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return output.contains(text) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s; returns the exit status.
+    @discardableResult func stop() -> Int32 {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<250 {
+            if waitpid(pid, &status, WNOHANG) == pid { kill(-pid, SIGKILL); return status }
+            usleep(20_000)
+        }
+        kill(-pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return status
+    }
+}
