@@ -17,7 +17,7 @@ public struct CallContext: Sendable, Hashable {
 
 /// Verification settings. Defaults follow ATIS-1000074 and RFC 8224; the
 /// ``strictFrench`` profile follows the French MAN test matrix.
-public struct VerificationOptions: Sendable, Hashable {
+public struct VerificationOptions: Sendable {
     /// Maximum age of `iat` and of the Date header, in seconds (RFC 8224 §6.2.3 recommends 60).
     public var maxAge: Int64 = 60
     /// How far in the future `iat` or Date may be (clock skew), in seconds.
@@ -39,6 +39,15 @@ public struct VerificationOptions: Sendable, Hashable {
     public var limits = PASSporTLimits()
     /// Identity header limits.
     public var headerLimits = IdentityHeader.Limits()
+    /// Most diversions (RFC 8946 `div` PASSporTs) followed from the original called number.
+    public var maxDiversions = 5
+    /// Remembers PASSporTs to flag replays (bounded); `nil` disables the check.
+    public var replayCache: ReplayCache? = nil
+    /// Fail (438) instead of only flagging a replayed PASSporT.
+    public var rejectReplays = false
+    /// Fetches URI-referenced Rich Call Data (`icn`, `jcl`) to check `rcdi`
+    /// digests; `nil` checks inline members only.
+    public var rcdContent: (@Sendable (String) async -> [UInt8]?)? = nil
 
     public init() {}
 
@@ -55,6 +64,17 @@ public struct VerificationOptions: Sendable, Hashable {
 
 /// What the STI-VS concluded about a call.
 public struct Verdict: Sendable {
+    public init(verstat: Verstat, attestation: PASSporT.Attestation? = nil, origid: String? = nil, error: VerificationError? = nil,
+                passport: SignedPASSporT? = nil, identity: IdentityHeader? = nil, diagnostics: [String]) {
+        self.verstat = verstat
+        self.attestation = attestation
+        self.origid = origid
+        self.error = error
+        self.passport = passport
+        self.identity = identity
+        self.diagnostics = diagnostics
+    }
+
     /// The verstat value for P-Asserted-Identity/From (3GPP TS 24.229 §7.2A.20).
     public var verstat: Verstat
     /// The attestation of the PASSporT that verified (or, on failure, of the one decoded).
@@ -69,6 +89,14 @@ public struct Verdict: Sendable {
     public var identity: IdentityHeader?
     /// Steps and notes, free of personal data.
     public var diagnostics: [String]
+    /// The verified display name (`rcd.nam`, RFC 9795), when Rich Call Data verified.
+    public var displayName: String? = nil
+    /// The verified call reason (`crn`, RFC 9795).
+    public var callReason: String? = nil
+    /// How many verified diversions (RFC 8946 `div` PASSporTs) led to the called number.
+    public var diversions: Int = 0
+    /// Whether this PASSporT was already seen within its freshness window.
+    public var replayed: Bool = false
 
     /// Whether the call carries a verified identity.
     public var isValid: Bool { verstat == .passed }
@@ -111,9 +139,32 @@ public struct Verifier: Sendable {
         }
         var firstFailure: Verdict?
         var shakenFailure: Verdict?
-        for value in values.prefix(options.headerLimits.maxHeaders) {
-            let result = await verifyOne(value, call: call, now: now, resolver: resolver)
-            if result.isValid { return result }
+        let considered = Array(values.prefix(options.headerLimits.maxHeaders))
+        // Headers that are not SHAKEN (div, rcd) are used alongside a SHAKEN one.
+        var divHeaders: [Substring] = []
+        var rcdHeaders: [Substring] = []
+        var shakenHeaders: [Substring] = []
+        for value in considered {
+            switch Self.peekExtension(value) {
+            case PASSporT.Extension.div?: divHeaders.append(value)
+            case PASSporT.Extension.rcd?: rcdHeaders.append(value)
+            default: shakenHeaders.append(value)
+            }
+        }
+        if shakenHeaders.isEmpty { shakenHeaders = considered }
+        for value in shakenHeaders {
+            var result = await verifyOne(value, call: call, now: now, resolver: resolver, matchDest: divHeaders.isEmpty)
+            if result.error == nil, !divHeaders.isEmpty, let shaken = result.passport {
+                // RFC 8946: a diverted call; follow the div chain to the called number.
+                result = await followDiversions(from: shaken, result: result, divHeaders: divHeaders, call: call, now: now,
+                                                 resolver: resolver)
+            }
+            if result.isValid {
+                if !rcdHeaders.isEmpty {
+                    result = await applyRCDPassports(rcdHeaders, to: result, call: call, now: now, resolver: resolver)
+                }
+                return result
+            }
             if firstFailure == nil { firstFailure = result }
             if shakenFailure == nil, result.passport?.passport.header.ppt == PASSporT.Extension.shaken {
                 shakenFailure = result
@@ -130,11 +181,17 @@ public struct Verifier: Sendable {
 
     /// Verifies one Identity header value against the call.
     public func verifyOne(_ value: some StringProtocol, call: CallContext, now: Int64,
-                          resolver: some CertificateResolver) async -> Verdict
+                          resolver: some CertificateResolver, matchDest: Bool = true,
+                          expectedExtension: String = PASSporT.Extension.shaken) async -> Verdict
     {
         var result = Verdict(verstat: .failed, diagnostics: [])
         do {
-            try await run(value, call: call, now: now, resolver: resolver, result: &result)
+            try await run(value, call: call, now: now, resolver: resolver, result: &result, matchDest: matchDest,
+                          expectedExtension: expectedExtension)
+            if expectedExtension == PASSporT.Extension.shaken {
+                try await checkRichCallData(result.passport?.passport.claims, result: &result)
+            }
+            try checkReplay(result.passport, now: now, result: &result)
             result.verstat = .passed
             result.error = nil
         } catch {
@@ -146,7 +203,7 @@ public struct Verifier: Sendable {
     }
 
     private func run(_ value: some StringProtocol, call: CallContext, now: Int64, resolver: some CertificateResolver,
-                     result: inout Verdict) async throws(VerificationError)
+                     result: inout Verdict, matchDest: Bool, expectedExtension: String) async throws(VerificationError)
     {
         // 1. Identity header syntax and parameters (RFC 8224 §4).
         let header = try IdentityHeader(line: value, limits: options.headerLimits)
@@ -185,8 +242,8 @@ public struct Verifier: Sendable {
         guard let ppt = passport.passport.header.ppt else {
             throw VerificationError(.missingExtension, "PASSporT header has no ppt")
         }
-        guard ppt == PASSporT.Extension.shaken else {
-            throw VerificationError(.wrongExtension, "PASSporT ppt is not shaken")
+        guard ppt == expectedExtension else {
+            throw VerificationError(.wrongExtension, "PASSporT ppt is not \(expectedExtension)")
         }
         if let parameterPpt = header.ppt {
             guard parameterPpt == ppt else { throw VerificationError(.wrongExtension, "Identity ppt parameter differs from the PASSporT ppt") }
@@ -195,12 +252,17 @@ public struct Verifier: Sendable {
         }
         guard let x5u = passport.passport.header.x5u else { throw VerificationError(.badInfo, "PASSporT header has no x5u") }
         guard x5u == info else { throw VerificationError(.infoMismatch, "x5u differs from the info parameter") }
-        guard let attest = claims.attest else { throw VerificationError(.missingClaim, "attest claim missing") }
-        guard PASSporT.Attestation(rawValue: attest) != nil else {
-            throw VerificationError(.invalidAttestation, "attest is not A, B or C")
+        if expectedExtension == PASSporT.Extension.shaken {
+            guard let attest = claims.attest else { throw VerificationError(.missingClaim, "attest claim missing") }
+            guard PASSporT.Attestation(rawValue: attest) != nil else {
+                throw VerificationError(.invalidAttestation, "attest is not A, B or C")
+            }
+            guard let origid = claims.origid else { throw VerificationError(.missingClaim, "origid claim missing") }
+            guard Self.isUUID(origid) else { throw VerificationError(.invalidClaim, "origid is not a UUID") }
         }
-        guard let origid = claims.origid else { throw VerificationError(.missingClaim, "origid claim missing") }
-        guard Self.isUUID(origid) else { throw VerificationError(.invalidClaim, "origid is not a UUID") }
+        if expectedExtension == PASSporT.Extension.div, claims.div == nil {
+            throw VerificationError(.missingClaim, "div claim missing (RFC 8946 §4)")
+        }
         guard case .tn = claims.orig else { throw VerificationError(.invalidClaim, "orig is not a telephone number") }
         result.diagnostics.append("claims checked")
 
@@ -239,13 +301,13 @@ public struct Verifier: Sendable {
         result.diagnostics.append("signature valid")
 
         // 7. orig / dest against the request (RFC 8224 §6.2 step 1 and §8).
-        try checkParties(claims, call: call)
-        result.diagnostics.append("orig and dest match the request")
+        try checkParties(claims, call: call, matchDest: matchDest)
+        result.diagnostics.append(matchDest ? "orig and dest match the request" : "orig matches the request")
     }
 
     /// Compares `orig` with the calling number and `dest` with the called one,
     /// both in canonical form.
-    public func checkParties(_ claims: PASSporT.Claims, call: CallContext) throws(VerificationError) {
+    public func checkParties(_ claims: PASSporT.Claims, call: CallContext, matchDest: Bool = true) throws(VerificationError) {
         guard let callOrig = TelephoneNumber.canonicalize(call.orig, policy: options.numbering) else {
             throw VerificationError(.unusableRequestNumber, "calling number in the request cannot be read")
         }
@@ -254,6 +316,7 @@ public struct Verifier: Sendable {
         }
         let claimOrig = canonicalClaim(claims.orig)
         guard claimOrig == callOrig else { throw VerificationError(.origMismatch, "orig does not match the calling number") }
+        guard matchDest else { return }
         let destinations = claims.dest.tn.compactMap { TelephoneNumber.canonicalNumber($0, policy: options.numbering) }.map(PASSporT.Party.tn)
             + claims.dest.uri.map { TelephoneNumber.canonicalize($0, policy: options.numbering) ?? .uri($0) }
         guard destinations.contains(callDest) else {
