@@ -18,6 +18,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory (default ./callsign-data, or CALLSIGN_DATA).")
     var data: String?
 
+    @Option(name: .long, help: "Configuration file (JSON); DATA/config.json when it exists (CALLSIGN_CONFIG).")
+    var config: String?
+
     @Option(name: .long, help: "HTTP listen address HOST:PORT (default 127.0.0.1:8080, or CALLSIGN_HTTP).")
     var http: String?
 
@@ -40,7 +43,20 @@ struct Serve: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
-        let address = http ?? env["CALLSIGN_HTTP"] ?? "127.0.0.1:8080"
+        var file = ServerConfigurationFile()
+        let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")
+        if config != nil || env["CALLSIGN_CONFIG"] != nil || FileManager.default.fileExists(atPath: configPath) {
+            do {
+                file = try ServerConfigurationFile(json: try readTextFile(configPath))
+            } catch let error as ServerConfigurationFile.Error {
+                printError("\(configPath): \(error)")
+                throw Exit.badInput
+            }
+        }
+        options.signingKeyPath = file.signingKeyPath
+        options.signingX5U = file.signingX5U
+        options.customers = file.customers
+        let address = http ?? env["CALLSIGN_HTTP"] ?? file.http ?? "127.0.0.1:8080"
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port)
         else {
             printError("--http must be HOST:PORT")
@@ -50,14 +66,23 @@ struct Serve: AsyncParsableCommand {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         options.host = host
         options.port = port
-        options.trustPath = trust ?? env["CALLSIGN_TRUST"]
-        options.labAllow = labAllow.isEmpty ? (env["CALLSIGN_LAB_ALLOW"]?.split(separator: ",").map(String.init) ?? []) : labAllow
-        if let profile = certProfile ?? env["CALLSIGN_CERT_PROFILE"].flatMap(CertProfileOption.init(rawValue:)) {
+        options.trustPath = trust ?? env["CALLSIGN_TRUST"] ?? file.trust
+        options.labAllow = labAllow.isEmpty
+            ? (env["CALLSIGN_LAB_ALLOW"]?.split(separator: ",").map(String.init) ?? file.labAllow ?? []) : labAllow
+        let profileText = env["CALLSIGN_CERT_PROFILE"] ?? file.certProfile
+        if let profile = certProfile ?? profileText.flatMap(CertProfileOption.init(rawValue:)) {
             options.certificateProfile = profile.mode
+        } else if let profileText {
+            printError("cert_profile must be lenient or strict, not \(profileText)")
+            throw Exit.badInput
         }
-        options.requireCRL = requireCRL
-        if let policy = numbering ?? env["CALLSIGN_NUMBERING"].flatMap(NumberingOption.init(rawValue:)) {
+        options.requireCRL = requireCRL || (file.requireCRL ?? false)
+        let numberingText = env["CALLSIGN_NUMBERING"] ?? file.numbering
+        if let policy = numbering ?? numberingText.flatMap(NumberingOption.init(rawValue:)) {
             options.numbering = policy.policy
+        } else if let numberingText {
+            printError("numbering must be e164, nanp, uk or fr, not \(numberingText)")
+            throw Exit.badInput
         }
         do {
             try await CallsignServe.run(options) { text in

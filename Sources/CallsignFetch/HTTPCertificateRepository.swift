@@ -5,6 +5,7 @@ import NIOPosix
 import NIOHTTP1
 import Foundation
 import Synchronization
+import Metrics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -144,11 +145,15 @@ public final class HTTPCertificateRepository: CertificateRepository {
             }
         case .fetch:
             let result: Result<([UInt8], Int64), VerificationError>
+            let started = ContinuousClock.now
             do {
                 result = .success(try await download(url, target: target))
             } catch {
                 result = .failure(error)
             }
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "callsign_x5u_fetch_duration", dimensions: [("outcome", (try? result.get()) == nil ? "failure" : "success")])
+                .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
             let waiters: [CheckedContinuation<[UInt8], any Error>] = state.withLock { state in
                 state.fetches += 1
                 switch result {

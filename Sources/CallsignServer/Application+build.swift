@@ -47,10 +47,12 @@ public struct HTTPFaceConfiguration: Sendable {
 /// verification, traceback, health, metrics, the OpenAPI document, and the
 /// lab certificate repository.
 public func buildRouter(service: STIService, configuration: HTTPFaceConfiguration,
-                       registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext>
+                       registry: PrometheusCollectorRegistry,
+                       beforeMetrics: @escaping @Sendable () -> Void = {}) -> Router<BasicRequestContext>
 {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
 
     @Sendable func body(_ request: inout Request) async -> Result<[UInt8], APIResponse> {
         guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
@@ -98,6 +100,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     router.get("/healthz") { _, _ in APIResponse(status: 200, body: JSONObject(["status": .string("ok")])).http }
 
     router.get("/metrics") { _, _ -> Response in
+        beforeMetrics()
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

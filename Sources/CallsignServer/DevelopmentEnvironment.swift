@@ -37,7 +37,7 @@ public enum DevelopmentEnvironment {
 
     /// Prepares (or reuses) the development environment in `dataDirectory`,
     /// with certificates published under `baseURL` (e.g. `http://127.0.0.1:8080/certs`).
-    public static func prepare(dataDirectory: String, baseURL: String, now: Int64) async throws -> ServerSetup {
+    public static func prepare(dataDirectory: String, baseURL: String, now: Int64, sampleCustomer: Bool = true) async throws -> ServerSetup {
         let ca = dataDirectory + "/ca"
         try FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
         let rootKey: P256.Signing.PrivateKey
@@ -107,17 +107,17 @@ public enum DevelopmentEnvironment {
         // The store, a sample customer and its token.
         let databasePath = dataDirectory + "/callsign.sqlite"
         let store = try SQLiteStore(path: databasePath)
-        var sample = try await store.customer(id: "sample")
-        if sample == nil {
+        var sample = sampleCustomer ? try await store.customer(id: "sample") : nil
+        if sampleCustomer, sample == nil {
             let customer = Customer(id: "sample", name: "Sample Bank", origid: UUID().uuidString.lowercased(), kind: .direct,
                                     numbers: [sampleRange])
             try await store.saveCustomer(customer)
             sample = customer
         }
         let devTokenPath = dataDirectory + "/dev-token"
-        var devToken = read(devTokenPath)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        var devToken = sampleCustomer ? read(devTokenPath)?.trimmingCharacters(in: .whitespacesAndNewlines) : nil
         if let token = devToken, try await store.customer(tokenHash: APIToken.hash(token)) == nil { devToken = nil }
-        if devToken == nil {
+        if sampleCustomer, devToken == nil {
             let token = APIToken.generate()
             try await store.addToken(hash: APIToken.hash(token), customerID: "sample", now: now)
             try write(devTokenPath, token + "\n", privateFile: true)

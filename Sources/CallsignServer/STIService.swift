@@ -30,6 +30,7 @@ public struct APIResponse: Error, Sendable {
         "SVC4006": (400, "Failed to parse received message body: %1"),
         "SVC4007": (411, "Missing mandatory Content-Length header"),
         "POL4001": (401, "Authentication required: %1"),
+        "POL4003": (403, "Signing refused by policy: %1"),
         "POL4050": (405, "Method not allowed"),
         "POL5000": (500, "Internal Server Error. Please try again later"),
     ]
@@ -72,6 +73,9 @@ public struct STIService: Sendable {
     public var numbering: NumberingPolicy
     /// How far `iat` in a signing request may be from now.
     public var signingIatWindow: Int64 = 60
+    /// A check before signing (e.g. invalid numbers, Do-Not-Originate lists):
+    /// returns why the call must not be signed, or `nil`.
+    public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) async -> String?)? = nil
     public var now: @Sendable () -> Int64
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
@@ -158,6 +162,10 @@ public struct STIService: Sendable {
             return .invalid("origid", "Must be a UUID")
         }
 
+        if let signingGuard, let reason = await signingGuard(customer, orig, dest) {
+            Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "policy")]).increment()
+            return .error("POL4003", [reason])
+        }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
         let signer = Signer(key: signingKey, x5u: x5u)
         let header: IdentityHeader
@@ -208,6 +216,13 @@ public struct STIService: Sendable {
         var response = JSONObject(["verstat": .string(verdict.verstat.rawValue)])
         if let attestation = verdict.attestation, verdict.isValid { response["attest"] = .string(attestation.rawValue) }
         if let origid = verdict.origid, verdict.isValid { response["origid"] = .string(origid) }
+        if verdict.isValid, verdict.displayName != nil || verdict.callReason != nil {
+            var rcd = JSONObject()
+            if let name = verdict.displayName { rcd["nam"] = .string(name) }
+            if let reason = verdict.callReason { rcd["crn"] = .string(reason) }
+            response["rcd"] = .object(rcd)
+        }
+        if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
         if let error = verdict.error {
             response["reasoncode"] = .integer(Int64(error.sipStatus))
             response["reasontext"] = .string(error.reasonPhrase)

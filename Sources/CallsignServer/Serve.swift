@@ -22,6 +22,11 @@ public struct ServeOptions: Sendable {
     public var certificateProfile: STICertificateProfile.Mode = .lenient
     public var requireCRL = false
     public var numbering: NumberingPolicy = .e164
+    /// A production signing identity (key + x5u); the development certificate when `nil`.
+    public var signingKeyPath: String?
+    public var signingX5U: String?
+    /// Configured customers; when `nil`, development mode adds a sample customer and token.
+    public var customers: [Customer]?
 
     public init() {}
 }
@@ -47,7 +52,15 @@ public enum CallsignServe {
         let logger = Logger(label: "callsign")
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
-        let setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now())
+        var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
+                                                             sampleCustomer: options.customers == nil)
+        if let keyPath = options.signingKeyPath, let x5u = options.signingX5U {
+            guard let pem = FileManager.default.contents(atPath: keyPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
+                throw ServeError("cannot read the signing key \(keyPath)")
+            }
+            setup.signingKey = try KeyLoading.privateKey(pem: pem)
+            setup.x5u = x5u
+        }
         var roots = setup.roots
         if let trustPath = options.trustPath {
             guard let text = FileManager.default.contents(atPath: trustPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
@@ -56,6 +69,7 @@ public enum CallsignServe {
             roots = try KeyLoading.certificates(pem: text)
         }
         let store = try SQLiteStore(path: setup.databasePath)
+        for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
         let repository = HTTPCertificateRepository(now: now)
         let resolver = ChainValidatingResolver(policy: policy, repository: repository,
@@ -72,7 +86,16 @@ public enum CallsignServe {
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
                                                                       certificatesDirectory: setup.certificatesDirectory,
                                                                       adminTokenHash: APIToken.hash(setup.adminToken)),
-                                 registry: registry)
+                                 registry: registry,
+                                 beforeMetrics: {
+                                     let chains = resolver.cache.statistics
+                                     Gauge(label: "callsign_chain_cache_hits").record(chains.hits)
+                                     Gauge(label: "callsign_chain_cache_misses").record(chains.misses)
+                                     Gauge(label: "callsign_chain_cache_entries").record(chains.count)
+                                     let fetches = repository.statistics
+                                     Gauge(label: "callsign_x5u_fetches").record(fetches.fetches)
+                                     Gauge(label: "callsign_x5u_cache_hits").record(fetches.hits)
+                                 })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
         let app = Application(router: router,

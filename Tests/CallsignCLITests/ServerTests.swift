@@ -16,7 +16,7 @@ import X509
 /// lab PKI whose repository is served by a local HTTP server.
 struct ServerFixture {
     let store: SQLiteStore
-    let service: STIService
+    var service: STIService
     let eeKey: P256.Signing.PrivateKey
     let root: Certificate
     let chainPEM: [UInt8]
@@ -63,6 +63,12 @@ struct ServerFixture {
     }
 
     var x5u: String { service.x5u }
+
+    func with(service: STIService) -> ServerFixture {
+        var copy = self
+        copy.service = service
+        return copy
+    }
 
     func application() -> some ApplicationProtocol {
         let router = buildRouter(service: service, configuration: HTTPFaceConfiguration(adminTokenHash: APIToken.hash(adminToken)),

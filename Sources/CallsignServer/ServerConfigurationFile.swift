@@ -1,0 +1,95 @@
+public import Callsign
+import Foundation
+
+/// `callsign serve`'s configuration file (JSON), default `DATA/config.json`.
+/// Keys (all optional): `http`, `trust`, `lab_allow` (array), `cert_profile`,
+/// `require_crl`, `numbering`, `signing` {`key`, `x5u`}, and `customers`
+/// [{`id`, `name`, `origid`, `kind` (`direct`|`gateway`), `numbers`
+/// ["START+COUNT" or "TN"]}]. Flags and `CALLSIGN_*` variables override it.
+public struct ServerConfigurationFile: Sendable {
+    public var http: String?
+    public var trust: String?
+    public var labAllow: [String]?
+    public var certProfile: String?
+    public var requireCRL: Bool?
+    public var numbering: String?
+    public var signingKeyPath: String?
+    public var signingX5U: String?
+    public var customers: [Customer]?
+
+    public init() {}
+
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses the file's text; errors name the key at fault.
+    public init(json text: String) throws(ServerConfigurationFile.Error) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(Array(text.utf8), limits: JSONLimits(maxDepth: 8, maxContainerCount: 100_000, maxBytes: 8 << 20))
+        } catch {
+            throw Error(description: "configuration is not JSON: \(error)")
+        }
+        guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
+        let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
+        func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
+            guard let v = object[key] else { return nil }
+            guard let s = v.stringValue else { throw Error(description: "'\(key)' must be a string") }
+            return s
+        }
+        http = try string("http")
+        trust = try string("trust")
+        certProfile = try string("cert_profile")
+        numbering = try string("numbering")
+        if let v = object["require_crl"] {
+            guard case .bool(let b) = v else { throw Error(description: "'require_crl' must be true or false") }
+            requireCRL = b
+        }
+        if let v = object["lab_allow"] {
+            guard let items = v.arrayValue?.compactMap(\.stringValue), items.count == v.arrayValue?.count else {
+                throw Error(description: "'lab_allow' must be an array of strings")
+            }
+            labAllow = items
+        }
+        if let v = object["signing"] {
+            guard let signing = v.objectValue, let key = signing["key"]?.stringValue, let x5u = signing["x5u"]?.stringValue else {
+                throw Error(description: "'signing' must be {\"key\": PATH, \"x5u\": URL}")
+            }
+            signingKeyPath = key
+            signingX5U = x5u
+        }
+        if let v = object["customers"] {
+            guard let items = v.arrayValue else { throw Error(description: "'customers' must be an array") }
+            var customers: [Customer] = []
+            for (index, item) in items.enumerated() {
+                guard let c = item.objectValue, let id = c["id"]?.stringValue, !id.isEmpty,
+                    let origid = c["origid"]?.stringValue, UUID(uuidString: origid) != nil
+                else { throw Error(description: "customers[\(index)] needs an 'id' and a UUID 'origid'") }
+                let kind = Customer.Kind(rawValue: c["kind"]?.stringValue ?? "direct")
+                guard let kind else { throw Error(description: "customers[\(index)].kind must be 'direct' or 'gateway'") }
+                var numbers: [NumberBlock] = []
+                for entry in c["numbers"]?.arrayValue ?? [] {
+                    guard let text = entry.stringValue, let block = Self.block(text) else {
+                        throw Error(description: "customers[\(index)].numbers: use \"START+COUNT\" or a TN")
+                    }
+                    numbers.append(block)
+                }
+                customers.append(Customer(id: id, name: c["name"]?.stringValue ?? id, origid: origid.lowercased(), kind: kind,
+                                          numbers: numbers))
+            }
+            self.customers = customers
+        }
+    }
+
+    static func block(_ text: String) -> NumberBlock? {
+        let parts = text.split(separator: "+", maxSplits: 1)
+        guard let start = parts.first.map(String.init), !start.isEmpty, start.allSatisfy(\.isNumber), start.count <= 15 else { return nil }
+        if parts.count == 2 {
+            guard let count = Int64(parts[1]), count > 0 else { return nil }
+            return NumberBlock(start: start, count: count)
+        }
+        return NumberBlock(start: start, count: 1)
+    }
+}

@@ -1,0 +1,74 @@
+import Callsign
+import CallsignServer
+import CallsignStore
+import Foundation
+import Testing
+
+@Suite("Server configuration file, token and traceback commands")
+struct AdminTests {
+    @Test("the configuration file reads customers with their numbers, and names the key at fault")
+    func configurationFile() throws {
+        let file = try ServerConfigurationFile(json: #"""
+            {"http":"127.0.0.1:9090","cert_profile":"strict","require_crl":true,"lab_allow":["http://127.0.0.1:9090/certs/"],
+             "customers":[{"id":"bank","name":"Example Bank","origid":"8F4A1B2C-3D4E-4F50-8A6B-7C8D9E0F1A2B","numbers":["12155550000+100","12155559999"]},
+                          {"id":"gw","origid":"11111111-2222-4333-8444-555555555555","kind":"gateway"}]}
+            """#)
+        #expect(file.http == "127.0.0.1:9090")
+        #expect(file.requireCRL == true)
+        let bank = try #require(file.customers?.first)
+        #expect(bank.origid == "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
+        #expect(bank.numbers == [NumberBlock(start: "12155550000", count: 100), NumberBlock(start: "12155559999", count: 1)])
+        #expect(file.customers?.last?.kind == .gateway)
+        for (text, key) in [(#"{"htp":"x"}"#, "htp"), (#"{"customers":[{"id":"x","origid":"nope"}]}"#, "customers[0]"),
+                            (#"{"customers":[{"id":"x","origid":"11111111-2222-4333-8444-555555555555","numbers":["12a"]}]}"#, "numbers"),
+                            (#"{"require_crl":"yes"}"#, "require_crl"), ("[", "JSON")] {
+            #expect {
+                try ServerConfigurationFile(json: text)
+            } throws: { error in
+                String(describing: error).contains(key)
+            }
+        }
+    }
+
+    @Test("token create prints a token that authenticates the customer; revoke stops it; traceback lists signed calls")
+    func tokenAndTraceback() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-admin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("callsign.sqlite").path)
+        let bank = Customer(id: "bank", name: "Bank", origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
+        try await store.saveCustomer(bank)
+        let created = try CLI.callsign("token", "create", "--data", dir.path, "--customer", "bank")
+        #expect(created.status == 0)
+        let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("cs_"))
+        #expect(try await store.customer(tokenHash: APIToken.hash(token))?.id == "bank")
+        #expect(try CLI.callsign("token", "create", "--data", dir.path, "--customer", "nobody").status == 2)
+        #expect(try CLI.callsign("token", "revoke", "--data", dir.path, "--token", token).status == 0)
+        #expect(try await store.customer(tokenHash: APIToken.hash(token)) == nil)
+
+        try await store.record([SignedCallRecord(time: 1_800_000_000, orig: "12155550001", dest: ["12125551213"], attestation: .full,
+                                                 origid: bank.origid, customerID: "bank")])
+        let trace = try CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--json")
+        #expect(trace.status == 0)
+        #expect(trace.stdout.contains("12155550001"))
+        #expect(trace.stdout.contains("\"customer\": \"bank\""))
+        let none = try CLI.callsign("traceback", "--data", dir.path, "--origid", "11111111-2222-4333-8444-555555555555")
+        #expect(none.status == 1)
+        let window = try CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--until", "1700000000")
+        #expect(window.stdout.contains("no calls"))
+    }
+
+    @Test("a signing guard (hook for DNO/validity policy) refuses with 403 and signs nothing")
+    func signingGuard() async throws {
+        var fixture = try await ServerFixture()
+        var service = fixture.service
+        service.signingGuard = { _, orig, _ in orig == "12155550042" ? "orig is on the Do-Not-Originate list" : nil }
+        fixture = fixture.with(service: service)
+        let body = ServerFixture.signingBody()
+        let response = await fixture.service.sign(body: Array(body.utf8), bearerToken: fixture.bankToken)
+        #expect(response.status == 403)
+        #expect(JSONWriter.pretty(.object(response.body)).contains("POL4003"))
+        #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).isEmpty)
+        try await fixture.server.stop()
+    }
+}
