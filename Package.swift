@@ -67,16 +67,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // SIP faces: message parser, redirect logic, NIO transports.
+        .target(
+            name: "CallsignSIP",
+            dependencies: [
+                "Callsign", "CallsignStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `callsign serve`: the ATIS-1000082 REST API on Hummingbird 2, the lab
         // certificate repository, metrics, service lifecycle.
         .target(
             name: "CallsignServer",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignStore",
+                "Callsign", "CallsignFetch", "CallsignStore", "CallsignSIP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "CallsignCLITests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignStore", "CallsignServer", "callsign",
+                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Callsign
 import CallsignServer
+import CallsignSIP
 import Foundation
 
 /// `callsign serve`: the STI-AS/STI-VS REST server (ATIS-1000082).
@@ -38,6 +39,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "National numbering policy: e164, nanp, uk, fr (CALLSIGN_NUMBERING).")
     var numbering: NumberingOption?
+
+    @Option(name: .long, help: "SIP signing redirect listener (UDP) HOST:PORT, or 'off' (default 127.0.0.1:5060, CALLSIGN_SIP_SIGN).")
+    var sipSign: String?
+
+    @Option(name: .long, help: "SIP verification redirect listener (UDP) HOST:PORT, or 'off' (default 127.0.0.1:5062, CALLSIGN_SIP_VERIFY).")
+    var sipVerify: String?
+
+    @Option(name: .long, help: "On verification failure over SIP: reject (4xx + Reason) or continue (302 with TN-Validation-Failed + Reason).")
+    var sipFailureAction: String?
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -84,6 +94,17 @@ struct Serve: AsyncParsableCommand {
             printError("numbering must be e164, nanp, uk or fr, not \(numberingText)")
             throw Exit.badInput
         }
+        let sign = sipSign ?? env["CALLSIGN_SIP_SIGN"] ?? file.sipSign ?? "127.0.0.1:5060"
+        let verify = sipVerify ?? env["CALLSIGN_SIP_VERIFY"] ?? file.sipVerify ?? "127.0.0.1:5062"
+        options.sipSign = sign == "off" ? nil : sign
+        options.sipVerify = verify == "off" ? nil : verify
+        options.trunks = file.trunks
+        let action = sipFailureAction ?? env["CALLSIGN_SIP_FAILURE_ACTION"] ?? file.sipFailureAction ?? "reject"
+        guard let failureAction = VerificationFailureAction(rawValue: action) else {
+            printError("sip failure action must be reject or continue")
+            throw Exit.badInput
+        }
+        options.sipFailureAction = failureAction
         do {
             try await CallsignServe.run(options) { text in
                 print(text)

@@ -1,5 +1,6 @@
 public import Callsign
 import CallsignFetch
+public import CallsignSIP
 import CallsignStore
 import Foundation
 import Hummingbird
@@ -27,6 +28,13 @@ public struct ServeOptions: Sendable {
     public var signingX5U: String?
     /// Configured customers; when `nil`, development mode adds a sample customer and token.
     public var customers: [Customer]?
+    /// SIP redirect listeners (UDP) `HOST:PORT`; `nil` disables one.
+    public var sipSign: String? = "127.0.0.1:5060"
+    public var sipVerify: String? = "127.0.0.1:5062"
+    /// Source address → customer id allowed to sign over SIP. In development
+    /// mode (no customers configured) loopback is the sample customer's trunk.
+    public var trunks: [String: String]?
+    public var sipFailureAction: VerificationFailureAction = .reject
 
     public init() {}
 }
@@ -102,10 +110,35 @@ public enum CallsignServe {
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign"),
                               onServerRunning: { _ in banner(text) }, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy))],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
+        ]
+        let trunks = options.trunks ?? (options.customers == nil ? ["127.0.0.1": "sample", "::1": "sample"] : [:])
+        if let address = options.sipSign {
+            let (host, port) = try Self.hostPort(address)
+            let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
+                                           resolver: resolver, numbering: options.numbering, now: now)
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
+        }
+        if let address = options.sipVerify {
+            let (host, port) = try Self.hostPort(address)
+            let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
+                                           resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
+                                           now: now)
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// `HOST:PORT` or `[V6]:PORT`.
+    public static func hostPort(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            throw ServeError("\(text) is not HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 
     static func banner(url: String, setup: ServerSetup, dataDirectory: String) -> String {

@@ -16,6 +16,11 @@ public struct ServerConfigurationFile: Sendable {
     public var signingKeyPath: String?
     public var signingX5U: String?
     public var customers: [Customer]?
+    public var sipSign: String?
+    public var sipVerify: String?
+    public var sipFailureAction: String?
+    /// Source address → customer id (SIP signing trunks).
+    public var trunks: [String: String]?
 
     public init() {}
 
@@ -32,7 +37,8 @@ public struct ServerConfigurationFile: Sendable {
             throw Error(description: "configuration is not JSON: \(error)")
         }
         guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
-        let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers"]
+        let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
+                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
             guard let v = object[key] else { return nil }
@@ -43,6 +49,20 @@ public struct ServerConfigurationFile: Sendable {
         trust = try string("trust")
         certProfile = try string("cert_profile")
         numbering = try string("numbering")
+        sipSign = try string("sip_sign")
+        sipVerify = try string("sip_verify")
+        sipFailureAction = try string("sip_failure_action")
+        if let v = object["trunks"] {
+            guard let items = v.arrayValue else { throw Error(description: "'trunks' must be an array") }
+            var trunks: [String: String] = [:]
+            for (index, item) in items.enumerated() {
+                guard let address = item.objectValue?["address"]?.stringValue, let customer = item.objectValue?["customer"]?.stringValue else {
+                    throw Error(description: "trunks[\(index)] needs 'address' and 'customer'")
+                }
+                trunks[address] = customer
+            }
+            self.trunks = trunks
+        }
         if let v = object["require_crl"] {
             guard case .bool(let b) = v else { throw Error(description: "'require_crl' must be true or false") }
             requireCRL = b

@@ -1,0 +1,269 @@
+public import Callsign
+public import CallsignStore
+public import Crypto
+import Foundation
+import Metrics
+import Synchronization
+
+/// What a redirect listener does with failed verifications.
+public enum VerificationFailureAction: String, Sendable, CaseIterable {
+    /// Answer the SIP failure code (428/436/437/438/403) with a Reason header.
+    case reject
+    /// Answer 302 with `verstat=TN-Validation-Failed` and a Reason header (Asterisk's `continue_return_reason`).
+    case `continue`
+}
+
+/// The SIP redirect faces (vendor 302 practice, apis.md §2): a signing
+/// listener that answers INVITEs from configured trunks with `302` carrying
+/// `Identity`, and a verification listener that answers with `302` whose
+/// `P-Asserted-Identity` carries `verstat`. Framework-free: the transports
+/// hand it parsed requests and the source address, and send what it returns.
+public final class RedirectService: Sendable {
+    public enum Role: String, Sendable { case signing, verification }
+
+    public let role: Role
+    /// Source IP address → customer id (signing listener: only these may sign).
+    public let trunks: [String: String]
+    public let store: any CallsignStore
+    public let signingKey: P256.Signing.PrivateKey?
+    public let x5u: String?
+    public let verifier: Verifier
+    public let resolver: any CertificateResolver
+    public let failureAction: VerificationFailureAction
+    public let requireIdentity: Bool
+    public let numbering: NumberingPolicy
+    let now: @Sendable () -> Int64
+    let cache: ResponseCache
+
+    public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
+                x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
+                failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
+                now: @escaping @Sendable () -> Int64)
+    {
+        self.role = role
+        self.trunks = trunks
+        self.store = store
+        self.signingKey = signingKey
+        self.x5u = x5u
+        self.verifier = verifier
+        self.resolver = resolver
+        self.failureAction = failureAction
+        self.requireIdentity = requireIdentity
+        self.numbering = numbering
+        self.now = now
+        self.cache = ResponseCache(capacity: 100_000)
+    }
+
+    /// Handles one datagram from `source` (an IP address without port).
+    /// Returns the bytes to send back, or `nil` to stay silent (ACK, responses,
+    /// unparseable junk that is not even a request).
+    public func handle(datagram: [UInt8], source: String) async -> [UInt8]? {
+        let message: SIPMessage
+        do {
+            message = try SIPParser().parse(datagram)
+        } catch {
+            // RFC 3261 §21.4.1: 400 when the request can be answered; junk is dropped.
+            guard let partial = Self.minimalRequest(datagram) else { return nil }
+            return Self.response(to: partial, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"\(error.reason)\"")])
+                .serialized()
+        }
+        guard message.isRequest, let method = message.method else { return nil }
+        // Retransmissions get the same answer (RFC 3261 §17.2), without signing again.
+        let key = (message.topViaBranch ?? "") + "|" + method + "|" + (message.first("call-id") ?? "") + "|" + source
+        if method != "ACK", let cached = cache.lookup(key, now: now()) { return cached }
+        let response: SIPMessage?
+        switch method {
+        case "ACK": return nil
+        case "OPTIONS": response = Self.response(to: message, status: 200, reason: "OK", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
+        case "CANCEL": response = Self.response(to: message, status: 200, reason: "OK")
+        case "INVITE":
+            if let maxForwards = message.first("max-forwards"), let value = Int(maxForwards), value <= 0 {
+                response = Self.response(to: message, status: 483, reason: "Too Many Hops")
+            } else {
+                response = role == .signing ? await sign(message, source: source) : await verify(message)
+            }
+        default:
+            response = Self.response(to: message, status: 405, reason: "Method Not Allowed", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
+        }
+        guard let response else { return nil }
+        let bytes = response.serialized()
+        cache.store(key, bytes, now: now())
+        return bytes
+    }
+
+    /// The calling identity: P-Asserted-Identity if present, else From (RFC 8224 §4.1, ATIS-1000074).
+    static func callingIdentity(_ message: SIPMessage) -> String? {
+        message.first("p-asserted-identity") ?? message.first("from")
+    }
+
+    func sign(_ message: SIPMessage, source: String) async -> SIPMessage {
+        guard let customerID = trunks[source] else {
+            Counter(label: "callsign_sip_refused_total", dimensions: [("reason", "unknown_trunk")]).increment()
+            return Self.response(to: message, status: 403, reason: "Forbidden", extra: [("Warning", "399 callsign \"source is not a configured trunk\"")])
+        }
+        guard let key = signingKey, let x5u else { return Self.response(to: message, status: 500, reason: "Server Internal Error") }
+        let customer: Customer
+        do {
+            guard let found = try await store.customer(id: customerID) else {
+                return Self.response(to: message, status: 403, reason: "Forbidden")
+            }
+            customer = found
+        } catch {
+            return Self.response(to: message, status: 500, reason: "Server Internal Error")
+        }
+        guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
+            return Self.response(to: message, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"calling number unreadable\"")])
+        }
+        guard let calledText = message.first("to") ?? message.requestURI,
+            let dest = TelephoneNumber.canonicalNumber(calledText, policy: numbering)
+        else {
+            return Self.response(to: message, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"called number unreadable\"")])
+        }
+        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: nil)
+        let time = now()
+        let header: IdentityHeader
+        do {
+            header = try Signer(key: key, x5u: x5u).sign(SigningRequest(orig: orig, dest: [dest], attestation: attestation,
+                                                                       origid: customer.origid, iat: time))
+            try await store.record([SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
+                                                     origid: customer.origid, customerID: customer.id, trunk: source)])
+        } catch {
+            return Self.response(to: message, status: 500, reason: "Server Internal Error")
+        }
+        Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue), ("face", "sip")]).increment()
+        return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: [
+            ("Contact", "<\(message.requestURI ?? "")>"),
+            ("Identity", header.value),
+            ("P-Attestation-Indicator", attestation.rawValue),
+            ("P-Origination-Id", customer.origid),
+        ])
+    }
+
+    func verify(_ message: SIPMessage) async -> SIPMessage {
+        let identities = message.values("identity")
+        let calling = Self.callingIdentity(message) ?? ""
+        let called = message.first("to") ?? message.requestURI ?? ""
+        let date = message.first("date").flatMap(SIPDate.parse)
+        var verdict = await verifier.verify(identityHeaders: identities, call: CallContext(orig: calling, dest: called, date: date),
+                                            now: now(), resolver: resolver)
+        if identities.isEmpty && requireIdentity {
+            verdict.error = VerificationError(.missingIdentity, "no Identity header")
+        }
+        Counter(label: "callsign_verification_total",
+                dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
+            .increment()
+        var extra: [(String, String)] = []
+        if let error = verdict.error {
+            let reason = "SIP ;cause=\(error.sipStatus) ;text=\"\(error.reasonPhrase)\""
+            if failureAction == .reject {
+                return Self.response(to: message, status: error.sipStatus, reason: error.reasonPhrase, extra: [("Reason", reason)])
+            }
+            extra.append(("Reason", reason))
+        }
+        let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
+        let pai = tn.map { "<tel:+\($0);verstat=\(verdict.verstat.rawValue)>" } ?? "<\(Self.uri(of: calling));verstat=\(verdict.verstat.rawValue)>"
+        extra.insert(("Contact", "<\(message.requestURI ?? "")>"), at: 0)
+        extra.append(("P-Asserted-Identity", pai))
+        if let attestation = verdict.attestation, verdict.isValid { extra.append(("P-Attestation-Indicator", attestation.rawValue)) }
+        if let origid = verdict.origid, verdict.isValid { extra.append(("P-Origination-Id", origid)) }
+        if let name = verdict.displayName { extra.append(("P-Verified-Display-Name", "\"\(name.replacingOccurrences(of: "\"", with: ""))\"")) }
+        return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: extra)
+    }
+
+    static func uri(of nameAddr: String) -> String {
+        if let open = nameAddr.firstIndex(of: "<"), let close = nameAddr[open...].firstIndex(of: ">") {
+            return String(nameAddr[nameAddr.index(after: open)..<close])
+        }
+        return nameAddr.split(separator: ";").first.map(String.init) ?? nameAddr
+    }
+
+    /// A response copying Via, From, To (with a tag), Call-ID and CSeq (RFC 3261 §8.2.6).
+    public static func response(to request: SIPMessage, status: Int, reason: String, extra: [(String, String)] = []) -> SIPMessage {
+        var headers: [SIPMessage.Header] = []
+        for header in request.headers where header.canonicalName == "via" { headers.append(SIPMessage.Header(name: "Via", value: header.value)) }
+        if let from = request.first("from") { headers.append(SIPMessage.Header(name: "From", value: from)) }
+        if var to = request.first("to") {
+            if SIPMessage.parameter("tag", in: to) == nil, status > 100 {
+                to += ";tag=" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
+            }
+            headers.append(SIPMessage.Header(name: "To", value: to))
+        }
+        if let callID = request.first("call-id") { headers.append(SIPMessage.Header(name: "Call-ID", value: callID)) }
+        if let cseq = request.first("cseq") { headers.append(SIPMessage.Header(name: "CSeq", value: cseq)) }
+        for (name, value) in extra { headers.append(SIPMessage.Header(name: name, value: value)) }
+        headers.append(SIPMessage.Header(name: "Server", value: "callsign"))
+        return SIPMessage(startLine: .response(status: status, reason: reason), headers: headers)
+    }
+
+    /// The headers needed to answer a message that failed to parse, if it looks like a request.
+    static func minimalRequest(_ bytes: [UInt8]) -> SIPMessage? {
+        guard bytes.count <= 64 * 1024, let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let lines = text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }).map(String.init)
+        guard let first = lines.first, first.hasSuffix("SIP/2.0"), !first.hasPrefix("SIP/") else { return nil }
+        var headers: [SIPMessage.Header] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let header = SIPMessage.Header(name: line[..<colon].trimmed(), value: line[line.index(after: colon)...].trimmed())
+            if ["via", "from", "to", "call-id", "cseq"].contains(header.canonicalName) { headers.append(header) }
+        }
+        guard headers.contains(where: { $0.canonicalName == "via" }) else { return nil }
+        return SIPMessage(startLine: .request(method: "INVITE", uri: "sip:invalid"), headers: headers)
+    }
+}
+
+/// Responses kept for retransmitted requests (RFC 3261 §17.2.1: 32 s), bounded.
+final class ResponseCache: Sendable {
+    private struct State {
+        var entries: [String: ([UInt8], Int64)] = [:]
+        var order: [String] = []
+        var head = 0
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+    let lifetime: Int64 = 32
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func lookup(_ key: String, now: Int64) -> [UInt8]? {
+        state.withLock { state in
+            guard let (bytes, expiry) = state.entries[key], expiry >= now else { return nil }
+            return bytes
+        }
+    }
+
+    func store(_ key: String, _ bytes: [UInt8], now: Int64) {
+        state.withLock { state in
+            if state.entries[key] == nil { state.order.append(key) }
+            state.entries[key] = (bytes, now + lifetime)
+            while state.entries.count > capacity, state.head < state.order.count {
+                state.entries[state.order[state.head]] = nil
+                state.head += 1
+            }
+            if state.head > 10_000 {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+        }
+    }
+}
+
+/// SIP Date header (RFC 3261 §20.17: RFC 1123 date in GMT).
+enum SIPDate {
+    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    static func parse(_ text: String) -> Int64? {
+        let parts = text.replacingOccurrences(of: ",", with: " ").split(separator: " ")
+        guard parts.count >= 5, let day = Int(parts[1]), let year = Int(parts[3]),
+            let month = months.firstIndex(of: parts[2].lowercased()).map({ $0 + 1 })
+        else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int64(era * 146_097 + doe - 719_468) * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
+    }
+}

@@ -1,0 +1,52 @@
+public import NIOCore
+import Synchronization
+import Metrics
+
+/// The UDP transport of a redirect listener: one datagram = one message
+/// (RFC 3261 §18.3). Parsing and answering run on the service; replies go
+/// back to the datagram's source. Past `maxInFlight` concurrent requests it
+/// answers `503 Service Unavailable` with `Retry-After` instead of queueing.
+public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    public typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let service: RedirectService
+    let maxInFlight: Int
+    let inFlight = Mutex(0)
+
+    public init(service: RedirectService, maxInFlight: Int = 2048) {
+        self.service = service
+        self.maxInFlight = maxInFlight
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let remote = envelope.remoteAddress
+        let bytes = Array(envelope.data.readableBytesView)
+        let source = remote.ipAddress ?? ""
+        let admitted = inFlight.withLock { count -> Bool in
+            guard count < maxInFlight else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            Counter(label: "callsign_sip_overload_total").increment()
+            if let message = try? SIPParser().parse(bytes), message.isRequest, message.method != "ACK" {
+                let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
+                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
+                                      promise: nil)
+            }
+            return
+        }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let service = self.service
+        context.eventLoop.makeFutureWithTask {
+            await service.handle(datagram: bytes, source: source)
+        }.whenComplete { [self] result in
+            inFlight.withLock { $0 -= 1 }
+            guard case .success(let reply?) = result else { return }
+            loopBound.value.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
+                                          promise: nil)
+        }
+    }
+}
