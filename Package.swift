@@ -136,6 +136,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CallsignSIPTests",
+            dependencies: [
+                "Callsign", "CallsignSIP", "CallsignStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CallsignCLITests",
             dependencies: [
                 "Callsign", "CallsignFetch", "CallsignCLI", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",

@@ -1,0 +1,132 @@
+import Callsign
+import CallsignSIP
+import CallsignStore
+import Crypto
+import Foundation
+import Testing
+
+struct RedirectFixture {
+    let key = P256.Signing.PrivateKey()
+    let store: SQLiteStore
+    let now: Int64 = 1_800_000_000
+    let bank = Customer(id: "bank", name: "Bank", origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b",
+                        numbers: [NumberBlock(start: "12155550000", count: 100)])
+
+    init() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-sip-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path)
+        try await store.saveCustomer(bank)
+    }
+
+    func signing() -> RedirectService {
+        let t = now
+        return RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: store, signingKey: key, x5u: "https://cr.example/sp.pem",
+                               resolver: PinnedCertificateResolver(publicKey: key.publicKey), now: { t })
+    }
+
+    func verification(action: VerificationFailureAction = .reject) -> RedirectService {
+        let t = now
+        return RedirectService(role: .verification, store: store, resolver: PinnedCertificateResolver(publicKey: key.publicKey),
+                               failureAction: action, now: { t })
+    }
+
+    static func invite(from: String = "+12155550042", to: String = "12125551213", branch: String = "z9hG4bK-1", extra: String = "") -> [UInt8] {
+        Array(("INVITE sip:\(to)@sbc.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=\(branch)\r\n"
+               + "From: <sip:\(from)@carrier.example>;tag=a1\r\nTo: <sip:\(to)@sbc.example>\r\nCall-ID: \(branch)@x\r\nCSeq: 1 INVITE\r\n"
+               + "Max-Forwards: 70\r\n\(extra)Content-Length: 0\r\n\r\n").utf8)
+    }
+}
+
+func parse(_ bytes: [UInt8]?) throws -> SIPMessage { try SIPParser().parse(try #require(bytes)) }
+
+func status(_ message: SIPMessage) -> Int {
+    if case .response(let status, _) = message.startLine { return status }
+    return 0
+}
+
+@Suite("SIP redirect service (302 signing and verification)")
+struct RedirectServiceTests {
+    @Test("a configured trunk gets 302 with an Identity that verifies, Contact = the Request-URI, and the call is recorded")
+    func signs() async throws {
+        let fixture = try await RedirectFixture()
+        let reply = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(), source: "192.0.2.10"))
+        #expect(status(reply) == 302)
+        #expect(reply.first("contact") == "<sip:12125551213@sbc.example>")
+        #expect(reply.first("p-attestation-indicator") == "A")
+        let identity = try #require(reply.first("identity"))
+        let verdict = await Verifier().verify(identityHeaders: [identity], call: CallContext(orig: "12155550042", dest: "12125551213"),
+                                              now: fixture.now, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey))
+        #expect(verdict.verstat == .passed)
+        #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).first?.trunk == "192.0.2.10")
+    }
+
+    @Test("an INVITE from any other source gets 403 and is never signed")
+    func refusesUnknownSource() async throws {
+        let fixture = try await RedirectFixture()
+        let reply = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(), source: "198.51.100.7"))
+        #expect(status(reply) == 403)
+        #expect(reply.first("identity") == nil)
+        #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).isEmpty)
+    }
+
+    @Test("a retransmitted INVITE gets the same answer without signing again")
+    func retransmission() async throws {
+        let fixture = try await RedirectFixture()
+        let service = fixture.signing()
+        let first = await service.handle(datagram: RedirectFixture.invite(), source: "192.0.2.10")
+        let second = await service.handle(datagram: RedirectFixture.invite(), source: "192.0.2.10")
+        #expect(first == second)
+        #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).count == 1)
+    }
+
+    @Test("verification: valid → 302 with verstat Passed; tampered → 438 with Reason (or 302 Failed when continuing); none → No-TN-Validation")
+    func verifies() async throws {
+        let fixture = try await RedirectFixture()
+        let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(), source: "192.0.2.10"))
+        let identity = try #require(signed.first("identity"))
+        let service = fixture.verification()
+        let passed = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-v1", extra: "Identity: \(identity)\r\n"),
+                                                    source: "203.0.113.5"))
+        #expect(status(passed) == 302)
+        #expect(passed.first("p-asserted-identity") == "<tel:+12155550042;verstat=TN-Validation-Passed>")
+        #expect(passed.first("p-origination-id") == fixture.bank.origid)
+
+        let tampered = identity.replacingOccurrences(of: ".eyJ", with: ".eyK")
+        let rejected = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-v2", extra: "Identity: \(tampered)\r\n"),
+                                                      source: "203.0.113.5"))
+        #expect(status(rejected) == 438)
+        #expect(rejected.first("reason")?.contains("cause=438") == true)
+
+        let continuing = try parse(await fixture.verification(action: .continue).handle(
+            datagram: RedirectFixture.invite(branch: "z9hG4bK-v3", extra: "Identity: \(tampered)\r\n"), source: "203.0.113.5"))
+        #expect(status(continuing) == 302)
+        #expect(continuing.first("p-asserted-identity")?.contains("TN-Validation-Failed") == true)
+        #expect(continuing.first("reason")?.contains("438") == true)
+
+        let none = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-v4"), source: "203.0.113.5"))
+        #expect(status(none) == 302)
+        #expect(none.first("p-asserted-identity")?.contains("No-TN-Validation") == true)
+    }
+
+    @Test("OPTIONS 200, CANCEL 200, ACK silent, BYE 405, Max-Forwards 0 → 483, malformed → 400, junk dropped")
+    func otherRequests() async throws {
+        let fixture = try await RedirectFixture()
+        let service = fixture.signing()
+        func request(_ method: String) -> [UInt8] {
+            Array(("\(method) sip:x@sbc.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-\(method)\r\nFrom: <sip:a@b>;tag=1\r\n"
+                   + "To: <sip:x@y>\r\nCall-ID: \(method)\r\nCSeq: 1 \(method)\r\nContent-Length: 0\r\n\r\n").utf8)
+        }
+        #expect(status(try parse(await service.handle(datagram: request("OPTIONS"), source: "192.0.2.10"))) == 200)
+        #expect(status(try parse(await service.handle(datagram: request("CANCEL"), source: "192.0.2.10"))) == 200)
+        #expect(await service.handle(datagram: request("ACK"), source: "192.0.2.10") == nil)
+        #expect(status(try parse(await service.handle(datagram: request("BYE"), source: "192.0.2.10"))) == 405)
+        let hops = RedirectFixture.invite(branch: "z9hG4bK-mf").map { $0 }
+        let zero = Array(String(decoding: hops, as: UTF8.self).replacingOccurrences(of: "Max-Forwards: 70", with: "Max-Forwards: 0").utf8)
+        #expect(status(try parse(await service.handle(datagram: zero, source: "192.0.2.10"))) == 483)
+        let bad = Array("INVITE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-b\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: b\r\nCSeq: one INVITE\r\n\r\n".utf8)
+        let badReply = try parse(await service.handle(datagram: bad, source: "192.0.2.10"))
+        #expect(status(badReply) == 400)
+        #expect(await service.handle(datagram: Array("\u{0}\u{1}junk".utf8), source: "192.0.2.10") == nil)
+    }
+}

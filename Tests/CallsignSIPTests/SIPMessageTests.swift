@@ -1,0 +1,94 @@
+import CallsignSIP
+import Testing
+
+let invite = """
+    INVITE sip:+12125551213@sbc.example;user=phone SIP/2.0\r
+    Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r
+    v: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bK-2, SIP/2.0/UDP 192.0.2.3;branch=z9hG4bK-3\r
+    Max-Forwards: 70\r
+    f: "Bank" <sip:+12155551212@carrier.example;user=phone>;tag=1928301774\r
+    t: <sip:+12125551213@sbc.example;user=phone>\r
+    i: a84b4c76e66710@pc33.example\r
+    CSeq: 314159 INVITE\r
+    Subject: folded\r
+     header value\r
+    y: a.b.c;info=<https://cr.example/x.pem>;alg=ES256;ppt=shaken\r
+    Identity: d.e.f;info=<https://cr.example/y.pem>;alg=ES256;ppt=div\r
+    l: 4\r
+    \r
+    v=0
+
+    """
+
+@Suite("SIP message parser (RFC 3261 §7) with limits")
+struct SIPMessageTests {
+    @Test("parses start line, compact and repeated headers, folded lines and the body by Content-Length")
+    func parses() throws {
+        let message = try SIPParser().parse(Array(invite.utf8))
+        #expect(message.method == "INVITE")
+        #expect(message.requestURI == "sip:+12125551213@sbc.example;user=phone")
+        #expect(message.values("via").count == 3)
+        #expect(message.topViaBranch == "z9hG4bK776asdhds")
+        #expect(message.first("from")?.hasPrefix("\"Bank\"") == true)
+        #expect(message.first("call-id") == "a84b4c76e66710@pc33.example")
+        #expect(message.first("subject") == "folded header value")
+        #expect(message.values("identity").count == 2)
+        #expect(message.body == Array("v=0\n".utf8))
+    }
+
+    @Test("serializes and parses back to the same message")
+    func roundTrip() throws {
+        let message = try SIPParser().parse(Array(invite.utf8))
+        let again = try SIPParser().parse(message.serialized())
+        #expect(again.values("via") == message.values("via"))
+        #expect(again.values("identity") == message.values("identity"))
+        #expect(again.body == message.body)
+    }
+
+    static let malformed: [String] = [
+        "",
+        "garbage",
+        "INVITE sip:a@b SIP/2.0\r\nVia: x\r\n",  // no end of headers
+        "INVITE sip:a@b SIP/3.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\n\r\n",
+        "INVITE sip:a@b SIP/2.0\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\n\r\n",  // no Via
+        "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: x INVITE\r\n\r\n",
+        "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 BYE\r\n\r\n",
+        "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\nContent-Length: 50\r\n\r\nshort",
+        "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\nContent-Length: -1\r\n\r\n",
+        "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\nContent-Length: 4\r\n\r\n",
+        "INVITE sip:a@b SIP/2.0\r\nno colon here\r\n\r\n",
+        "INV ITE sip:a@b SIP/2.0\r\n\r\n",
+        "SIP/2.0 99 Too Small\r\n\r\n",
+        "INVITE a b SIP/2.0\r\n\r\n",
+    ]
+
+    @Test("refuses malformed messages with a reason", arguments: malformed)
+    func refuses(_ text: String) {
+        #expect(throws: SIPParseError.self) { try SIPParser().parse(Array(text.utf8)) }
+    }
+
+    @Test("refuses oversized messages, too many headers and overlong lines")
+    func limits() {
+        var parser = SIPParser()
+        parser.maxHeaders = 10
+        let many = "OPTIONS sip:a@b SIP/2.0\r\n" + (0..<20).map { "X-H\($0): v\r\n" }.joined() + "\r\n"
+        #expect(throws: SIPParseError.self) { try parser.parse(Array(many.utf8)) }
+        let long = "OPTIONS sip:a@b SIP/2.0\r\nX: " + String(repeating: "a", count: 9000) + "\r\n\r\n"
+        #expect(throws: SIPParseError.self) { try SIPParser().parse(Array(long.utf8)) }
+        #expect(throws: SIPParseError.self) { try SIPParser().parse(Array(repeating: 0x41, count: 70_000)) }
+    }
+
+    @Test("binary junk never crashes the parser")
+    func junk() {
+        var generator = SystemRandomNumberGenerator()
+        let base = Array(invite.utf8)
+        for _ in 0..<2000 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            _ = try? SIPParser().parse(bytes)
+            _ = try? SIPParser().parse(Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))))
+        }
+    }
+}
