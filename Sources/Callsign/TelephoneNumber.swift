@@ -11,6 +11,10 @@ public struct NumberingPolicy: Sendable, Hashable {
     public var internationalPrefixes: [String]
     /// Lengths of the national significant number (10 in NANP, 9–10 in the UK, 9 in France).
     public var nationalNumberLengths: ClosedRange<Int>
+    /// Number-portability routing prefixes that may precede a called number
+    /// (after the country code, without the trunk prefix), stripped before
+    /// comparing `dest` (France: ARCEP routing prefixes 0ZAB/0ZABP/0ZABPQ).
+    public var routingPrefixes: [String] = []
 
     public init(name: String, countryCode: String, trunkPrefix: String?, internationalPrefixes: [String],
                 nationalNumberLengths: ClosedRange<Int>) {
@@ -30,9 +34,18 @@ public struct NumberingPolicy: Sendable, Hashable {
     /// United Kingdom: `0…` national numbers become `44…` (Ofcom numbering plan).
     public static let uk = NumberingPolicy(name: "uk", countryCode: "44", trunkPrefix: "0", internationalPrefixes: ["00"],
                                            nationalNumberLengths: 9...10)
-    /// France: `0…` national numbers become `33…` (ARCEP plan).
-    public static let france = NumberingPolicy(name: "fr", countryCode: "33", trunkPrefix: "0", internationalPrefixes: ["00"],
-                                               nationalNumberLengths: 9...9)
+    /// France: `0…` national numbers become `33…` (ARCEP plan); called numbers
+    /// may carry a mobile routing prefix (ARCEP decision 2022-1583 §2.5.6:
+    /// 0ZABP 06000–06003, 06006–06009, 05230–05234; 0ZAB 0509–0515, 0526–0530;
+    /// 0ZABPQ 070846–070849), which is removed before matching `dest`.
+    public static let france: NumberingPolicy = {
+        var policy = NumberingPolicy(name: "fr", countryCode: "33", trunkPrefix: "0", internationalPrefixes: ["00"],
+                                     nationalNumberLengths: 9...9)
+        policy.routingPrefixes = ["6000", "6001", "6002", "6003", "6006", "6007", "6008", "6009",
+                                  "5230", "5231", "5232", "5233", "5234", "70846", "70847", "70848", "70849"]
+            + (509...515).map(String.init) + (526...530).map(String.init)
+        return policy
+    }()
 
     /// The built-in policies by name.
     public static let builtIn: [String: NumberingPolicy] = ["e164": .e164, "nanp": .nanp, "uk": .uk, "fr": .france]
@@ -91,6 +104,18 @@ public enum TelephoneNumber {
         // A bare string: strip any parameters.
         let bare = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         return number(bare, policy: policy).map { .tn($0) }
+    }
+
+    /// Removes a number-portability routing prefix from a canonical called
+    /// number (`33` + prefix + national number → `33` + national number).
+    public static func strippingRoutingPrefix(_ tn: String, policy: NumberingPolicy) -> String {
+        guard !policy.routingPrefixes.isEmpty, tn.hasPrefix(policy.countryCode) else { return tn }
+        let national = tn.dropFirst(policy.countryCode.count)
+        for prefix in policy.routingPrefixes where national.hasPrefix(prefix) {
+            let rest = national.dropFirst(prefix.count)
+            if policy.nationalNumberLengths.contains(rest.count) { return policy.countryCode + rest }
+        }
+        return tn
     }
 
     /// Canonicalizes a telephone number (no URI), or returns `nil` if it is not one.

@@ -311,9 +311,10 @@ public struct Verifier: Sendable {
         guard let callOrig = TelephoneNumber.canonicalize(call.orig, policy: options.numbering) else {
             throw VerificationError(.unusableRequestNumber, "calling number in the request cannot be read")
         }
-        guard let callDest = TelephoneNumber.canonicalize(call.dest, policy: options.numbering) else {
+        guard var callDest = TelephoneNumber.canonicalize(call.dest, policy: options.numbering) else {
             throw VerificationError(.unusableRequestNumber, "called number in the request cannot be read")
         }
+        if case .tn(let tn) = callDest { callDest = .tn(TelephoneNumber.strippingRoutingPrefix(tn, policy: options.numbering)) }
         let claimOrig = canonicalClaim(claims.orig)
         guard claimOrig == callOrig else { throw VerificationError(.origMismatch, "orig does not match the calling number") }
         guard matchDest else { return }

@@ -31,6 +31,14 @@ struct TelephoneNumberTests {
         #expect(TelephoneNumber.canonicalize(input, policy: policy) == expected)
     }
 
+    @Test("French routing prefixes are removed from called numbers before matching (ARCEP 0ZABP/0ZAB)")
+    func frenchRoutingPrefix() {
+        #expect(TelephoneNumber.strippingRoutingPrefix("336001612345678", policy: .france) == "33612345678")
+        #expect(TelephoneNumber.strippingRoutingPrefix("33510612345678", policy: .france) == "33612345678")
+        #expect(TelephoneNumber.strippingRoutingPrefix("33612345678", policy: .france) == "33612345678")
+        #expect(TelephoneNumber.strippingRoutingPrefix("336001612345678", policy: .e164) == "336001612345678")
+    }
+
     @Test("refuses what is not a number", arguments: [
         "++4", "", "tel:", "sip:@example.com", "12a45", "+1234567890123456", "tel:+1-2+15", "sip:abc@x;user=phone", "<sip:1@x",
     ])

@@ -275,6 +275,17 @@ struct VerifierTests {
         #expect(result.verstat == .passed)
     }
 
+    @Test("a French called number carrying a portability routing prefix still matches dest")
+    func frenchPortability() async throws {
+        var options = VerificationOptions.strictFrench
+        options.rejectUnknownParameters = false
+        let token = try signRaw(header: shakenHeader(), claims: shakenClaims(orig: "33140000000", dest: "33612345678"), key: key)
+        let verdict = await verify([identity(token)], call: CallContext(orig: "0140000000", dest: "tel:+336001612345678"), options: options)
+        #expect(verdict.verstat == .passed, "\(verdict.diagnostics)")
+        let plain = await verify([identity(token)], call: CallContext(orig: "0140000000", dest: "0612345678"), options: options)
+        #expect(plain.verstat == .passed)
+    }
+
     @Test("random mutations of a valid header never crash and never pass")
     func mutationsNeverCrash() async throws {
         let valid = identity(try validToken())
