@@ -99,6 +99,7 @@ struct Serve: AsyncParsableCommand {
         options.sipSign = sign == "off" ? nil : sign
         options.sipVerify = verify == "off" ? nil : verify
         options.trunks = file.trunks
+        options.peerNumbering = (file.peerNumbering ?? [:]).compactMapValues { NumberingPolicy.builtIn[$0] }
         let action = sipFailureAction ?? env["CALLSIGN_SIP_FAILURE_ACTION"] ?? file.sipFailureAction ?? "reject"
         guard let failureAction = VerificationFailureAction(rawValue: action) else {
             printError("sip failure action must be reject or continue")

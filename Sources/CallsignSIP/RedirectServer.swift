@@ -32,14 +32,17 @@ public final class RedirectService: Sendable {
     public let failureAction: VerificationFailureAction
     public let requireIdentity: Bool
     public let numbering: NumberingPolicy
+    /// Numbering policy per source address (trunk or peer), overriding ``numbering``.
+    public let peerNumbering: [String: NumberingPolicy]
     let now: @Sendable () -> Int64
     let cache: ResponseCache
 
     public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
-                now: @escaping @Sendable () -> Int64)
+                peerNumbering: [String: NumberingPolicy] = [:], now: @escaping @Sendable () -> Int64)
     {
+        self.peerNumbering = peerNumbering
         self.role = role
         self.trunks = trunks
         self.store = store
@@ -80,7 +83,7 @@ public final class RedirectService: Sendable {
             if let maxForwards = message.first("max-forwards"), let value = Int(maxForwards), value <= 0 {
                 response = Self.response(to: message, status: 483, reason: "Too Many Hops")
             } else {
-                response = role == .signing ? await sign(message, source: source) : await verify(message)
+                response = role == .signing ? await sign(message, source: source) : await verify(message, source: source)
             }
         default:
             response = Self.response(to: message, status: 405, reason: "Method Not Allowed", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
@@ -111,6 +114,7 @@ public final class RedirectService: Sendable {
         } catch {
             return Self.response(to: message, status: 500, reason: "Server Internal Error")
         }
+        let numbering = peerNumbering[source] ?? self.numbering
         guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
             return Self.response(to: message, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"calling number unreadable\"")])
         }
@@ -139,7 +143,10 @@ public final class RedirectService: Sendable {
         ])
     }
 
-    func verify(_ message: SIPMessage) async -> SIPMessage {
+    func verify(_ message: SIPMessage, source: String) async -> SIPMessage {
+        let numbering = peerNumbering[source] ?? self.numbering
+        var verifier = self.verifier
+        verifier.options.numbering = numbering
         let identities = message.values("identity")
         let calling = Self.callingIdentity(message) ?? ""
         let called = message.first("to") ?? message.requestURI ?? ""

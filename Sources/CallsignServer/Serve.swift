@@ -35,6 +35,8 @@ public struct ServeOptions: Sendable {
     /// mode (no customers configured) loopback is the sample customer's trunk.
     public var trunks: [String: String]?
     public var sipFailureAction: VerificationFailureAction = .reject
+    /// Numbering policy per SIP source address.
+    public var peerNumbering: [String: NumberingPolicy] = [:]
 
     public init() {}
 }
@@ -117,14 +119,15 @@ public enum CallsignServe {
         if let address = options.sipSign {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
-                                           resolver: resolver, numbering: options.numbering, now: now)
+                                           resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
+                                           now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
-                                           now: now)
+                                           peerNumbering: options.peerNumbering, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

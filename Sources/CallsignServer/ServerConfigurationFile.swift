@@ -21,6 +21,8 @@ public struct ServerConfigurationFile: Sendable {
     public var sipFailureAction: String?
     /// Source address → customer id (SIP signing trunks).
     public var trunks: [String: String]?
+    /// Source address → numbering policy name (SIP trunks and verification peers).
+    public var peerNumbering: [String: String]?
 
     public init() {}
 
@@ -38,7 +40,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
             guard let v = object[key] else { return nil }
@@ -60,8 +62,21 @@ public struct ServerConfigurationFile: Sendable {
                     throw Error(description: "trunks[\(index)] needs 'address' and 'customer'")
                 }
                 trunks[address] = customer
+                if let numbering = item.objectValue?["numbering"]?.stringValue {
+                    guard NumberingPolicy.builtIn[numbering] != nil else { throw Error(description: "trunks[\(index)].numbering is unknown") }
+                    peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
+                }
             }
             self.trunks = trunks
+        }
+        if let v = object["peers"] {
+            guard let items = v.arrayValue else { throw Error(description: "'peers' must be an array") }
+            for (index, item) in items.enumerated() {
+                guard let address = item.objectValue?["address"]?.stringValue, let numbering = item.objectValue?["numbering"]?.stringValue,
+                    NumberingPolicy.builtIn[numbering] != nil
+                else { throw Error(description: "peers[\(index)] needs 'address' and a known 'numbering' (e164, nanp, uk, fr)") }
+                peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
+            }
         }
         if let v = object["require_crl"] {
             guard case .bool(let b) = v else { throw Error(description: "'require_crl' must be true or false") }

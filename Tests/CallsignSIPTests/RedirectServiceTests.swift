@@ -109,6 +109,29 @@ struct RedirectServiceTests {
         #expect(none.first("p-asserted-identity")?.contains("No-TN-Validation") == true)
     }
 
+    @Test("numbering is configurable per peer: a UK peer's national From matches the +44 orig")
+    func perPeerNumbering() async throws {
+        let fixture = try await RedirectFixture()
+        let t = fixture.now
+        let ukCustomer = Customer(id: "uk", name: "UK", origid: "11111111-2222-4333-8444-555555555555",
+                                  numbers: [NumberBlock(start: "442079460000", count: 10)])
+        try await fixture.store.saveCustomer(ukCustomer)
+        let signer = RedirectService(role: .signing, trunks: ["192.0.2.20": "uk"], store: fixture.store, signingKey: fixture.key,
+                                     x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                     peerNumbering: ["192.0.2.20": .uk], now: { t })
+        let signed = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "02079460001", to: "02079460099"), source: "192.0.2.20"))
+        #expect(status(signed) == 302)
+        #expect(signed.first("p-attestation-indicator") == "A")
+        let identity = try #require(signed.first("identity"))
+        let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                       peerNumbering: ["203.0.113.9": .uk], now: { t })
+        let invite = RedirectFixture.invite(from: "02079460001", to: "02079460099", branch: "z9hG4bK-uk", extra: "Identity: \(identity)\r\n")
+        let ukPeer = try parse(await verifier.handle(datagram: invite, source: "203.0.113.9"))
+        #expect(ukPeer.first("p-asserted-identity") == "<tel:+442079460001;verstat=TN-Validation-Passed>")
+        let otherPeer = try parse(await verifier.handle(datagram: invite, source: "203.0.113.10"))
+        #expect(status(otherPeer) == 438)
+    }
+
     @Test("OPTIONS 200, CANCEL 200, ACK silent, BYE 405, Max-Forwards 0 → 483, malformed → 400, junk dropped")
     func otherRequests() async throws {
         let fixture = try await RedirectFixture()
