@@ -49,6 +49,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "On verification failure over SIP: reject (4xx + Reason) or continue (302 with TN-Validation-Failed + Reason).")
     var sipFailureAction: String?
 
+    @Option(name: .long, help: "Inline signing proxy: LISTEN-HOST:PORT,NEXT-HOP-IP:PORT (UDP; off by default).")
+    var sipSignProxy: String?
+
+    @Option(name: .long, help: "Inline verification proxy: LISTEN-HOST:PORT,NEXT-HOP-IP:PORT (UDP; off by default).")
+    var sipVerifyProxy: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
@@ -106,6 +112,17 @@ struct Serve: AsyncParsableCommand {
             throw Exit.badInput
         }
         options.sipFailureAction = failureAction
+        func pair(_ text: String?) throws -> (String, String)? {
+            guard let text else { return nil }
+            let parts = text.split(separator: ",").map(String.init)
+            guard parts.count == 2 else {
+                printError("proxy option must be LISTEN-HOST:PORT,NEXT-HOP-IP:PORT")
+                throw Exit.badInput
+            }
+            return (parts[0], parts[1])
+        }
+        options.sipSignProxy = try pair(sipSignProxy ?? env["CALLSIGN_SIP_SIGN_PROXY"])
+        options.sipVerifyProxy = try pair(sipVerifyProxy ?? env["CALLSIGN_SIP_VERIFY_PROXY"])
         do {
             try await CallsignServe.run(options) { text in
                 print(text)

@@ -99,29 +99,51 @@ public final class RedirectService: Sendable {
         message.first("p-asserted-identity") ?? message.first("from")
     }
 
+    /// The headers a signing decision adds, or the response refusing it.
+    enum SigningOutcome {
+        case signed(identity: String, attestation: PASSporT.Attestation, origid: String)
+        case refused(SIPMessage)
+    }
+
     func sign(_ message: SIPMessage, source: String) async -> SIPMessage {
+        switch await signingOutcome(message, source: source) {
+        case .refused(let response): return response
+        case .signed(let identity, let attestation, let origid):
+            return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: [
+                ("Contact", "<\(message.requestURI ?? "")>"),
+                ("Identity", identity),
+                ("P-Attestation-Indicator", attestation.rawValue),
+                ("P-Origination-Id", origid),
+            ])
+        }
+    }
+
+    func signingOutcome(_ message: SIPMessage, source: String) async -> SigningOutcome {
         guard let customerID = trunks[source] else {
             Counter(label: "callsign_sip_refused_total", dimensions: [("reason", "unknown_trunk")]).increment()
-            return Self.response(to: message, status: 403, reason: "Forbidden", extra: [("Warning", "399 callsign \"source is not a configured trunk\"")])
+            return .refused(Self.response(to: message, status: 403, reason: "Forbidden",
+                                          extra: [("Warning", "399 callsign \"source is not a configured trunk\"")]))
         }
-        guard let key = signingKey, let x5u else { return Self.response(to: message, status: 500, reason: "Server Internal Error") }
+        guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
         let customer: Customer
         do {
             guard let found = try await store.customer(id: customerID) else {
-                return Self.response(to: message, status: 403, reason: "Forbidden")
+                return .refused(Self.response(to: message, status: 403, reason: "Forbidden"))
             }
             customer = found
         } catch {
-            return Self.response(to: message, status: 500, reason: "Server Internal Error")
+            return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }
         let numbering = peerNumbering[source] ?? self.numbering
         guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
-            return Self.response(to: message, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"calling number unreadable\"")])
+            return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
+                                          extra: [("Warning", "399 callsign \"calling number unreadable\"")]))
         }
         guard let calledText = message.first("to") ?? message.requestURI,
             let dest = TelephoneNumber.canonicalNumber(calledText, policy: numbering)
         else {
-            return Self.response(to: message, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"called number unreadable\"")])
+            return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
+                                          extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: nil)
         let time = now()
@@ -132,18 +154,28 @@ public final class RedirectService: Sendable {
             try await store.record([SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
                                                      origid: customer.origid, customerID: customer.id, trunk: source)])
         } catch {
-            return Self.response(to: message, status: 500, reason: "Server Internal Error")
+            return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }
         Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue), ("face", "sip")]).increment()
-        return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: [
-            ("Contact", "<\(message.requestURI ?? "")>"),
-            ("Identity", header.value),
-            ("P-Attestation-Indicator", attestation.rawValue),
-            ("P-Origination-Id", customer.origid),
-        ])
+        return .signed(identity: header.value, attestation: attestation, origid: customer.origid)
     }
 
     func verify(_ message: SIPMessage, source: String) async -> SIPMessage {
+        switch await verificationOutcome(message, source: source) {
+        case .refused(let response): return response
+        case .marked(let headers):
+            return Self.response(to: message, status: 302, reason: "Moved Temporarily",
+                                 extra: [("Contact", "<\(message.requestURI ?? "")>")] + headers)
+        }
+    }
+
+    enum VerificationOutcome {
+        /// Headers to put on the call (P-Asserted-Identity with verstat, …).
+        case marked([(String, String)])
+        case refused(SIPMessage)
+    }
+
+    func verificationOutcome(_ message: SIPMessage, source: String) async -> VerificationOutcome {
         let numbering = peerNumbering[source] ?? self.numbering
         var verifier = self.verifier
         verifier.options.numbering = numbering
@@ -163,18 +195,17 @@ public final class RedirectService: Sendable {
         if let error = verdict.error {
             let reason = "SIP ;cause=\(error.sipStatus) ;text=\"\(error.reasonPhrase)\""
             if failureAction == .reject {
-                return Self.response(to: message, status: error.sipStatus, reason: error.reasonPhrase, extra: [("Reason", reason)])
+                return .refused(Self.response(to: message, status: error.sipStatus, reason: error.reasonPhrase, extra: [("Reason", reason)]))
             }
             extra.append(("Reason", reason))
         }
         let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
         let pai = tn.map { "<tel:+\($0);verstat=\(verdict.verstat.rawValue)>" } ?? "<\(Self.uri(of: calling));verstat=\(verdict.verstat.rawValue)>"
-        extra.insert(("Contact", "<\(message.requestURI ?? "")>"), at: 0)
         extra.append(("P-Asserted-Identity", pai))
         if let attestation = verdict.attestation, verdict.isValid { extra.append(("P-Attestation-Indicator", attestation.rawValue)) }
         if let origid = verdict.origid, verdict.isValid { extra.append(("P-Origination-Id", origid)) }
         if let name = verdict.displayName { extra.append(("P-Verified-Display-Name", "\"\(name.replacingOccurrences(of: "\"", with: ""))\"")) }
-        return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: extra)
+        return .marked(extra)
     }
 
     static func uri(of nameAddr: String) -> String {

@@ -50,3 +50,30 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         }
     }
 }
+
+/// The UDP transport of the inline proxy: each datagram may produce messages
+/// to other addresses (next hop, previous hop).
+public final class SIPProxyUDPHandler: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    public typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let proxy: StatelessProxy
+
+    public init(proxy: StatelessProxy) { self.proxy = proxy }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let remote = envelope.remoteAddress
+        let bytes = Array(envelope.data.readableBytesView)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let proxy = self.proxy
+        context.eventLoop.makeFutureWithTask {
+            await proxy.handle(datagram: bytes, from: remote).map { ($0.bytes, $0.to) }
+        }.whenSuccess { [self] outputs in
+            for (bytes, target) in outputs {
+                loopBound.value.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: bytes))), promise: nil)
+            }
+            loopBound.value.flush()
+        }
+    }
+}

@@ -37,6 +37,9 @@ public struct ServeOptions: Sendable {
     public var sipFailureAction: VerificationFailureAction = .reject
     /// Numbering policy per SIP source address.
     public var peerNumbering: [String: NumberingPolicy] = [:]
+    /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
+    public var sipSignProxy: (String, String)?
+    public var sipVerifyProxy: (String, String)?
 
     public init() {}
 }
@@ -129,6 +132,20 @@ public enum CallsignServe {
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
+        }
+        for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {
+            guard let (listen, next) = pair else { continue }
+            let (host, port) = try Self.hostPort(listen)
+            let (nextHost, nextPort) = try Self.hostPort(next)
+            let decisions = role == .signing
+                ? RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
+                                  resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering, now: now)
+                : RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions), resolver: resolver,
+                                  failureAction: options.sipFailureAction, numbering: options.numbering,
+                                  peerNumbering: options.peerNumbering, now: now)
+            let proxy = StatelessProxy(decisions: decisions, nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
+                                       viaHost: host, viaPort: port)
+            services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -1,0 +1,89 @@
+public import NIOCore
+import Synchronization
+
+/// Frames SIP messages on a stream (TCP, RFC 3261 §18.3): headers up to the
+/// empty line, then exactly Content-Length bytes of body. CRLF keep-alives
+/// between messages (RFC 5626 §3.5.1) are skipped. A message larger than
+/// `maxMessageBytes` closes the connection.
+public struct SIPStreamDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+    public let maxMessageBytes: Int
+
+    public init(maxMessageBytes: Int = 64 * 1024) { self.maxMessageBytes = maxMessageBytes }
+
+    public struct MessageTooLarge: Error {}
+    public struct BadContentLength: Error {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        while buffer.readableBytes >= 1, let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), byte == 13 || byte == 10 {
+            buffer.moveReaderIndex(forwardBy: 1)
+        }
+        let view = buffer.readableBytesView
+        let limit = min(view.count, maxMessageBytes)
+        var headEnd: Int?
+        var index = view.startIndex
+        let end = view.startIndex + limit
+        while index + 3 < end {
+            if view[index] == 13, view[index + 1] == 10, view[index + 2] == 13, view[index + 3] == 10 {
+                headEnd = index - view.startIndex
+                break
+            }
+            index += 1
+        }
+        guard let headEnd else {
+            if view.count >= maxMessageBytes { throw MessageTooLarge() }
+            return .needMoreData
+        }
+        let head = String(decoding: view[view.startIndex..<(view.startIndex + headEnd)], as: UTF8.self)
+        var contentLength = 0
+        for line in head.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" }) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].trimmed().lowercased()
+            if name == "content-length" || name == "l" {
+                guard let value = Int(line[line.index(after: colon)...].trimmed()), value >= 0 else { throw BadContentLength() }
+                contentLength = value
+            }
+        }
+        let total = headEnd + 4 + contentLength
+        guard total <= maxMessageBytes else { throw MessageTooLarge() }
+        guard buffer.readableBytes >= total, let frame = buffer.readSlice(length: total) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}
+
+/// Answers framed SIP messages on a stream connection with the redirect
+/// service; replies go back on the same connection.
+public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    let service: RedirectService
+
+    public init(service: RedirectService) { self.service = service }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        let source = context.channel.remoteAddress?.ipAddress ?? ""
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let service = self.service
+        context.eventLoop.makeFutureWithTask {
+            await service.handle(datagram: bytes, source: source)
+        }.whenSuccess { [self] reply in
+            guard let reply else { return }
+            loopBound.value.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+/// Kamailio 5.6 + secsipid as the carrier's proxy, with Callsign beside it,
+/// driven by SIPp — all on 127.0.0.1.
+@Suite("Kamailio + secsipid with Callsign's SIP faces", .serialized,
+       .enabled(if: Peers.enabled(Peers.which("kamailio") != nil && Peers.which("sipp") != nil && Peers.haveScripts),
+                "kamailio, sipp or ../shared/peers not installed"))
+struct KamailioInteropTests {
+    static func kamailio(_ config: String, port: Int, pki: URL, x5u: String, relay: Int, dir: URL) throws -> BackgroundProcess {
+        let cache = dir.appendingPathComponent("kcache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        let kamailio = try #require(Peers.which("kamailio"))
+        let process = try BackgroundProcess(kamailio, [
+            "-f", Peers.script(config), "-DD", "-E", "-m", "64", "-M", "8",
+            "-A", "PKI_DIR=\(pki.path)", "-A", "SIP_PORT=\(port)", "-A", "CHILDREN=2", "-A", "EXPIRE=3600",
+            "-A", "X5U=\"\(x5u)\"", "-A", "RELAY=\"sip:127.0.0.1:\(relay)\"", "-A", "CACHE_DIR=\"\(cache.path)\"",
+        ], directory: dir.path)
+        usleep(1_500_000)
+        return process
+    }
+
+    @Test("Kamailio signs with secsipid and relays to Callsign's verification redirect: 302 TN-Validation-Passed")
+    func kamailioSignsCallsignVerifies() async throws {
+        let pki = try Peers.pkiDirectory()
+        let certs = try await TestHTTPServer()
+        certs.set("/sp-chain.pem", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("sp-chain.pem")))))
+        certs.set("/inter-ca.crl", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl")))))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let base = Int.random(in: 20_000...30_000)
+        let server = try BackgroundProcess(CLI.path, [
+            "serve", "--http", "127.0.0.1:\(base)", "--sip-sign", "off", "--sip-verify", "127.0.0.1:\(base + 1)",
+            "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(certs.port)/",
+        ], directory: dir.path)
+        defer { server.stop() }
+        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        let kamailio = try Self.kamailio("kamailio-sign.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 1, dir: dir)
+        defer { kamailio.stop() }
+        let out = try SIPRedirectInteropTests.sipp("uac-redirect-verstat", csv: "SEQUENTIAL\n12155550042;12125551213;\n",
+                                                   target: base + 2, calls: 10, dir: dir)
+        #expect(out.status == 0, "\(out.stdout.suffix(600)) \(kamailio.errors.suffix(600))")
+        try await certs.stop()
+    }
+
+    @Test("Callsign's signing proxy adds Identity and forwards to Kamailio + secsipid, which accepts it (200, X-Secsipid-Ret: 1)")
+    func callsignSignsKamailioVerifies() async throws {
+        let pki = try Peers.pkiDirectory()
+        let certs = try await TestHTTPServer()
+        certs.set("/sp-chain.pem", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("sp-chain.pem")))))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("callsign-data"), withIntermediateDirectories: true)
+        let config = #"{"signing":{"key":"\#(pki.appendingPathComponent("sp.key").path)","x5u":"\#(certs.url("/sp-chain.pem"))"}}"#
+        try config.write(to: dir.appendingPathComponent("callsign-data/config.json"), atomically: true, encoding: .utf8)
+        let base = Int.random(in: 30_001...39_000)
+        let server = try BackgroundProcess(CLI.path, [
+            "serve", "--http", "127.0.0.1:\(base)", "--sip-sign", "off", "--sip-verify", "off",
+            "--sip-sign-proxy", "127.0.0.1:\(base + 1),127.0.0.1:\(base + 2)",
+        ], directory: dir.path)
+        defer { server.stop() }
+        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        let kamailio = try Self.kamailio("kamailio-verify.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 3, dir: dir)
+        defer { kamailio.stop() }
+        let out = try SIPRedirectInteropTests.sipp("uac-via-proxy", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
+                                                   target: base + 1, calls: 10, dir: dir)
+        #expect(out.status == 0, "\(out.stdout.suffix(600)) \(kamailio.errors.suffix(600))")
+        try await certs.stop()
+    }
+}
