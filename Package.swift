@@ -153,7 +153,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
-            exclude: ["sipp"],
+            exclude: ["sipp", "kamailio"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -66,4 +66,36 @@ struct KamailioInteropTests {
         #expect(out.status == 0, "\(out.stdout.suffix(600)) \(kamailio.errors.suffix(600))")
         try await certs.stop()
     }
+
+    @Test("Kamailio uses Callsign as a redirect server (t_relay, follow the 302 with its Identity): the call completes end to end")
+    func kamailioFollowsCallsignRedirect() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let base = Int.random(in: 40_000...49_000)
+        let (http, sign, proxy, uas) = (base, base + 1, base + 2, base + 3)
+        let server = try BackgroundProcess(CLI.path, [
+            "serve", "--http", "127.0.0.1:\(http)", "--sip-sign", "127.0.0.1:\(sign)", "--sip-verify", "off",
+        ], directory: dir.path)
+        defer { server.stop() }
+        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        let sipp = try #require(Peers.which("sipp"))
+        let callee = try BackgroundProcess(sipp, [
+            "-sf", Peers.script("sipp/uas-accept.xml"), "-i", "127.0.0.1", "-p", String(uas), "-m", "5", "-nostdin",
+            "-timeout", "40s", "-trace_err",
+        ], directory: dir.path)
+        defer { callee.stop() }
+        let kamailio = try #require(Peers.which("kamailio"))
+        let config = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignCLITests/kamailio/kamailio-redirect-client.cfg").path
+        let carrier = try BackgroundProcess(kamailio, [
+            "-f", config, "-DD", "-E", "-m", "64", "-M", "8", "-A", "SIP_PORT=\(proxy)",
+            "-A", "CALLSIGN=\"sip:127.0.0.1:\(sign)\"", "-A", "UAS=\"sip:127.0.0.1:\(uas)\"",
+        ], directory: dir.path)
+        defer { carrier.stop() }
+        usleep(1_500_000)
+        let caller = try run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(Int.random(in: 50_000...59_000)) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
+        #expect(caller.status == 0, "\(caller.stdout.suffix(600)) \(carrier.errors.suffix(600))")
+        // The callee (uas-accept.xml fails calls without a well-formed Identity) completed its 5 calls.
+        usleep(500_000)
+        #expect(callee.stop() == 0, "\(callee.output.suffix(400))")
+    }
 }
