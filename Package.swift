@@ -140,6 +140,8 @@ let package = Package(
             dependencies: [
                 "Callsign", "CallsignSIP", "CallsignStore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -244,7 +244,11 @@ public struct SIPParser: Sendable {
         }
         guard parts[2] == "SIP/2.0" else { throw SIPParseError("unsupported SIP version") }
         let method = String(parts[0])
-        guard !method.isEmpty, method.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }) else {
+        // Method = token (RFC 3261 §25.1).
+        let tokenPunctuation = Set("-.!%*_+`'~".utf8)
+        guard !method.isEmpty, method.utf8.allSatisfy({
+            ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || tokenPunctuation.contains($0)
+        }) else {
             throw SIPParseError("bad method")
         }
         let uri = String(parts[1])
