@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# sip.sh - SIP throughput: Callsign's redirect listeners (signing, verification)
+# against Kamailio + secsipid (../shared/peers), the same SIPp on the same
+# machine in one run. Steps the call rate; the figure per mode is the highest
+# rate with 0 failed calls and 0 retransmissions. Loopback only; every
+# process started here is stopped by PID on exit.
+#
+#   scripts/bench/sip.sh [RATES] [SECONDS]      (default "500 1000 2000 4000" 10)
+#
+# Needs: a release build (swift build -c release), sipp, secsipidx, kamailio,
+# kamailio-secsipid-modules, python3. Prints one line per run and final lines
+#   RESULT name=sip-sign callsign=CPS peer=CPS ratio=R
+#   RESULT name=sip-verify callsign=CPS peer=CPS ratio=R
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
+RATES=${1:-"500 1000 2000 4000"}
+DUR=${2:-10}
+BIN=$ROOT/.build/release/callsign
+[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
+for t in sipp secsipidx kamailio python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
+WORK=$(mktemp -d /tmp/callsign-bench-sip.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+PKI=$WORK/pki
+bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:18180" >/dev/null
+CERT_PORT=18180 HTTP=18181 SIGN=18182 VERIFY=18183
+(cd "$PKI" && exec timeout 900 python3 -m http.server $CERT_PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
+mkdir -p "$WORK/serve"
+(cd "$WORK/serve" && exec timeout 900 "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY \
+   --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" >"$WORK/serve.log" 2>&1) & PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+SCEN=$ROOT/Tests/CallsignCLITests/sipp
+
+# CSVs: callers in the sample range (signing), secsipidx-signed identities (verification).
+python3 - "$WORK/sign.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("SEQUENTIAL\n")
+    for i in range(1000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
+PY
+X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
+# Identities are signed just before each verification run: they must be fresh (iat within 60 s).
+make_verify_csv() {
+  { echo SEQUENTIAL; for i in $(seq 1 200); do
+      o=$(printf '1215555%04d' "$i"); d=$(printf '1212555%04d' "$i")
+      j=$(secsipidx -sign-full -orig-tn "$o" -dest-tn "$d" -attest A -x5u "$X5U" -k "$PKI/sp.key" | cut -d';' -f1)
+      echo "$o;$d;$j;$X5U;"; done; } > "$WORK/verify.csv"
+}
+
+# run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans"
+run() {
+  local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5"; mkdir -p "$d"
+  (cd "$d" && timeout $((DUR + 40)) sipp -sf "$SCEN/$sc.xml" -inf "$csv" -i 127.0.0.1 -p $((20000 + RANDOM % 10000)) 127.0.0.1:$port \
+     -r "$rate" -m $((rate * DUR)) -l $((rate * 4)) -nostdin -timeout $((DUR + 30))s -trace_stat -stf stat.csv -fd 1 -max_socket 1024 -trace_err \
+     >stdout.log 2>&1) || true
+  python3 - "$d/stat.csv" "$rate" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+h, last = rows[0], rows[-1]
+g = lambda k: last[h.index(k)]
+el = float(g("CurrentTime").split("\t")[-1]) - float(g("StartTime").split("\t")[-1])
+ok, fail, retr = int(g("SuccessfulCall(C)")), int(g("FailedCall(C)")), int(g("Retransmissions(C)"))
+print("%.1f %d %d" % (ok / el if el else 0, fail, retr))
+PY
+}
+
+best() { # prints the best clean achieved rate from "rate achieved failed retrans" lines on stdin
+  awk '$3 == 0 && $4 == 0 && $2 > best { best = $2 } END { printf "%.0f\n", best + 0 }'
+}
+
+declare -A CS
+MODES=${MODES:-"sign verify"}
+for mode in $MODES; do
+  : > "$WORK/$mode.callsign"
+  for rate in $RATES; do
+    if [ $mode = sign ]; then r=$(run cs-sign uac-redirect "$WORK/sign.csv" $SIGN "$rate")
+    else make_verify_csv; r=$(run cs-verify uac-verify-redirect "$WORK/verify.csv" $VERIFY "$rate"); fi
+    echo "callsign $mode-redirect target_cps=$rate achieved_cps/failed/retrans=$r"
+    echo "$rate $r" >> "$WORK/$mode.callsign"
+  done
+  CS[$mode]=$(best < "$WORK/$mode.callsign")
+done
+kill "${PIDS[1]}" 2>/dev/null || true
+
+declare -A KM
+for mode in $MODES; do
+  [ "${PEER:-1}" = 1 ] || continue
+  out=$(PKI_DIR="$PKI" bash "$PEERS/kamailio-secsipid.sh" bench $mode "$RATES" "$DUR" 2>&1 || true)
+  echo "$out" | grep -E "target_cps=" | sed "s/^/kamailio $mode: /"
+  KM[$mode]=$(echo "$out" | grep -oE "target_cps=[0-9]+ +achieved_cps= *[0-9.]+ ok=[0-9]+ failed=[0-9]+ retrans=[0-9]+" \
+     | sed -E 's/target_cps=([0-9]+) +achieved_cps= *([0-9.]+) ok=[0-9]+ failed=([0-9]+) retrans=([0-9]+)/\1 \2 \3 \4/' | best)
+done
+for mode in $MODES; do
+  c=${CS[$mode]:-0} k=${KM[$mode]:-0}
+  ratio=$(python3 -c "print('%.2f' % ($c / $k) if $k else 'n/a')")
+  echo "RESULT name=sip-$mode callsign=$c peer=$k ratio=$ratio"
+done
