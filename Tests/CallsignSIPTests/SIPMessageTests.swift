@@ -92,3 +92,38 @@ struct SIPMessageTests {
         }
     }
 }
+
+@Suite("Typed header views")
+struct TypedHeaderTests {
+    @Test("Via, From/To, CSeq, Max-Forwards, Date, Reason, Diversion and History-Info decode")
+    func typed() throws {
+        let text = "INVITE sip:+12125551213@sbc.example SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1;received=198.51.100.1;rport=5062\r\n"
+            + "From: \"Bank\" <sip:+12155551212@example.com;user=phone>;tag=abc\r\nTo: <sip:+12125551213@sbc.example>\r\n"
+            + "Call-ID: x@y\r\nCSeq: 42 INVITE\r\nMax-Forwards: 69\r\nDate: Sat, 13 Nov 2010 23:29:00 GMT\r\n"
+            + "Reason: SIP ;cause=438 ;text=\"Invalid Identity Header\"\r\n"
+            + "Diversion: <sip:+12125550000@example.com>;reason=unconditional;counter=1\r\n"
+            + "History-Info: <sip:+12125550000@example.com>;index=1, <sip:+12125551213@sbc.example>;index=1.1\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        let message = try SIPParser().parse(Array(text.utf8))
+        let via = try #require(message.vias.first)
+        #expect(via.transport == "UDP")
+        #expect(via.sentBy == "192.0.2.1:5060")
+        #expect(via.branch == "z9hG4bK-1")
+        #expect(via.received == "198.51.100.1")
+        #expect(via.rport == "5062")
+        #expect(message.from?.displayName == "Bank")
+        #expect(message.from?.uri == "sip:+12155551212@example.com;user=phone")
+        #expect(message.from?.tag == "abc")
+        #expect(message.to?.tag == nil)
+        #expect(message.cseq?.number == 42)
+        #expect(message.cseq?.method == "INVITE")
+        #expect(message.maxForwards == 69)
+        #expect(message.date == 1_289_690_940)
+        #expect(message.reasons.first?.cause == 438)
+        #expect(message.reasons.first?.text == "Invalid Identity Header")
+        #expect(message.diversions.first?.parameters["reason"] == "unconditional")
+        #expect(message.historyInfo.count == 2)
+        #expect(message.historyInfo.last?.parameters["index"] == "1.1")
+    }
+}
