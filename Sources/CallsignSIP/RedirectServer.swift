@@ -34,15 +34,22 @@ public final class RedirectService: Sendable {
     public let numbering: NumberingPolicy
     /// Numbering policy per source address (trunk or peer), overriding ``numbering``.
     public let peerNumbering: [String: NumberingPolicy]
+    /// Anti-spoofing rules applied before signing and after verification.
+    public let policy: CallPolicy?
+    /// Source addresses that are international gateways (for "national number from abroad").
+    public let internationalSources: Set<String>
     let now: @Sendable () -> Int64
     let cache: ResponseCache
 
     public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
-                peerNumbering: [String: NumberingPolicy] = [:], now: @escaping @Sendable () -> Int64)
+                peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, internationalSources: Set<String> = [],
+                now: @escaping @Sendable () -> Int64)
     {
         self.peerNumbering = peerNumbering
+        self.policy = policy
+        self.internationalSources = internationalSources
         self.role = role
         self.trunks = trunks
         self.store = store
@@ -145,6 +152,14 @@ public final class RedirectService: Sendable {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
+        if let policy {
+            let decision = policy.evaluate(CallFacts(orig: orig, ingress: internationalSources.contains(source) ? .international : .domestic))
+            if decision.action == .block, let status = decision.sipStatus {
+                Counter(label: "callsign_policy_block_total", dimensions: [("rule", decision.rule ?? ""), ("face", "sip-sign")]).increment()
+                return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
+                                              extra: [("Reason", decision.reasonHeader ?? "")]))
+            }
+        }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: nil)
         let time = now()
         let header: IdentityHeader
@@ -192,6 +207,18 @@ public final class RedirectService: Sendable {
                 dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
             .increment()
         var extra: [(String, String)] = []
+        if let policy {
+            let facts = CallFacts(orig: TelephoneNumber.canonicalNumber(calling, policy: numbering),
+                                  ingress: internationalSources.contains(source) ? .international : .domestic,
+                                  verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)
+            let decision = policy.evaluate(facts)
+            if decision.action == .block, let status = decision.sipStatus {
+                Counter(label: "callsign_policy_block_total", dimensions: [("rule", decision.rule ?? ""), ("face", "sip-verify")]).increment()
+                return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
+                                              extra: [("Reason", decision.reasonHeader ?? "")]))
+            }
+            if !decision.tags.isEmpty { extra.append(("X-Callsign-Policy-Tags", decision.tags.joined(separator: ","))) }
+        }
         if let error = verdict.error {
             let reason = "SIP ;cause=\(error.sipStatus) ;text=\"\(error.reasonPhrase)\""
             if failureAction == .reject {

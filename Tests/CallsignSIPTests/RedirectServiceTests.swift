@@ -153,3 +153,46 @@ struct RedirectServiceTests {
         #expect(await service.handle(datagram: Array("\u{0}\u{1}junk".utf8), source: "192.0.2.10") == nil)
     }
 }
+
+@Suite("Anti-spoofing policy on the SIP faces")
+struct SIPPolicyTests {
+    @Test("an unsigned call from a DNO-listed bank number on an international trunk gets 603 naming the rule; the same number signed A by its owner's trunk passes")
+    func dnoBankNumber() async throws {
+        let fixture = try await RedirectFixture()
+        let t = fixture.now
+        let policy = CallPolicy(rules: [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
+                                        .verificationFailed()],
+                                dno: DNOList(numbers: ["12155550042"]))
+        let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                       policy: policy, internationalSources: ["198.51.100.1"], now: { t })
+        let spoofed = try parse(await verifier.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno1"), source: "198.51.100.1"))
+        #expect(status(spoofed) == 603)
+        #expect(spoofed.first("reason")?.contains("do-not-originate") == true)
+
+        // The owner's trunk signs (the DNO rule applies to calls presenting the number, so the owner's own
+        // outbound calls are signed through a policy without it), and the signed call verifies and passes
+        // a verification policy that only blocks failures.
+        let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-own"), source: "192.0.2.10"))
+        let identity = try #require(signed.first("identity"))
+        let ownerPolicy = CallPolicy(rules: [.verificationFailed(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true)])
+        let domestic = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                       policy: ownerPolicy, now: { t })
+        let passed = try parse(await domestic.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno2", extra: "Identity: \(identity)\r\n"),
+                                                     source: "203.0.113.5"))
+        #expect(status(passed) == 302)
+        #expect(passed.first("p-asserted-identity")?.contains("TN-Validation-Passed") == true)
+    }
+
+    @Test("the signing face refuses to sign a number the policy blocks (invalid CLI), with 608 and the rule")
+    func signingBlocked() async throws {
+        let fixture = try await RedirectFixture()
+        let t = fixture.now
+        let signer = RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: fixture.store, signingKey: fixture.key,
+                                     x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                     policy: CallPolicy(rules: [.invalidNumber()]), now: { t })
+        let reply = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "+19115551234", branch: "z9hG4bK-inv"), source: "192.0.2.10"))
+        #expect(status(reply) == 608)
+        #expect(reply.first("reason")?.contains("invalid-number") == true)
+        #expect(reply.first("identity") == nil)
+    }
+}

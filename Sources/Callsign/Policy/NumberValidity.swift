@@ -1,0 +1,96 @@
+/// Whether a presented calling number is a valid CLI for its country
+/// (numbering.md: NANP NPA/NXX rules, UK/Ofcom lengths and never-valid
+/// ranges). Structural rules are code; ranges are data (``NumberingRanges``).
+public struct NumberValidity: Sendable, Hashable {
+    public var ranges: NumberingRanges
+
+    public init(ranges: NumberingRanges = .builtIn) { self.ranges = ranges }
+
+    /// Why `tn` (canonical E.164 digits) cannot be a genuine CLI, or `nil`.
+    public func problem(_ tn: String) -> String? {
+        guard !tn.isEmpty, tn.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "not an E.164 number" }
+        guard tn.utf8.count <= 15 else { return "longer than 15 digits" }
+        if let range = ranges.fictional.first(where: { $0.contains(tn) }) { return "fictional number (\(range.label))" }
+        if let range = ranges.neverCLI.first(where: { $0.contains(tn) }) { return "never valid as CLI (\(range.label))" }
+        if tn.hasPrefix("1") { return nanp(tn) }
+        if tn.hasPrefix("44") { return uk(tn) }
+        return tn.utf8.count < 8 ? "too short for an international number" : nil
+    }
+
+    func nanp(_ tn: String) -> String? {
+        let d = Array(tn.utf8).map { Int($0) - 48 }
+        guard d.count == 11 else { return "NANP numbers have 10 digits after 1" }
+        let (npa, nxx) = (Array(d[1...3]), Array(d[4...6]))
+        guard npa[0] >= 2 else { return "NPA cannot start with 0 or 1" }
+        guard nxx[0] >= 2 else { return "central-office code cannot start with 0 or 1" }
+        if npa[1] == 1 && npa[2] == 1 { return "N11 is not an area code" }
+        if nxx[1] == 1 && nxx[2] == 1 { return "N11 is not a central-office code" }
+        if npa[1] == 9 { return "N9X area codes are reserved" }
+        if (npa[0] == 3 && npa[1] == 7) || (npa[0] == 9 && npa[1] == 6) { return "37X/96X area codes are reserved" }
+        return nil
+    }
+
+    func uk(_ tn: String) -> String? {
+        let nsn = tn.dropFirst(2)
+        guard let first = nsn.first else { return "no national number" }
+        guard (9...10).contains(nsn.count) else { return "UK numbers have 10 or 11 digits in national form" }
+        switch first {
+        case "1", "2", "3", "7", "8": return nil
+        case "5": return nsn.hasPrefix("55") || nsn.hasPrefix("56") ? nil : "05 range other than 055/056"
+        case "9": return "09 premium-rate numbers must not be used as CLI (Ofcom 2022)"
+        default: return "not an allocated UK range"
+        }
+    }
+}
+
+/// Number ranges a CLI checker must carry itself (the libphonenumber data
+/// treats some of them as valid): fiction ranges and never-CLI ranges.
+public struct NumberingRanges: Sendable, Hashable {
+    public struct Range: Sendable, Hashable {
+        public var start: String
+        public var end: String
+        public var label: String
+        public func contains(_ tn: String) -> Bool {
+            tn.utf8.count == start.utf8.count && tn >= start && tn <= end
+        }
+    }
+
+    public var fictional: [Range]
+    public var neverCLI: [Range]
+
+    public init(fictional: [Range], neverCLI: [Range]) {
+        self.fictional = fictional
+        self.neverCLI = neverCLI
+    }
+
+    /// Parses the data file format: one `kind,start,end,label` line per range
+    /// (`kind` = `fiction` or `never-cli`, numbers canonical E.164), `#` comments.
+    public init(csv text: String) throws(NumberingRangesError) {
+        var fictional: [Range] = []
+        var never: [Range] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingTrailingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ",", maxSplits: 3).map(String.init)
+            guard fields.count == 4, fields[1].utf8.count == fields[2].utf8.count, fields[1] <= fields[2],
+                fields[1].allSatisfy(\.isNumber), fields[2].allSatisfy(\.isNumber)
+            else { throw NumberingRangesError(line: index + 1) }
+            let range = Range(start: fields[1], end: fields[2], label: fields[3])
+            switch fields[0] {
+            case "fiction": fictional.append(range)
+            case "never-cli": never.append(range)
+            default: throw NumberingRangesError(line: index + 1)
+            }
+        }
+        self.init(fictional: fictional, neverCLI: never)
+    }
+
+    /// The ranges shipped with Callsign (`numbering-ranges.csv`, generated into
+    /// ``NumberingRangesData``).
+    public static let builtIn: NumberingRanges = (try? NumberingRanges(csv: NumberingRangesData.csv)) ?? NumberingRanges(fictional: [], neverCLI: [])
+}
+
+public struct NumberingRangesError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var line: Int
+    public var description: String { "numbering ranges: bad line \(line)" }
+}

@@ -1,0 +1,102 @@
+import Callsign
+import Foundation
+import Testing
+
+@Suite("Anti-spoofing policy: DNO, CLI validity, national numbers from abroad, unauthenticated national numbers")
+struct CallPolicyTests {
+    let policy = CallPolicy(
+        rules: [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
+                .unauthenticatedNationalNumber(countryCode: "33"), .verificationFailed(), .gatewayAttestation()],
+        dno: DNOList(numbers: ["442079460123"], prefixes: ["1800555"]))
+
+    @Test("numbering.md facts: each number's validity with its source row", arguments: [
+        ("12025550123", nil as String?, "§2 libphonenumber cross-check: +12025550123 valid"),
+        ("19115551234", "N11", "§2 +19115551234 invalid (N11 NPA)"),
+        ("12115551234", "N11", "§2 +12115551234 invalid"),
+        ("12129115555", "N11", "§2 NXX N11 not assignable"),
+        ("12125550150", nil, "§2 555-01XX is fiction in every NPA (structural; not rejected without a range entry)"),
+        ("10125551234", "NPA", "§2 NPA first digit 2–9"),
+        ("12120125555", "central-office", "§2 NXX first digit 2–9"),
+        ("13795551234", "37X", "§2 37X reserved"),
+        ("12925551234", "N9X", "§2 N9X reserved"),
+        ("18335550100", nil, "§2 toll-free 833"),
+        ("1212555123", "10 digits", "§2 NANP length"),
+        ("442079460123", "drama", "§3 Ofcom drama London 020 7946 0xxx"),
+        ("447700900123", "drama", "§3 Ofcom drama mobile 07700 900xxx"),
+        ("441632960001", "drama", "§3 Ofcom drama no area 01632 960xxx"),
+        ("449098790123", "drama", "§3 Ofcom drama premium rate"),
+        ("449012345678", "09", "§4 09 numbers must not be used as CLI"),
+        ("442071234567", nil, "§3 02 geographic, 11 digits"),
+        ("447911123456", nil, "§3 mobile 07xxx"),
+        ("4420712345", "10 or 11", "§3 UK CLI 10 or 11 digits"),
+        ("446012345678", "allocated", "§3 06 not allocated"),
+        ("33612345678", nil, "E.164 generic"),
+        ("123", "not an E.164", "E.164: digits, length"),
+    ])
+    func validity(_ tn: String, _ problem: String?, _ source: String) {
+        let found = NumberValidity().problem(tn)
+        if let problem {
+            #expect(found?.contains(problem) == true || (problem == "not an E.164" && found != nil), "\(source): \(found ?? "valid")")
+        } else {
+            #expect(found == nil, "\(source): \(found ?? "")")
+        }
+    }
+
+    @Test("DNO entries and prefixes block with 603 and a Reason naming the rule")
+    func dno() {
+        let decision = policy.evaluate(CallFacts(orig: "442079460123"))
+        #expect(decision.action == .block)
+        #expect(decision.rule == "do-not-originate")
+        #expect(decision.sipStatus == 603)
+        #expect(decision.reasonHeader?.contains("do-not-originate") == true)
+        #expect(policy.evaluate(CallFacts(orig: "18005551234")).rule == "do-not-originate")
+        #expect(policy.evaluate(CallFacts(orig: "12025550123")).action == .allow)
+    }
+
+    @Test("a UK number from abroad is blocked (608) unless it is a UK mobile with roaming allowed")
+    func ukFromAbroad() {
+        let fixed = policy.evaluate(CallFacts(orig: "442071234567", ingress: .international))
+        #expect(fixed.rule == "national-number-from-abroad")
+        #expect(fixed.sipStatus == 608)
+        #expect(policy.evaluate(CallFacts(orig: "447911123456", ingress: .international)).action == .allow)
+        #expect(policy.evaluate(CallFacts(orig: "442071234567", ingress: .domestic)).action == .allow)
+        let strict = CallPolicy(rules: [.nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: false)])
+        #expect(strict.evaluate(CallFacts(orig: "447911123456", ingress: .international)).action == .block)
+    }
+
+    @Test("a French number without a passing verification is blocked; verified, it passes; C is tagged")
+    func france() {
+        #expect(policy.evaluate(CallFacts(orig: "33612345678", verstat: .noValidation)).rule == "unauthenticated-national-number")
+        #expect(policy.evaluate(CallFacts(orig: "33612345678", verstat: .passed, attestation: .full)).action == .allow)
+        let tagged = policy.evaluate(CallFacts(orig: "12025550123", verstat: .passed, attestation: .gateway))
+        #expect(tagged.action == .tag)
+        #expect(tagged.tags == ["gateway-attestation"])
+        #expect(policy.evaluate(CallFacts(orig: "12025550123", verstat: .failed)).rule == "verification-failed")
+    }
+
+    @Test("the explanation lists every rule's verdict")
+    func explain() {
+        let lines = policy.explain(CallFacts(orig: "442079460123", ingress: .international))
+        #expect(lines.count == 6)
+        #expect(lines.filter { $0.action == .block }.map(\.rule) == ["do-not-originate", "invalid-number", "national-number-from-abroad"])
+    }
+
+    @Test("DNO lookups stay O(1) with a million entries")
+    func largeList() {
+        var list = DNOList()
+        for i in 0..<1_000_000 { list.add(number: "4420" + String(10_000_000 + i)) }
+        #expect(list.count == 1_000_000)
+        #expect(list.contains("442010500000"))
+        #expect(!list.contains("442099999999"))
+    }
+
+    @Test("the compiled-in ranges equal data/numbering-ranges.csv")
+    func dataFileInSync() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("data/numbering-ranges.csv")
+        let ranges = try NumberingRanges(csv: try String(contentsOf: url, encoding: .utf8))
+        #expect(ranges == NumberingRanges.builtIn)
+        #expect(ranges.fictional.count == 20)
+        #expect(throws: NumberingRangesError.self) { try NumberingRanges(csv: "fiction,1,22,x") }
+    }
+}
