@@ -105,6 +105,19 @@ struct Serve: AsyncParsableCommand {
         options.sipSign = sign == "off" ? nil : sign
         options.sipVerify = verify == "off" ? nil : verify
         options.trunks = file.trunks
+        if let rules = file.policyRules {
+            var dno = DNOList()
+            if let path = file.dnoFile {
+                do {
+                    try PolicyConfiguration.dno(csv: try readTextFile(path), into: &dno)
+                } catch let error as PolicyConfiguration.Error {
+                    printError("\(path): \(error)")
+                    throw Exit.badInput
+                }
+            }
+            options.policy = CallPolicy(rules: rules, dno: dno)
+            options.internationalSources = Set(file.internationalSources ?? [])
+        }
         options.peerNumbering = (file.peerNumbering ?? [:]).compactMapValues { NumberingPolicy.builtIn[$0] }
         let action = sipFailureAction ?? env["CALLSIGN_SIP_FAILURE_ACTION"] ?? file.sipFailureAction ?? "reject"
         guard let failureAction = VerificationFailureAction(rawValue: action) else {

@@ -37,6 +37,9 @@ public struct ServeOptions: Sendable {
     public var sipFailureAction: VerificationFailureAction = .reject
     /// Numbering policy per SIP source address.
     public var peerNumbering: [String: NumberingPolicy] = [:]
+    /// Anti-spoofing policy for the SIP faces and REST signing.
+    public var policy: CallPolicy?
+    public var internationalSources: Set<String> = []
     /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
     public var sipSignProxy: (String, String)?
     public var sipVerifyProxy: (String, String)?
@@ -90,9 +93,15 @@ public enum CallsignServe {
                                                                          requireCRL: options.requireCRL))
         var verificationOptions = VerificationOptions()
         verificationOptions.numbering = options.numbering
-        let service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
+        var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
+        if let policy = options.policy {
+            service.signingGuard = { _, orig, _ in
+                let decision = policy.evaluate(CallFacts(orig: orig))
+                return decision.action == .block ? "\(decision.rule ?? "policy"): \(decision.reason ?? "")" : nil
+            }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let router = buildRouter(service: service,
@@ -123,14 +132,15 @@ public enum CallsignServe {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                           now: now)
+                                           policy: options.policy, internationalSources: options.internationalSources, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
-                                           peerNumbering: options.peerNumbering, now: now)
+                                           peerNumbering: options.peerNumbering, policy: options.policy,
+                                           internationalSources: options.internationalSources, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {

@@ -23,6 +23,10 @@ public struct ServerConfigurationFile: Sendable {
     public var trunks: [String: String]?
     /// Source address → numbering policy name (SIP trunks and verification peers).
     public var peerNumbering: [String: String]?
+    /// Anti-spoofing rules, DNO list file and international gateway addresses.
+    public var policyRules: [PolicyRule]?
+    public var dnoFile: String?
+    public var internationalSources: [String]?
 
     public init() {}
 
@@ -40,7 +44,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers", "policy"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
             guard let v = object[key] else { return nil }
@@ -68,6 +72,23 @@ public struct ServerConfigurationFile: Sendable {
                 }
             }
             self.trunks = trunks
+        }
+        if let v = object["policy"] {
+            do {
+                policyRules = try PolicyConfiguration.rules(v)
+            } catch {
+                throw Error(description: error.description)
+            }
+            if let file = v.objectValue?["dno_file"] {
+                guard let path = file.stringValue else { throw Error(description: "policy.dno_file must be a path") }
+                dnoFile = path
+            }
+            if let sources = v.objectValue?["international_sources"] {
+                guard let items = sources.arrayValue?.compactMap(\.stringValue), items.count == sources.arrayValue?.count else {
+                    throw Error(description: "policy.international_sources must be an array of addresses")
+                }
+                internationalSources = items
+            }
         }
         if let v = object["peers"] {
             guard let items = v.arrayValue else { throw Error(description: "'peers' must be an array") }

@@ -71,4 +71,27 @@ struct AdminTests {
         #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).isEmpty)
         try await fixture.server.stop()
     }
+
+    @Test("policy test explains the rules from the configuration file, with its DNO list, and exits 1 on a block")
+    func policyTest() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "+44 20 7123 4567,Example Bank inbound\n".write(to: dir.appendingPathComponent("dno.csv"), atomically: true, encoding: .utf8)
+        let config = #"{"policy":{"rules":["do-not-originate","invalid-number",{"national-number-from-abroad":{"country":"44"}}],"dno_file":"\#(dir.appendingPathComponent("dno.csv").path)"}}"#
+        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let blocked = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "02071234567",
+                                       "--numbering", "uk", "--json")
+        #expect(blocked.status == 1)
+        let verdict = try jsonObject(blocked.stdout)
+        #expect(verdict["rule"] as? String == "do-not-originate")
+        #expect(verdict["sip_code"] as? Int == 603)
+        let allowed = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "+447911123456",
+                                       "--ingress", "international")
+        #expect(allowed.status == 0)
+        #expect(allowed.stdout.contains("→ allow"))
+        try "+44 20 7123 4567\nbanana\n".write(to: dir.appendingPathComponent("dno.csv"), atomically: true, encoding: .utf8)
+        let bad = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "1")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("line 2"))
+    }
 }

@@ -100,3 +100,31 @@ struct CallPolicyTests {
         #expect(throws: NumberingRangesError.self) { try NumberingRanges(csv: "fiction,1,22,x") }
     }
 }
+
+@Suite("Policy configuration and DNO CSV import")
+struct PolicyConfigurationTests {
+    @Test("rules are read from JSON with options, and unknown rules or actions name their index")
+    func rules() throws {
+        let value = try JSONParser.parse(Array(#"{"rules":["do-not-originate",{"national-number-from-abroad":{"country":"44","allow_roaming_mobile":false}},{"gateway-attestation":{"action":"block"}}]}"#.utf8))
+        let rules = try PolicyConfiguration.rules(value)
+        #expect(rules == [.doNotOriginate(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: false), .gatewayAttestation(action: .block)])
+        for bad in [#"{"rules":["nope"]}"#, #"{"rules":[{"invalid-number":{"action":"maybe"}}]}"#, #"{"rules":[{"unauthenticated-national-number":{}}]}"#, "{}"] {
+            #expect(throws: PolicyConfiguration.Error.self) { try PolicyConfiguration.rules(try JSONParser.parse(Array(bad.utf8))) }
+        }
+    }
+
+    @Test("a DNO CSV imports numbers and prefixes; a bad row names its line and nothing is imported")
+    func dnoImport() throws {
+        var list = DNOList()
+        try PolicyConfiguration.dno(csv: "# bank inbound lines\n+44 20 7946 0123,Example Bank\n\n18005551*\r\n", into: &list)
+        #expect(list.contains("442079460123"))
+        #expect(list.contains("18005551234"))
+        var untouched = DNOList(numbers: ["1"])
+        #expect {
+            try PolicyConfiguration.dno(csv: "442079460123\n12155550000\nnot-a-number\n", into: &untouched)
+        } throws: { error in
+            (error as? PolicyConfiguration.Error)?.description.contains("line 3") == true
+        }
+        #expect(untouched.count == 1)
+    }
+}

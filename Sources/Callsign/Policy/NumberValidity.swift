@@ -68,7 +68,7 @@ public struct NumberingRanges: Sendable, Hashable {
     public init(csv text: String) throws(NumberingRangesError) {
         var fictional: [Range] = []
         var never: [Range] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = raw.trimmingTrailingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: ",", maxSplits: 3).map(String.init)

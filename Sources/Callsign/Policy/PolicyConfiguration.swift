@@ -1,0 +1,80 @@
+/// Reads a policy from JSON (the `policy` object of `callsign serve`'s
+/// configuration file) and DNO lists from CSV.
+public enum PolicyConfiguration {
+    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// `{"rules": ["do-not-originate", {"national-number-from-abroad": {"country": "44", "allow_roaming_mobile": true,
+    ///   "action": "block"}}, …]}` — rule names as in ``PolicyRule/name``; `action` is `block`, `tag` or `allow`.
+    public static func rules(_ value: JSONValue) throws(PolicyConfiguration.Error) -> [PolicyRule] {
+        guard let items = value.objectValue?["rules"]?.arrayValue else { throw Error("policy needs a 'rules' array") }
+        var rules: [PolicyRule] = []
+        for (index, item) in items.enumerated() {
+            let name: String
+            var options = JSONObject()
+            if let text = item.stringValue {
+                name = text
+            } else if let object = item.objectValue, object.count == 1, let member = object.members.first, let inner = member.value.objectValue {
+                name = member.key
+                options = inner
+            } else {
+                throw Error("policy.rules[\(index)] must be a rule name or {name: {options}}")
+            }
+            let actionText = options["action"]?.stringValue
+            guard actionText == nil || PolicyAction(rawValue: actionText!) != nil else {
+                throw Error("policy.rules[\(index)].action must be block, tag or allow")
+            }
+            let action = actionText.flatMap(PolicyAction.init(rawValue:))
+            func country() throws(PolicyConfiguration.Error) -> String {
+                guard let c = options["country"]?.stringValue, !c.isEmpty, c.allSatisfy(\.isNumber) else {
+                    throw Error("policy.rules[\(index)] needs a numeric 'country'")
+                }
+                return c
+            }
+            switch name {
+            case "do-not-originate": rules.append(.doNotOriginate(action: action ?? .block))
+            case "invalid-number": rules.append(.invalidNumber(action: action ?? .block))
+            case "national-number-from-abroad":
+                let roaming: Bool
+                if case .bool(let b)? = options["allow_roaming_mobile"] { roaming = b } else { roaming = true }
+                rules.append(.nationalNumberFromAbroad(countryCode: try country(), allowRoamingMobile: roaming, action: action ?? .block))
+            case "unauthenticated-national-number":
+                rules.append(.unauthenticatedNationalNumber(countryCode: try country(), action: action ?? .block))
+            case "verification-failed": rules.append(.verificationFailed(action: action ?? .block))
+            case "gateway-attestation": rules.append(.gatewayAttestation(action: action ?? .tag))
+            default: throw Error("policy.rules[\(index)]: unknown rule '\(name)'")
+            }
+        }
+        return rules
+    }
+
+    /// A DNO list in CSV: one number per line (optional `+`, visual separators
+    /// allowed), a trailing `*` for a prefix, an optional second column ignored
+    /// (a label), `#` comments. All-or-nothing: a bad row fails the whole
+    /// import with its line number.
+    public static func dno(csv text: some StringProtocol, into list: inout DNOList) throws(PolicyConfiguration.Error) {
+        var numbers: [String] = []
+        var prefixes: [String] = []
+        var lineNumber = 0
+        let text = String(text)
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            lineNumber += 1
+            var line = raw
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            let field: Substring = line.split(separator: ",", maxSplits: 1).first.map { Substring($0).trimmingTrailingSpaces() } ?? ""
+            var entry = field
+            while let f = entry.first, f == " " || f == "\t" { entry = entry.dropFirst() }
+            if entry.isEmpty || entry.hasPrefix("#") { continue }
+            let isPrefix = entry.hasSuffix("*")
+            if isPrefix { entry = entry.dropLast() }
+            guard let tn = TelephoneNumber.canonicalNumber(entry, policy: .e164), tn.allSatisfy({ $0.isNumber }) else {
+                throw Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
+            }
+            if isPrefix { prefixes.append(tn) } else { numbers.append(tn) }
+        }
+        for n in numbers { list.add(number: n) }
+        for p in prefixes { list.add(prefix: p) }
+    }
+}
