@@ -65,6 +65,7 @@ struct CertificateRefresher: Service {
 /// on SIGTERM/SIGINT.
 public enum CallsignServe {
     public static func run(_ options: ServeOptions, banner: @escaping @Sendable (String) -> Void) async throws {
+        var options = options
         let logger = Logger(label: "callsign")
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
@@ -86,6 +87,13 @@ public enum CallsignServe {
         }
         let store = try SQLiteStore(path: setup.databasePath)
         for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
+        // DNO entries from the store (`callsign dno import`) join those of the policy's file.
+        if var policy = options.policy {
+            let stored = try await store.loadDNO()
+            for number in stored.numbers { policy.dno.add(number: number) }
+            for prefix in stored.prefixes { policy.dno.add(prefix: prefix) }
+            options.policy = policy
+        }
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
         let repository = HTTPCertificateRepository(now: now)
         let resolver = ChainValidatingResolver(policy: policy, repository: repository,

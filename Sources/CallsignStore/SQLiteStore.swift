@@ -49,7 +49,59 @@ public final class SQLiteStore: CallsignStore {
                 CREATE INDEX signed_call_origid_time ON signed_call(origid, time);
                 """)
         }
+        migrator.registerMigration("v2-dno") { db in
+            try db.execute(sql: """
+                CREATE TABLE dno (
+                    value TEXT PRIMARY KEY NOT NULL CHECK (length(value) BETWEEN 1 AND 15),
+                    is_prefix INTEGER NOT NULL DEFAULT 0,
+                    label TEXT,
+                    added_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
+    }
+
+    public func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
+        try await pool.write { db in
+            if replace { try db.execute(sql: "DELETE FROM dno") }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO dno (value, is_prefix, label, added_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(value) DO UPDATE SET is_prefix = excluded.is_prefix, label = excluded.label
+                """)
+            for (index, entry) in entries.enumerated() {
+                try statement.execute(arguments: [entry.value, entry.isPrefix ? 1 : 0, entry.label, now])
+                if (index + 1) % 100_000 == 0 { progress?(index + 1) }
+            }
+        }
+    }
+
+    public func removeDNO(_ value: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM dno WHERE value = ?", arguments: [value])
+            return db.changesCount > 0
+        }
+    }
+
+    public func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT value, is_prefix, label FROM dno WHERE value > ? ORDER BY value LIMIT ?",
+                             arguments: [after ?? "", max(1, min(limit, 100_000))]).map {
+                DNOEntry(value: $0["value"], isPrefix: ($0["is_prefix"] as Int) != 0, label: $0["label"])
+            }
+        }
+    }
+
+    public func loadDNO() async throws -> DNOList {
+        try await pool.read { db in
+            var list = DNOList()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT value, is_prefix FROM dno")
+            while let row = try cursor.next() {
+                let value: String = row["value"]
+                if (row["is_prefix"] as Int) != 0 { list.add(prefix: value) } else { list.add(number: value) }
+            }
+            return list
+        }
     }
 
     public func saveCustomer(_ customer: Customer) async throws {

@@ -94,4 +94,33 @@ struct AdminTests {
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("line 2"))
     }
+
+    @Test("dno import is all-or-nothing and idempotent; add, remove and list work on the store")
+    func dnoCommands() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-dno-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let csv = dir.appendingPathComponent("dno.csv")
+        try "# bank inbound\n+44 20 7123 4567,Example Bank\n1800555*,toll-free block\n".write(to: csv, atomically: true, encoding: .utf8)
+        let data = dir.appendingPathComponent("data").path
+        #expect(try CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
+        #expect(try CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
+        let store = try SQLiteStore(path: data + "/callsign.sqlite")
+        var list = try await store.loadDNO()
+        #expect(list.count == 2)
+        #expect(list.contains("442071234567"))
+        #expect(list.contains("18005551234"))
+        try "+442000000000\n12a\n".write(to: csv, atomically: true, encoding: .utf8)
+        let bad = try CLI.callsign("dno", "import", "--data", data, csv.path)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("line 2"))
+        #expect(try await store.loadDNO().count == 2)
+        #expect(try CLI.callsign("dno", "add", "--data", data, "+1 (212) 555-0000", "--label", "x").status == 0)
+        #expect(try CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 0)
+        #expect(try CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 1)
+        list = try await store.loadDNO()
+        #expect(list.contains("12125550000"))
+        #expect(!list.contains("442071234567"))
+        let listed = try CLI.callsign("dno", "list", "--data", data)
+        #expect(listed.stdout.contains("1800555*,toll-free block"))
+    }
 }

@@ -65,6 +65,18 @@ func certificateBenchmarks() {
         }
     }
 
+    var dno = DNOList()
+    for i in 0..<1_000_000 { dno.add(number: "4420" + String(10_000_000 + i)) }
+    dno.add(prefix: "1800555")
+    let dnoList = dno
+    let probes = (0..<1024).map { i in i % 2 == 0 ? "4420" + String(10_000_000 + i * 97) : "1212555" + String(1000 + i) }
+
+    Benchmark("DNO lookup, 1M entries + prefixes (hit/miss mix)") { benchmark in
+        for i in benchmark.scaledIterations {
+            blackHole(dnoList.contains(probes[i & 1023]))
+        }
+    }
+
     Benchmark("TNAuthList decode") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try TNAuthorizationList(derEncoded: fixture.tnAuthListDER))
