@@ -36,13 +36,13 @@ struct SIPRedirectInteropTests {
     static let scenarios = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignCLITests/sipp")
 
     /// Runs SIPp in `dir`; returns its exit status (0: every call as the scenario expects).
-    static func sipp(_ scenario: String, csv: String, target: Int, calls: Int, dir: URL) throws -> ProcessOutput {
+    static func sipp(_ scenario: String, csv: String, target: Int, calls: Int, dir: URL, extra: String = "") throws -> ProcessOutput {
         let csvPath = dir.appendingPathComponent("\(scenario).csv").path
         try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
         let sipp = try #require(Peers.which("sipp"))
         let local = Int.random(in: 31_000...39_000)
         let command = "cd '\(dir.path)' && exec '\(sipp)' -sf '\(scenarios.appendingPathComponent(scenario + ".xml").path)' -inf '\(csvPath)'"
-            + " -i 127.0.0.1 -p \(local) 127.0.0.1:\(target) -m \(calls) -r 50 -nostdin -timeout 30s -trace_msg -trace_err"
+            + " -i 127.0.0.1 -p \(local) 127.0.0.1:\(target) -m \(calls) -r 50 -nostdin -timeout 30s -trace_msg -trace_err \(extra)"
         return try run("/bin/sh", ["-c", command], timeout: 60)
     }
 
@@ -67,6 +67,16 @@ struct SIPRedirectInteropTests {
                                             "-ca-inter", ca.appendingPathComponent("inter-ca.pem").path], timeout: 30)
             #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         }
+        try await running.certs.stop()
+    }
+
+    @Test("signing redirect over TCP (one connection, Content-Length framing): SIPp gets 302 with Identity for every call")
+    func signingRedirectTCP() async throws {
+        let running = try await Self.start()
+        defer { running.server.stop() }
+        let out = try Self.sipp("uac-redirect", csv: "SEQUENTIAL\n12155550042;12125551213;\n", target: running.sign, calls: 10,
+                                dir: running.dir, extra: "-t t1")
+        #expect(out.status == 0, "\(out.stdout.suffix(800))")
         try await running.certs.stop()
     }
 

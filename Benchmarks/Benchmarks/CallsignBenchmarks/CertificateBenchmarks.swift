@@ -69,11 +69,19 @@ func certificateBenchmarks() {
     for i in 0..<1_000_000 { dno.add(number: "4420" + String(10_000_000 + i)) }
     dno.add(prefix: "1800555")
     let dnoList = dno
-    let probes = (0..<1024).map { i in i % 2 == 0 ? "4420" + String(10_000_000 + i * 97) : "1212555" + String(1000 + i) }
+    var probes: [String] = []
+    for i in 0..<1024 {
+        if i % 2 == 0 {
+            probes.append("4420" + String(10_000_000 + i * 97))
+        } else {
+            probes.append("1212555" + String(1000 + i))
+        }
+    }
 
+    let probeList = probes
     Benchmark("DNO lookup, 1M entries + prefixes (hit/miss mix)") { benchmark in
         for i in benchmark.scaledIterations {
-            blackHole(dnoList.contains(probes[i & 1023]))
+            blackHole(dnoList.contains(probeList[i & 1023]))
         }
     }
 
