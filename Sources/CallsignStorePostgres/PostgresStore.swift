@@ -1,0 +1,208 @@
+public import Callsign
+public import CallsignStore
+import Logging
+public import PostgresNIO
+
+/// The store for several Callsign nodes: PostgreSQL through postgres-nio.
+/// The caller runs ``client`` (`client.run()`, e.g. as a Service) for as long
+/// as the store is used. Schema changes are named migrations recorded in
+/// `callsign_migration`, applied once under an advisory lock.
+public final class PostgresStore: CallsignStore {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger = Logger(label: "callsign.postgres")) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Parses `postgres://user:password@host:port/database` (no TLS: loopback labs and tests;
+    /// use a configuration with TLS for networks).
+    public static func configuration(url: String) throws -> PostgresClient.Configuration {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw PostgresStoreError("not a postgres:// URL") }
+        let rest = url.split(separator: "://", maxSplits: 1).last.map(String.init) ?? ""
+        guard let at = rest.lastIndex(of: "@") else { throw PostgresStoreError("URL needs user:password@host") }
+        let credentials = rest[..<at].split(separator: ":", maxSplits: 1).map(String.init)
+        let location = rest[rest.index(after: at)...]
+        let hostPort = location.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let database = location.split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? "callsign"
+        let hp = hostPort.split(separator: ":")
+        guard let host = hp.first.map(String.init), credentials.count == 2 else { throw PostgresStoreError("bad postgres URL") }
+        let port = hp.count > 1 ? Int(hp[1]) ?? 5432 : 5432
+        return PostgresClient.Configuration(host: host, port: port, username: credentials[0], password: credentials[1],
+                                            database: database, tls: .disable)
+    }
+
+    static let migrations: [(String, [String])] = [
+        ("v1-customers-tokens-traceback", [
+            """
+            CREATE TABLE customer (id TEXT PRIMARY KEY, name TEXT NOT NULL, origid TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL CHECK (kind IN ('direct', 'gateway')))
+            """,
+            """
+            CREATE TABLE customer_number (customer_id TEXT NOT NULL REFERENCES customer(id) ON DELETE CASCADE,
+                start TEXT NOT NULL, count BIGINT NOT NULL CHECK (count > 0), PRIMARY KEY (customer_id, start))
+            """,
+            """
+            CREATE TABLE api_token (hash BYTEA PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customer(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL, revoked_at BIGINT)
+            """,
+            """
+            CREATE TABLE signed_call (id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, orig TEXT NOT NULL, dest TEXT NOT NULL,
+                attest TEXT NOT NULL CHECK (attest IN ('A', 'B', 'C')), origid TEXT NOT NULL, customer_id TEXT NOT NULL, trunk TEXT)
+            """,
+            "CREATE INDEX signed_call_origid_time ON signed_call(origid, time)",
+        ]),
+        ("v2-dno", [
+            """
+            CREATE TABLE dno (value TEXT PRIMARY KEY CHECK (length(value) BETWEEN 1 AND 15), is_prefix BOOLEAN NOT NULL DEFAULT FALSE,
+                label TEXT, added_at BIGINT NOT NULL)
+            """,
+        ]),
+    ]
+
+    /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
+    public func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7245081)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS callsign_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())",
+                                       logger: logger)
+            var applied = Set<String>()
+            for try await name in try await connection.query("SELECT name FROM callsign_migration", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+            for (name, statements) in Self.migrations where !applied.contains(name) {
+                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                try await connection.query("INSERT INTO callsign_migration (name) VALUES (\(name))", logger: logger)
+            }
+        }
+    }
+
+    public func saveCustomer(_ customer: Customer) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("""
+                INSERT INTO customer (id, name, origid, kind) VALUES (\(customer.id), \(customer.name), \(customer.origid), \(customer.kind.rawValue))
+                ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, origid = EXCLUDED.origid, kind = EXCLUDED.kind
+                """, logger: logger)
+            try await connection.query("DELETE FROM customer_number WHERE customer_id = \(customer.id)", logger: logger)
+            for block in customer.numbers {
+                try await connection.query("INSERT INTO customer_number (customer_id, start, count) VALUES (\(customer.id), \(block.start), \(block.count))",
+                                           logger: logger)
+            }
+        }
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        var found: (String, String, String, String)?
+        for try await row in try await client.query("SELECT id, name, origid, kind FROM customer WHERE id = \(id)", logger: logger)
+            .decode((String, String, String, String).self)
+        {
+            found = row
+        }
+        guard let (cid, name, origid, kind) = found else { return nil }
+        var numbers: [NumberBlock] = []
+        for try await (start, count) in try await client.query("SELECT start, count FROM customer_number WHERE customer_id = \(id) ORDER BY start",
+                                                                 logger: logger).decode((String, Int64).self) {
+            numbers.append(NumberBlock(start: start, count: count))
+        }
+        return Customer(id: cid, name: name, origid: origid, kind: Customer.Kind(rawValue: kind) ?? .direct, numbers: numbers)
+    }
+
+    public func addToken(hash: [UInt8], customerID: String, now: Int64) async throws {
+        try await client.query("INSERT INTO api_token (hash, customer_id, created_at) VALUES (\(ByteBuffer(bytes: hash)), \(customerID), \(now))", logger: logger)
+    }
+
+    public func revokeToken(hash: [UInt8], now: Int64) async throws {
+        try await client.query("UPDATE api_token SET revoked_at = \(now) WHERE hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL", logger: logger)
+    }
+
+    public func customer(tokenHash: [UInt8]) async throws -> Customer? {
+        var id: String?
+        for try await value in try await client.query("SELECT customer_id FROM api_token WHERE hash = \(ByteBuffer(bytes: tokenHash)) AND revoked_at IS NULL",
+                                                      logger: logger).decode(String.self) {
+            id = value
+        }
+        guard let id else { return nil }
+        return try await customer(id: id)
+    }
+
+    public func record(_ calls: [SignedCallRecord]) async throws {
+        guard !calls.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { connection in
+            for call in calls {
+                try await connection.query("""
+                    INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk)
+                    VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
+                            \(call.customerID), \(call.trunk))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
+        var records: [SignedCallRecord] = []
+        let rows = try await client.query("""
+            SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
+            WHERE origid = \(origid.lowercased()) AND time >= \(since ?? 0) AND time <= \(until ?? Int64.max)
+            ORDER BY time DESC, id DESC LIMIT \(max(1, min(limit, 10_000)))
+            """, logger: logger)
+        for try await (time, orig, dest, attest, origid, customer, trunk) in rows.decode((Int64, String, String, String, String, String, String?).self) {
+            records.append(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
+                                            attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
+                                            customerID: customer, trunk: trunk))
+        }
+        return records
+    }
+
+    public func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            if replace { try await connection.query("DELETE FROM dno", logger: logger) }
+            var index = 0
+            // Batches of 1000 rows per statement via UNNEST.
+            while index < entries.count {
+                let batch = entries[index..<min(index + 1000, entries.count)]
+                let values = batch.map(\.value)
+                let prefixes = batch.map(\.isPrefix)
+                let labels = batch.map { $0.label ?? "" }
+                try await connection.query("""
+                    INSERT INTO dno (value, is_prefix, label, added_at)
+                    SELECT v, p, NULLIF(l, ''), \(now) FROM UNNEST(\(values)::TEXT[], \(prefixes)::BOOLEAN[], \(labels)::TEXT[]) AS t(v, p, l)
+                    ON CONFLICT (value) DO UPDATE SET is_prefix = EXCLUDED.is_prefix, label = EXCLUDED.label
+                    """, logger: logger)
+                index += batch.count
+                if index % 100_000 < 1000 { progress?(index) }
+            }
+        }
+    }
+
+    public func removeDNO(_ value: String) async throws -> Bool {
+        var removed = false
+        for try await _ in try await client.query("DELETE FROM dno WHERE value = \(value) RETURNING value", logger: logger).decode(String.self) {
+            removed = true
+        }
+        return removed
+    }
+
+    public func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] {
+        var entries: [DNOEntry] = []
+        for try await (value, isPrefix, label) in try await client.query("""
+            SELECT value, is_prefix, label FROM dno WHERE value > \(after ?? "") ORDER BY value LIMIT \(max(1, min(limit, 100_000)))
+            """, logger: logger).decode((String, Bool, String?).self) {
+            entries.append(DNOEntry(value: value, isPrefix: isPrefix, label: label))
+        }
+        return entries
+    }
+
+    public func loadDNO() async throws -> DNOList {
+        var list = DNOList()
+        for try await (value, isPrefix) in try await client.query("SELECT value, is_prefix FROM dno", logger: logger).decode((String, Bool).self) {
+            if isPrefix { list.add(prefix: value) } else { list.add(number: value) }
+        }
+        return list
+    }
+}
+
+public struct PostgresStoreError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

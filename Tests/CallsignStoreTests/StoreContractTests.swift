@@ -1,0 +1,113 @@
+import Callsign
+import CallsignStore
+import CallsignStorePostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// One contract for every backend: what `callsign serve` relies on.
+enum StoreContract {
+    static func run(_ store: any CallsignStore) async throws {
+        // Customers and their numbers.
+        let bank = Customer(id: "bank", name: "Bank", origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b",
+                            numbers: [NumberBlock(start: "12155550000", count: 100), NumberBlock(start: "12155559999", count: 1)])
+        try await store.saveCustomer(bank)
+        #expect(try await store.customer(id: "bank") == bank)
+        var renamed = bank
+        renamed.name = "Bank plc"
+        renamed.numbers = [NumberBlock(start: "442071234567", count: 1)]
+        try await store.saveCustomer(renamed)
+        #expect(try await store.customer(id: "bank") == renamed)
+        #expect(try await store.customer(id: "nobody") == nil)
+
+        // Tokens: stored hashed, revocable.
+        let token = APIToken.generate()
+        try await store.addToken(hash: APIToken.hash(token), customerID: "bank", now: 1)
+        #expect(try await store.customer(tokenHash: APIToken.hash(token))?.id == "bank")
+        #expect(try await store.customer(tokenHash: APIToken.hash("cs_other")) == nil)
+        try await store.revokeToken(hash: APIToken.hash(token), now: 2)
+        #expect(try await store.customer(tokenHash: APIToken.hash(token)) == nil)
+
+        // Traceback: by origid, time window, newest first.
+        let calls = (0..<5).map { i in
+            SignedCallRecord(time: 1_800_000_000 + Int64(i), orig: "1215555000\(i)", dest: ["12125551213", "12125551214"],
+                             attestation: i == 0 ? .partial : .full, origid: bank.origid, customerID: "bank", trunk: i == 1 ? "192.0.2.10" : nil)
+        }
+        try await store.record(calls)
+        let all = try await store.traceback(origid: bank.origid.uppercased(), since: nil, until: nil, limit: 100)
+        #expect(all.map(\.time) == calls.map(\.time).reversed())
+        #expect(all.last == calls.first)
+        #expect(try await store.traceback(origid: bank.origid, since: 1_800_000_001, until: 1_800_000_002, limit: 100).count == 2)
+        #expect(try await store.traceback(origid: bank.origid, since: nil, until: nil, limit: 2).count == 2)
+
+        // DNO: import (idempotent), remove, list, load; a bad row rolls back the whole import.
+        try await store.importDNO([DNOEntry(value: "442071234567", label: "Bank"), DNOEntry(value: "1800555", isPrefix: true)],
+                                  replace: false, now: 1, progress: nil)
+        try await store.importDNO([DNOEntry(value: "442071234567", label: "Bank")], replace: false, now: 2, progress: nil)
+        var list = try await store.loadDNO()
+        #expect(list.count == 2)
+        #expect(list.contains("18005551234"))
+        await #expect(throws: (any Error).self) {
+            try await store.importDNO([DNOEntry(value: "442000000001"), DNOEntry(value: "1234567890123456789")], replace: false, now: 3, progress: nil)
+        }
+        #expect(try await store.loadDNO().count == 2)
+        #expect(try await store.removeDNO("442071234567"))
+        #expect(try await !store.removeDNO("442071234567"))
+        #expect(try await store.listDNO(limit: 10, after: nil) == [DNOEntry(value: "1800555", isPrefix: true)])
+        try await store.importDNO((0..<5000).map { DNOEntry(value: "4420" + String(10_000_000 + $0)) }, replace: true, now: 4, progress: nil)
+        list = try await store.loadDNO()
+        #expect(list.count == 5000)
+        #expect(!list.contains("18005551234"))
+        #expect(try await store.listDNO(limit: 3, after: "442010000001").map(\.value) == ["442010000002", "442010000003", "442010000004"])
+    }
+}
+
+@Suite("Store contract on SQLite and PostgreSQL")
+struct StoreContractTests {
+    @Test("SQLite (GRDB) passes the contract")
+    func sqlite() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try await StoreContract.run(try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path))
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["CALLSIGN_POSTGRES_URL"]
+    static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
+
+    @Test("PostgreSQL (postgres-nio) passes the contract, in a database of its own",
+          .enabled(if: required || postgresURL != nil, "set CALLSIGN_POSTGRES_URL (../shared/services/postgres.sh start) to run"))
+    func postgres() async throws {
+        do {
+            try await postgresContract()
+        } catch {
+            Issue.record("PostgreSQL: \(String(reflecting: error))")
+        }
+    }
+
+    func postgresContract() async throws {
+        let url = try #require(Self.postgresURL, "CALLSIGN_POSTGRES_URL is not set")
+        let admin = PostgresClient(configuration: try PostgresStore.configuration(url: url))
+        let database = "callsign_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"))
+            var configuration = try PostgresStore.configuration(url: url)
+            configuration.database = String(database)
+            let client = PostgresClient(configuration: configuration)
+            group.addTask { await client.run() }
+            let store = PostgresStore(client: client)
+            try await store.migrate()
+            try await store.migrate()  // idempotent
+            try await StoreContract.run(store)
+            group.cancelAll()
+        }
+        // Drop the database with a fresh admin client (the previous ones are shut down).
+        let cleanup = PostgresClient(configuration: try PostgresStore.configuration(url: url))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await cleanup.run() }
+            try? await cleanup.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"))
+            group.cancelAll()
+        }
+    }
+}
