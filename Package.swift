@@ -97,8 +97,9 @@ let package = Package(
         .target(
             name: "CallsignServer",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignStore", "CallsignSIP",
+                "Callsign", "CallsignFetch", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -22,6 +22,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Configuration file (JSON); DATA/config.json when it exists (CALLSIGN_CONFIG).")
     var config: String?
 
+    @Option(name: .long, help: "PostgreSQL URL for a store shared by several nodes (CALLSIGN_STORE_POSTGRES); SQLite in DATA otherwise.")
+    var postgres: String?
+
+    @Option(name: .long, help: "Seconds between reloads of the DNO list from the store (other nodes' changes).")
+    var dnoRefresh: Int = 5
+
     @Option(name: .long, help: "HTTP listen address HOST:PORT (default 127.0.0.1:8080, or CALLSIGN_HTTP).")
     var http: String?
 
@@ -105,6 +111,8 @@ struct Serve: AsyncParsableCommand {
         options.sipSign = sign == "off" ? nil : sign
         options.sipVerify = verify == "off" ? nil : verify
         options.trunks = file.trunks
+        options.postgresURL = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres
+        options.dnoRefresh = .seconds(max(1, min(dnoRefresh, 3600)))
         if let rules = file.policyRules {
             var dno = DNOList()
             if let path = file.dnoFile {

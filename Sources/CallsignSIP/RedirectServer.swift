@@ -35,7 +35,7 @@ public final class RedirectService: Sendable {
     /// Numbering policy per source address (trunk or peer), overriding ``numbering``.
     public let peerNumbering: [String: NumberingPolicy]
     /// Anti-spoofing rules applied before signing and after verification.
-    public let policy: CallPolicy?
+    public let policy: PolicyBox?
     /// Source addresses that are international gateways (for "national number from abroad").
     public let internationalSources: Set<String>
     let now: @Sendable () -> Int64
@@ -44,11 +44,11 @@ public final class RedirectService: Sendable {
     public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
-                peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, internationalSources: Set<String> = [],
-                now: @escaping @Sendable () -> Int64)
+                peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, sharedPolicy: PolicyBox? = nil,
+                internationalSources: Set<String> = [], now: @escaping @Sendable () -> Int64)
     {
         self.peerNumbering = peerNumbering
-        self.policy = policy
+        self.policy = sharedPolicy ?? policy.map(PolicyBox.init)
         self.internationalSources = internationalSources
         self.role = role
         self.trunks = trunks

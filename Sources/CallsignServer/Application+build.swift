@@ -112,6 +112,63 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
                  body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
     }
 
+    @Sendable func isAdmin(_ request: Request) -> Bool {
+        guard let expected = configuration.adminTokenHash, let authorization = request.headers[.authorization],
+            authorization.lowercased().hasPrefix("bearer ")
+        else { return false }
+        return APIToken.hash(String(authorization.dropFirst(7))) == expected
+    }
+
+    // DNO administration (admin token): list, add (CSV body, all or nothing), remove.
+    router.get("/admin/dno") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        let after = request.uri.queryParameters["after"].map(String.init)
+        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
+        do {
+            let entries = try await service.store.listDNO(limit: limit, after: after)
+            return APIResponse(status: 200, body: JSONObject(["entries": .array(entries.map { entry in
+                .object(JSONObject(["value": .string(entry.value), "prefix": .bool(entry.isPrefix),
+                                    "label": entry.label.map { .string($0) } ?? .null]))
+            })])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.post("/admin/dno") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: 64 << 20) else {
+            return APIResponse.error("SVC4006", ["larger than 64 MiB"], status: 413).http
+        }
+        let entries: [DNOEntry]
+        do {
+            entries = try DNOEntry.parse(csv: String(decoding: buffer.readableBytesView, as: UTF8.self))
+        } catch {
+            return APIResponse.error("SVC4005", ["body", String(describing: error)]).http
+        }
+        do {
+            try await service.store.importDNO(entries, replace: false, now: service.now(), progress: nil)
+            await service.dnoChanged?()
+            return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.delete("/admin/dno/:value") { request, context -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        guard let value = context.parameters.get("value"), let tn = TelephoneNumber.canonicalNumber(value, policy: .e164) else {
+            return APIResponse.invalid("value", "Not a telephone number").http
+        }
+        do {
+            let removed = try await service.store.removeDNO(tn)
+            await service.dnoChanged?()
+            return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(tn)])).http
+                : APIResponse.error("SVC4003", status: 404).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+
     router.get("/traceback") { request, _ -> Response in
         guard let expected = configuration.adminTokenHash,
             let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),

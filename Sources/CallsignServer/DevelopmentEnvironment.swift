@@ -1,5 +1,5 @@
 public import Callsign
-import CallsignStore
+public import CallsignStore
 public import Crypto
 import SwiftASN1
 public import X509
@@ -37,7 +37,8 @@ public enum DevelopmentEnvironment {
 
     /// Prepares (or reuses) the development environment in `dataDirectory`,
     /// with certificates published under `baseURL` (e.g. `http://127.0.0.1:8080/certs`).
-    public static func prepare(dataDirectory: String, baseURL: String, now: Int64, sampleCustomer: Bool = true) async throws -> ServerSetup {
+    public static func prepare(dataDirectory: String, baseURL: String, now: Int64, sampleCustomer: Bool = true,
+                               store externalStore: (any CallsignStore)? = nil) async throws -> ServerSetup {
         let ca = dataDirectory + "/ca"
         try FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
         let rootKey: P256.Signing.PrivateKey
@@ -106,7 +107,7 @@ public enum DevelopmentEnvironment {
 
         // The store, a sample customer and its token.
         let databasePath = dataDirectory + "/callsign.sqlite"
-        let store = try SQLiteStore(path: databasePath)
+        let store: any CallsignStore = try externalStore ?? SQLiteStore(path: databasePath)
         var sample = sampleCustomer ? try await store.customer(id: "sample") : nil
         if sampleCustomer, sample == nil {
             let customer = Customer(id: "sample", name: "Sample Bank", origid: UUID().uuidString.lowercased(), kind: .direct,

@@ -76,6 +76,8 @@ public struct STIService: Sendable {
     /// A check before signing (e.g. invalid numbers, Do-Not-Originate lists):
     /// returns why the call must not be signed, or `nil`.
     public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) async -> String?)? = nil
+    /// Called after the DNO list changed through the API (to reload the in-memory list).
+    public var dnoChanged: (@Sendable () async -> Void)? = nil
     public var now: @Sendable () -> Int64
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,

@@ -2,6 +2,8 @@ public import Callsign
 import CallsignFetch
 public import CallsignSIP
 import CallsignStore
+import CallsignStorePostgres
+import PostgresNIO
 import Foundation
 import Hummingbird
 import Logging
@@ -39,6 +41,10 @@ public struct ServeOptions: Sendable {
     public var peerNumbering: [String: NumberingPolicy] = [:]
     /// Anti-spoofing policy for the SIP faces and REST signing.
     public var policy: CallPolicy?
+    /// A PostgreSQL URL: the store shared by several nodes (SQLite in DATA when `nil`).
+    public var postgresURL: String?
+    /// How often the DNO list is reloaded from the store (other nodes' changes).
+    public var dnoRefresh: Duration = .seconds(5)
     public var internationalSources: Set<String> = []
     /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
     public var sipSignProxy: (String, String)?
@@ -69,8 +75,34 @@ public enum CallsignServe {
         let logger = Logger(label: "callsign")
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
+        var postgres: PostgresClient?
+        var externalStore: (any CallsignStore)?
+        if let url = options.postgresURL {
+            let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
+            postgres = client
+            externalStore = PostgresStore(client: client)
+        }
+        if let postgres, let store = externalStore as? PostgresStore {
+            // The client must run while the store is used: migrations and setup run inside, then the group.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await postgres.run() }
+                try await store.migrate()
+                try await runServices(options, logger: logger, now: now, baseURL: baseURL, store: store, banner: banner,
+                                      postgres: PostgresService(client: postgres))
+                group.cancelAll()
+            }
+            return
+        }
+        try await runServices(options, logger: logger, now: now, baseURL: baseURL, store: externalStore, banner: banner, postgres: nil)
+    }
+
+    static func runServices(_ options: ServeOptions, logger: Logger, now: @escaping @Sendable () -> Int64, baseURL: String,
+                            store externalStore: (any CallsignStore)?, banner: @escaping @Sendable (String) -> Void,
+                            postgres: PostgresService?) async throws
+    {
+        var options = options
         var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
-                                                             sampleCustomer: options.customers == nil)
+                                                             sampleCustomer: options.customers == nil, store: externalStore)
         if let keyPath = options.signingKeyPath, let x5u = options.signingX5U {
             guard let pem = FileManager.default.contents(atPath: keyPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
                 throw ServeError("cannot read the signing key \(keyPath)")
@@ -85,15 +117,20 @@ public enum CallsignServe {
             }
             roots = try KeyLoading.certificates(pem: text)
         }
-        let store = try SQLiteStore(path: setup.databasePath)
+        let store: any CallsignStore = try externalStore ?? SQLiteStore(path: setup.databasePath)
         for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
-        // DNO entries from the store (`callsign dno import`) join those of the policy's file.
-        if var policy = options.policy {
-            let stored = try await store.loadDNO()
-            for number in stored.numbers { policy.dno.add(number: number) }
-            for prefix in stored.prefixes { policy.dno.add(prefix: prefix) }
-            options.policy = policy
+        // DNO entries from the store (`callsign dno import`, /admin/dno, other nodes) join those of the policy's file,
+        // and are reloaded periodically.
+        let fileDNO = options.policy?.dno ?? DNOList()
+        let policyBox = options.policy.map(PolicyBox.init)
+        @Sendable func reloadDNO() async {
+            guard let policyBox, let stored = try? await store.loadDNO() else { return }
+            var merged = fileDNO
+            for number in stored.numbers { merged.add(number: number) }
+            for prefix in stored.prefixes { merged.add(prefix: prefix) }
+            policyBox.replaceDNO(merged)
         }
+        await reloadDNO()
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
         let repository = HTTPCertificateRepository(now: now)
         let resolver = ChainValidatingResolver(policy: policy, repository: repository,
@@ -104,7 +141,8 @@ public enum CallsignServe {
         var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
-        if let policy = options.policy {
+        service.dnoChanged = { await reloadDNO() }
+        if let policy = policyBox {
             service.signingGuard = { _, orig, _ in
                 let decision = policy.evaluate(CallFacts(orig: orig))
                 return decision.action == .block ? "\(decision.rule ?? "policy"): \(decision.reason ?? "")" : nil
@@ -135,19 +173,23 @@ public enum CallsignServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
+        if policyBox != nil {
+            services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
+        }
+        if let postgres { services.append(.init(service: postgres)) }
         let trunks = options.trunks ?? (options.customers == nil ? ["127.0.0.1": "sample", "::1": "sample"] : [:])
         if let address = options.sipSign {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                           policy: options.policy, internationalSources: options.internationalSources, now: now)
+                                           sharedPolicy: policyBox, internationalSources: options.internationalSources, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
-                                           peerNumbering: options.peerNumbering, policy: options.policy,
+                                           peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
                                            internationalSources: options.internationalSources, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
@@ -202,6 +244,30 @@ public enum CallsignServe {
                 -d '{"verificationRequest":{"from":{"tn":"12155550100"},"to":{"tn":["12125551213"]},"time":'$(date +%s)',"identity":"'"$ID"'"}}'
 
             """
+    }
+}
+
+/// Runs `action` every `interval` until graceful shutdown.
+struct PeriodicTask: Service {
+    let interval: Duration
+    let action: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                await action()
+            }
+        }
+    }
+}
+
+/// Keeps the PostgreSQL client's run loop in the group (it is already running
+/// for setup; this waits for shutdown so the group owns its lifetime).
+struct PostgresService: Service {
+    let client: PostgresClient
+    func run() async throws {
+        try? await gracefulShutdown()
     }
 }
 

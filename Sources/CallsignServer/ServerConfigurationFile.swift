@@ -26,6 +26,8 @@ public struct ServerConfigurationFile: Sendable {
     /// Anti-spoofing rules, DNO list file and international gateway addresses.
     public var policyRules: [PolicyRule]?
     public var dnoFile: String?
+    /// PostgreSQL URL of a shared store.
+    public var postgres: String?
     public var internationalSources: [String]?
 
     public init() {}
@@ -44,7 +46,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers", "policy"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers", "policy", "postgres"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
             guard let v = object[key] else { return nil }
@@ -56,6 +58,7 @@ public struct ServerConfigurationFile: Sendable {
         certProfile = try string("cert_profile")
         numbering = try string("numbering")
         sipSign = try string("sip_sign")
+        postgres = try string("postgres")
         sipVerify = try string("sip_verify")
         sipFailureAction = try string("sip_failure_action")
         if let v = object["trunks"] {
