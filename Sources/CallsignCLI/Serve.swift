@@ -111,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         options.sipSign = sign == "off" ? nil : sign
         options.sipVerify = verify == "off" ? nil : verify
         options.trunks = file.trunks
+        options.peerPolicyRules = file.peerPolicyRules ?? [:]
         options.postgresURL = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres
         options.dnoRefresh = .seconds(max(1, min(dnoRefresh, 3600)))
         if let rules = file.policyRules {

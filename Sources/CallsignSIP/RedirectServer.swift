@@ -38,6 +38,8 @@ public final class RedirectService: Sendable {
     public let policy: PolicyBox?
     /// Source addresses that are international gateways (for "national number from abroad").
     public let internationalSources: Set<String>
+    /// Rule sets per source address (trunk or peer), overriding ``policy``.
+    public let peerPolicies: [String: PolicyBox]
     let now: @Sendable () -> Int64
     let cache: ResponseCache
 
@@ -45,8 +47,9 @@ public final class RedirectService: Sendable {
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
                 peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, sharedPolicy: PolicyBox? = nil,
-                internationalSources: Set<String> = [], now: @escaping @Sendable () -> Int64)
+                internationalSources: Set<String> = [], peerPolicies: [String: PolicyBox] = [:], now: @escaping @Sendable () -> Int64)
     {
+        self.peerPolicies = peerPolicies
         self.peerNumbering = peerNumbering
         self.policy = sharedPolicy ?? policy.map(PolicyBox.init)
         self.internationalSources = internationalSources
@@ -152,7 +155,7 @@ public final class RedirectService: Sendable {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
-        if let policy {
+        if let policy = peerPolicies[source] ?? policy {
             let decision = policy.evaluate(CallFacts(orig: orig, ingress: internationalSources.contains(source) ? .international : .domestic))
             if decision.action == .block, let status = decision.sipStatus {
                 Counter(label: "callsign_policy_block_total", dimensions: [("rule", decision.rule ?? ""), ("face", "sip-sign")]).increment()
@@ -207,7 +210,7 @@ public final class RedirectService: Sendable {
                 dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
             .increment()
         var extra: [(String, String)] = []
-        if let policy {
+        if let policy = peerPolicies[source] ?? policy {
             let facts = CallFacts(orig: TelephoneNumber.canonicalNumber(calling, policy: numbering),
                                   ingress: internationalSources.contains(source) ? .international : .domestic,
                                   verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)

@@ -41,6 +41,8 @@ public struct ServeOptions: Sendable {
     public var peerNumbering: [String: NumberingPolicy] = [:]
     /// Anti-spoofing policy for the SIP faces and REST signing.
     public var policy: CallPolicy?
+    /// Rule sets per SIP source address (trunk or peer).
+    public var peerPolicyRules: [String: [PolicyRule]] = [:]
     /// A PostgreSQL URL: the store shared by several nodes (SQLite in DATA when `nil`).
     public var postgresURL: String?
     /// How often the DNO list is reloaded from the store (other nodes' changes).
@@ -123,12 +125,14 @@ public enum CallsignServe {
         // and are reloaded periodically.
         let fileDNO = options.policy?.dno ?? DNOList()
         let policyBox = options.policy.map(PolicyBox.init)
+        let peerPolicies = options.peerPolicyRules.mapValues { PolicyBox(CallPolicy(rules: $0, dno: fileDNO)) }
         @Sendable func reloadDNO() async {
-            guard let policyBox, let stored = try? await store.loadDNO() else { return }
+            guard policyBox != nil || !peerPolicies.isEmpty, let stored = try? await store.loadDNO() else { return }
             var merged = fileDNO
             for number in stored.numbers { merged.add(number: number) }
             for prefix in stored.prefixes { merged.add(prefix: prefix) }
-            policyBox.replaceDNO(merged)
+            policyBox?.replaceDNO(merged)
+            for box in peerPolicies.values { box.replaceDNO(merged) }
         }
         await reloadDNO()
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
@@ -173,7 +177,7 @@ public enum CallsignServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
-        if policyBox != nil {
+        if policyBox != nil || !peerPolicies.isEmpty {
             services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         }
         if let postgres { services.append(.init(service: postgres)) }
@@ -182,7 +186,8 @@ public enum CallsignServe {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                           sharedPolicy: policyBox, internationalSources: options.internationalSources, now: now)
+                                           sharedPolicy: policyBox, internationalSources: options.internationalSources,
+                                           peerPolicies: peerPolicies, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         if let address = options.sipVerify {
@@ -190,7 +195,7 @@ public enum CallsignServe {
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
-                                           internationalSources: options.internationalSources, now: now)
+                                           internationalSources: options.internationalSources, peerPolicies: peerPolicies, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {

@@ -28,6 +28,8 @@ public struct ServerConfigurationFile: Sendable {
     public var dnoFile: String?
     /// PostgreSQL URL of a shared store.
     public var postgres: String?
+    /// Rule sets per trunk/peer address (`"policy": {"rules": […]}` in a trunks[] or peers[] entry).
+    public var peerPolicyRules: [String: [PolicyRule]]?
     public var internationalSources: [String]?
 
     public init() {}
@@ -69,6 +71,13 @@ public struct ServerConfigurationFile: Sendable {
                     throw Error(description: "trunks[\(index)] needs 'address' and 'customer'")
                 }
                 trunks[address] = customer
+                if let policy = item.objectValue?["policy"] {
+                    do {
+                        peerPolicyRules = (peerPolicyRules ?? [:]).merging([address: try PolicyConfiguration.rules(policy)]) { $1 }
+                    } catch {
+                        throw Error(description: "trunks[\(index)].\(error.description)")
+                    }
+                }
                 if let numbering = item.objectValue?["numbering"]?.stringValue {
                     guard NumberingPolicy.builtIn[numbering] != nil else { throw Error(description: "trunks[\(index)].numbering is unknown") }
                     peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
@@ -96,10 +105,20 @@ public struct ServerConfigurationFile: Sendable {
         if let v = object["peers"] {
             guard let items = v.arrayValue else { throw Error(description: "'peers' must be an array") }
             for (index, item) in items.enumerated() {
-                guard let address = item.objectValue?["address"]?.stringValue, let numbering = item.objectValue?["numbering"]?.stringValue,
-                    NumberingPolicy.builtIn[numbering] != nil
-                else { throw Error(description: "peers[\(index)] needs 'address' and a known 'numbering' (e164, nanp, uk, fr)") }
-                peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
+                guard let address = item.objectValue?["address"]?.stringValue else { throw Error(description: "peers[\(index)] needs an 'address'") }
+                if let numbering = item.objectValue?["numbering"]?.stringValue {
+                    guard NumberingPolicy.builtIn[numbering] != nil else {
+                        throw Error(description: "peers[\(index)].numbering must be e164, nanp, uk or fr")
+                    }
+                    peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
+                }
+                if let policy = item.objectValue?["policy"] {
+                    do {
+                        peerPolicyRules = (peerPolicyRules ?? [:]).merging([address: try PolicyConfiguration.rules(policy)]) { $1 }
+                    } catch {
+                        throw Error(description: "peers[\(index)].\(error.description)")
+                    }
+                }
             }
         }
         if let v = object["require_crl"] {

@@ -183,6 +183,20 @@ struct SIPPolicyTests {
         #expect(passed.first("p-asserted-identity")?.contains("TN-Validation-Passed") == true)
     }
 
+    @Test("rule sets are configurable per trunk/peer: a strict peer blocks what the default allows")
+    func perPeerPolicy() async throws {
+        let fixture = try await RedirectFixture()
+        let t = fixture.now
+        let strict = PolicyBox(CallPolicy(rules: [.verificationFailed(), .unauthenticatedNationalNumber(countryCode: "1")]))
+        let service = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                      policy: CallPolicy(rules: [.verificationFailed()]), peerPolicies: ["203.0.113.66": strict], now: { t })
+        let relaxed = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p1"), source: "203.0.113.65"))
+        #expect(status(relaxed) == 302)
+        let blocked = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p2"), source: "203.0.113.66"))
+        #expect(status(blocked) == 608)
+        #expect(blocked.first("reason")?.contains("unauthenticated-national-number") == true)
+    }
+
     @Test("the signing face refuses to sign a number the policy blocks (invalid CLI), with 608 and the rule")
     func signingBlocked() async throws {
         let fixture = try await RedirectFixture()
