@@ -78,6 +78,8 @@ public struct STIService: Sendable {
     public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) async -> String?)? = nil
     /// Called after the DNO list changed through the API (to reload the in-memory list).
     public var dnoChanged: (@Sendable () async -> Void)? = nil
+    /// The policy in force, for `/admin/policy/test`.
+    public var policy: PolicyBox? = nil
     public var now: @Sendable () -> Int64
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,

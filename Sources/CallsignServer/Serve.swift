@@ -146,6 +146,7 @@ public enum CallsignServe {
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
         service.dnoChanged = { await reloadDNO() }
+        service.policy = policyBox
         if let policy = policyBox {
             service.signingGuard = { _, orig, _ in
                 let decision = policy.evaluate(CallFacts(orig: orig))

@@ -52,6 +52,10 @@ struct TwoNodeTests {
             usleep(200_000)
         }
         #expect(blocked, "node B did not block within 5 s")
+        // The admin policy-test endpoint on node B explains it.
+        let explained = try run(curl, ["-s", "-H", "Authorization: Bearer \(try String(contentsOf: nodes[1].1.appendingPathComponent("callsign-data/admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))",
+                                       "http://127.0.0.1:\(nodes[1].2)/admin/policy/test?from=\(number)"], timeout: 20)
+        #expect(explained.stdout.contains("\"rule\":\"do-not-originate\""), "\(explained.stdout)")
         // And removal propagates too.
         _ = try run(curl, ["-s", "-X", "DELETE", "-H", "Authorization: Bearer \(admin)", "http://127.0.0.1:\(nodes[0].2)/admin/dno/\(number)"],
                     timeout: 20)
