@@ -15,6 +15,10 @@ struct Policy: AsyncParsableCommand {
 
         @Option(name: .long, help: "Calling number.")
         var from: String
+        @Option(name: .long, help: "Called number (shown; no rule depends on it yet).")
+        var to: String?
+        @Option(name: .long, help: "Source address of the trunk/peer: its own rule set from the configuration applies, and an international source sets the ingress.")
+        var trunk: String?
         @Option(name: .long, help: "Configuration file with a 'policy' object (default ./callsign-data/config.json when present).")
         var config: String?
         @Option(name: .long, help: "Where the call enters: domestic or international.")
@@ -32,6 +36,7 @@ struct Policy: AsyncParsableCommand {
             var rules: [PolicyRule] = [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
                                        .unauthenticatedNationalNumber(countryCode: "33"), .verificationFailed(), .gatewayAttestation()]
             var dno = DNOList()
+            var internationalTrunk = false
             let path = config ?? (FileManager.default.fileExists(atPath: "./callsign-data/config.json") ? "./callsign-data/config.json" : nil)
             if let path {
                 let file: ServerConfigurationFile
@@ -40,6 +45,8 @@ struct Policy: AsyncParsableCommand {
                     throw Exit.badInput
                 }
                 if let configured = file.policyRules { rules = configured }
+                if let trunk, let trunkRules = file.peerPolicyRules?[trunk] { rules = trunkRules }
+                if let trunk, file.internationalSources?.contains(trunk) == true { internationalTrunk = true }
                 if let dnoPath = file.dnoFile {
                     do { try PolicyConfiguration.dno(csv: try readTextFile(dnoPath), into: &dno) } catch let error as PolicyConfiguration.Error {
                         printError("\(dnoPath): \(error)")
@@ -61,7 +68,7 @@ struct Policy: AsyncParsableCommand {
                 throw Exit.badInput
             }
             let policy = CallPolicy(rules: rules, dno: dno)
-            let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: status,
+            let facts = CallFacts(orig: orig, ingress: ingress == "international" || internationalTrunk ? .international : .domestic, verstat: status,
                                   attestation: attest?.attestation)
             let decision = policy.evaluate(facts)
             if json {

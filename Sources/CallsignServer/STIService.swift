@@ -227,6 +227,17 @@ public struct STIService: Sendable {
             response["rcd"] = .object(rcd)
         }
         if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
+        // Anti-spoofing policy after verification: a structured result (the SIP faces answer 603/608).
+        if let policy {
+            let decision = policy.evaluate(CallFacts(orig: TelephoneNumber.canonicalNumber(from, policy: numbering), verstat: verdict.verstat,
+                                                     attestation: verdict.isValid ? verdict.attestation : nil))
+            var result = JSONObject(["action": .string(decision.action.rawValue)])
+            if let rule = decision.rule { result["rule"] = .string(rule) }
+            if let reason = decision.reason { result["reason"] = .string(reason) }
+            if let status = decision.sipStatus { result["sipcode"] = .integer(Int64(status)) }
+            if !decision.tags.isEmpty { result["tags"] = .array(decision.tags.map { .string($0) }) }
+            response["policy"] = .object(result)
+        }
         if let error = verdict.error {
             response["reasoncode"] = .integer(Int64(error.sipStatus))
             response["reasontext"] = .string(error.reasonPhrase)

@@ -58,6 +58,23 @@ struct AdminTests {
         #expect(window.stdout.contains("no calls"))
     }
 
+    @Test("REST verification returns the policy's structured result")
+    func restVerificationPolicy() async throws {
+        var fixture = try await ServerFixture()
+        var service = fixture.service
+        service.policy = PolicyBox(CallPolicy(rules: [.doNotOriginate()], dno: DNOList(numbers: ["12155550042"])))
+        fixture = fixture.with(service: service)
+        let signed = await fixture.service.sign(body: Array(ServerFixture.signingBody().utf8), bearerToken: fixture.bankToken)
+        let identity = try #require(signed.body["signingResponse"]?.objectValue?["identity"]?.stringValue)
+        let body = #"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":\#(now()),"identity":"\#(identity)"}}"#
+        let verified = await fixture.service.verify(body: Array(body.utf8))
+        let policy = try #require(verified.body["verificationResponse"]?.objectValue?["policy"]?.objectValue)
+        #expect(policy["action"] == .string("block"))
+        #expect(policy["rule"] == .string("do-not-originate"))
+        #expect(policy["sipcode"] == .integer(603))
+        try await fixture.server.stop()
+    }
+
     @Test("a signing guard (hook for DNO/validity policy) refuses with 403 and signs nothing")
     func signingGuard() async throws {
         var fixture = try await ServerFixture()
@@ -86,7 +103,7 @@ struct AdminTests {
         #expect(verdict["rule"] as? String == "do-not-originate")
         #expect(verdict["sip_code"] as? Int == 603)
         let allowed = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "+447911123456",
-                                       "--ingress", "international")
+                                       "--to", "+12125551213", "--ingress", "international")
         #expect(allowed.status == 0)
         #expect(allowed.stdout.contains("→ allow"))
         try "+44 20 7123 4567\nbanana\n".write(to: dir.appendingPathComponent("dno.csv"), atomically: true, encoding: .utf8)

@@ -10,11 +10,13 @@ struct CallPolicyTests {
         dno: DNOList(numbers: ["442079460123"], prefixes: ["1800555"]))
 
     @Test("numbering.md facts: each number's validity with its source row", arguments: [
-        ("12025550123", nil as String?, "§2 libphonenumber cross-check: +12025550123 valid"),
+        ("12025550123", "555-01XX", "§2 +12025550123: valid per libphonenumber, but 555-0123 is a fiction line (deliberate difference)"),
+        ("12025550234", nil as String?, "§2 ordinary line"),
         ("19115551234", "N11", "§2 +19115551234 invalid (N11 NPA)"),
         ("12115551234", "N11", "§2 +12115551234 invalid"),
         ("12129115555", "N11", "§2 NXX N11 not assignable"),
-        ("12125550150", nil, "§2 555-01XX is fiction in every NPA (structural; not rejected without a range entry)"),
+        ("12125550150", "555-01XX", "§2 555-0100…555-0199 are fiction in every geographic NPA"),
+        ("12125551212", nil, "§2 other 555 lines may be real (555-1212 directory assistance)"),
         ("10125551234", "NPA", "§2 NPA first digit 2–9"),
         ("12120125555", "central-office", "§2 NXX first digit 2–9"),
         ("13795551234", "37X", "§2 37X reserved"),
@@ -50,7 +52,7 @@ struct CallPolicyTests {
         #expect(decision.sipStatus == 603)
         #expect(decision.reasonHeader?.contains("do-not-originate") == true)
         #expect(policy.evaluate(CallFacts(orig: "18005551234")).rule == "do-not-originate")
-        #expect(policy.evaluate(CallFacts(orig: "12025550123")).action == .allow)
+        #expect(policy.evaluate(CallFacts(orig: "12025550234")).action == .allow)
     }
 
     @Test("a UK number from abroad is blocked (608) unless it is a UK mobile with roaming allowed")
@@ -68,10 +70,10 @@ struct CallPolicyTests {
     func france() {
         #expect(policy.evaluate(CallFacts(orig: "33612345678", verstat: .noValidation)).rule == "unauthenticated-national-number")
         #expect(policy.evaluate(CallFacts(orig: "33612345678", verstat: .passed, attestation: .full)).action == .allow)
-        let tagged = policy.evaluate(CallFacts(orig: "12025550123", verstat: .passed, attestation: .gateway))
+        let tagged = policy.evaluate(CallFacts(orig: "12025550234", verstat: .passed, attestation: .gateway))
         #expect(tagged.action == .tag)
         #expect(tagged.tags == ["gateway-attestation"])
-        #expect(policy.evaluate(CallFacts(orig: "12025550123", verstat: .failed)).rule == "verification-failed")
+        #expect(policy.evaluate(CallFacts(orig: "12025550234", verstat: .failed)).rule == "verification-failed")
     }
 
     @Test("the explanation lists every rule's verdict")

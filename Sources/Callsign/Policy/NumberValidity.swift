@@ -27,6 +27,10 @@ public struct NumberValidity: Sendable, Hashable {
         if nxx[1] == 1 && nxx[2] == 1 { return "N11 is not a central-office code" }
         if npa[1] == 9 { return "N9X area codes are reserved" }
         if (npa[0] == 3 && npa[1] == 7) || (npa[0] == 9 && npa[1] == 6) { return "37X/96X area codes are reserved" }
+        // 555-0100 … 555-0199 are fictitious in every geographic NPA (numbering.md §2); toll-free
+        // NPAs (8YY) are assigned through the toll-free database and keep them.
+        let tollFree = npa[0] == 8 && npa[1] == npa[2] && npa[1] != 1 && npa[1] != 9
+        if !tollFree, nxx == [5, 5, 5], d[7] == 0, d[8] == 1 { return "fictional number (NANP 555-01XX)" }
         return nil
     }
 
