@@ -180,6 +180,22 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
+    /// The cached body and its expiry, if fresh at `time` (no network).
+    public func cached(_ url: String, at time: Int64) -> (body: [UInt8], expires: Int64)? {
+        state.withLock { state in
+            guard let entry = state.entries[url], entry.expires > time else { return nil }
+            return (entry.body, entry.expires)
+        }
+    }
+
+    /// Puts a body obtained elsewhere (another node, via a shared store) in the cache.
+    public func prime(_ url: String, body: [UInt8], expires: Int64) {
+        state.withLock { state in
+            state.clock += 1
+            state.entries[url] = Entry(body: body, expires: expires, lastUse: state.clock)
+        }
+    }
+
     /// URLs whose cached responses expire within ``CertificateFetchConfiguration/refreshAhead``.
     /// A background service refreshes them so hot entries never expire on a call's path.
     public func expiringURLs(now time: Int64) -> [String] {

@@ -137,7 +137,10 @@ public enum CallsignServe {
         await reloadDNO()
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
         let repository = HTTPCertificateRepository(now: now)
-        let resolver = ChainValidatingResolver(policy: policy, repository: repository,
+        // With a shared (PostgreSQL) store, nodes share fetched certificates and CRLs.
+        let sharedRepository: any CertificateRepository = externalStore == nil
+            ? repository : SharedCertificateRepository(http: repository, store: store, now: now)
+        let resolver = ChainValidatingResolver(policy: policy, repository: sharedRepository,
                                                validator: ChainValidator(roots: roots, mode: options.certificateProfile,
                                                                          requireCRL: options.requireCRL))
         var verificationOptions = VerificationOptions()

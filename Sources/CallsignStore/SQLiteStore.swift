@@ -59,7 +59,28 @@ public final class SQLiteStore: CallsignStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-certificate-cache") { db in
+            try db.execute(sql: """
+                CREATE TABLE certificate_cache (url TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return migrator
+    }
+
+    public func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT body FROM certificate_cache WHERE url = ? AND expires > ?", arguments: [url, now]).map { Array($0) }
+        }
+    }
+
+    public func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO certificate_cache (url, body, expires) VALUES (?, ?, ?)
+                ON CONFLICT(url) DO UPDATE SET body = excluded.body, expires = excluded.expires
+                """, arguments: [url, Data(body), expires])
+            try db.execute(sql: "DELETE FROM certificate_cache WHERE expires < ?", arguments: [expires - 30 * 86_400])
+        }
     }
 
     public func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {

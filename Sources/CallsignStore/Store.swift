@@ -52,6 +52,11 @@ public protocol CallsignStore: Sendable {
     func listDNO(limit: Int, after: String?) async throws -> [DNOEntry]
     /// The whole list, for O(1) lookups in memory.
     func loadDNO() async throws -> DNOList
+
+    /// A certificate-repository response cached by some node, if still fresh at `now`.
+    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]?
+    /// Shares a fetched x5u/CRL body with the other nodes until `expires`.
+    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws
 }
 
 /// One Do-Not-Originate entry: a canonical number, or a prefix.

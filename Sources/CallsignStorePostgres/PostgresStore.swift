@@ -59,6 +59,9 @@ public final class PostgresStore: CallsignStore {
                 label TEXT, added_at BIGINT NOT NULL)
             """,
         ]),
+        ("v3-certificate-cache", [
+            "CREATE TABLE certificate_cache (url TEXT PRIMARY KEY, body BYTEA NOT NULL, expires BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
@@ -191,6 +194,22 @@ public final class PostgresStore: CallsignStore {
             entries.append(DNOEntry(value: value, isPrefix: isPrefix, label: label))
         }
         return entries
+    }
+
+    public func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? {
+        var body: [UInt8]?
+        for try await buffer in try await client.query("SELECT body FROM certificate_cache WHERE url = \(url) AND expires > \(now)",
+                                                       logger: logger).decode(ByteBuffer.self) {
+            body = Array(buffer.readableBytesView)
+        }
+        return body
+    }
+
+    public func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws {
+        try await client.query("""
+            INSERT INTO certificate_cache (url, body, expires) VALUES (\(url), \(ByteBuffer(bytes: body)), \(expires))
+            ON CONFLICT (url) DO UPDATE SET body = EXCLUDED.body, expires = EXCLUDED.expires
+            """, logger: logger)
     }
 
     public func loadDNO() async throws -> DNOList {

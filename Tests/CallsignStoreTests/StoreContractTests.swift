@@ -60,6 +60,15 @@ enum StoreContract {
         #expect(list.count == 5000)
         #expect(!list.contains("18005551234"))
         #expect(try await store.listDNO(limit: 3, after: "442010000001").map(\.value) == ["442010000002", "442010000003", "442010000004"])
+
+        // Certificate cache shared by nodes: fresh bodies only, replaced on save.
+        let url = "https://cr.example.net/sp.pem"
+        #expect(try await store.cachedCertificate(url: url, now: 100) == nil)
+        try await store.saveCertificate(url: url, body: [1, 2, 3], expires: 200)
+        #expect(try await store.cachedCertificate(url: url, now: 150) == [1, 2, 3])
+        #expect(try await store.cachedCertificate(url: url, now: 250) == nil)
+        try await store.saveCertificate(url: url, body: [4], expires: 400)
+        #expect(try await store.cachedCertificate(url: url, now: 250) == [4])
     }
 }
 
