@@ -191,18 +191,6 @@ public struct CRLError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Days-from-civil (proleptic Gregorian) → seconds since the epoch, UTC.
-func epochSeconds(year: Int, month: Int, day: Int, hours: Int, minutes: Int, seconds: Int) -> Int64 {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = (month + 9) % 12
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    let days = era * 146_097 + doe - 719_468
-    return Int64(days) * 86_400 + Int64(hours * 3600 + minutes * 60 + seconds)
-}
-
 extension CertificateRevocationList {
     /// Builds and signs a CRL (for the lab STI-CA): version 2,
     /// ecdsa-with-SHA256, the given revoked serials, a CRL number.

@@ -314,8 +314,8 @@ public final class HTTPCertificateRepository: CertificateRepository {
                 }
             }
         }
-        if lifetime == nil, let expires, let expiresAt = HTTPDate.parse(expires) {
-            let base = date.flatMap(HTTPDate.parse) ?? now
+        if lifetime == nil, let expires, let expiresAt = CivilTime.parseRFC1123(expires) {
+            let base = date.flatMap(CivilTime.parseRFC1123) ?? now
             lifetime = expiresAt - base
         }
         let value = lifetime ?? configuration.minimumTTL
@@ -336,26 +336,5 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendabl
         defer { group.cancelAll() }
         guard let first = try await group.next() else { throw TimeoutError() }
         return first
-    }
-}
-
-/// HTTP dates (RFC 9110 §5.6.7): IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
-enum HTTPDate {
-    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-    static func parse(_ text: String) -> Int64? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let year = Int(parts[3]),
-            let month = months.firstIndex(of: parts[2].lowercased()).map({ $0 + 1 })
-        else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return Int64(days) * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
     }
 }

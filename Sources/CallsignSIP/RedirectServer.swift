@@ -200,7 +200,7 @@ public final class RedirectService: Sendable {
         let identities = message.values("identity")
         let calling = Self.callingIdentity(message) ?? ""
         let called = message.first("to") ?? message.requestURI ?? ""
-        let date = message.first("date").flatMap(SIPDate.parse)
+        let date = message.first("date").flatMap(CivilTime.parseRFC1123)
         var verdict = await verifier.verify(identityHeaders: identities, call: CallContext(orig: calling, dest: called, date: date),
                                             now: now(), resolver: resolver)
         if identities.isEmpty && requireIdentity {
@@ -313,25 +313,5 @@ final class ResponseCache: Sendable {
                 state.head = 0
             }
         }
-    }
-}
-
-/// SIP Date header (RFC 3261 §20.17: RFC 1123 date in GMT).
-enum SIPDate {
-    static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-
-    static func parse(_ text: String) -> Int64? {
-        let parts = text.replacingOccurrences(of: ",", with: " ").split(separator: " ")
-        guard parts.count >= 5, let day = Int(parts[1]), let year = Int(parts[3]),
-            let month = months.firstIndex(of: parts[2].lowercased()).map({ $0 + 1 })
-        else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return Int64(era * 146_097 + doe - 719_468) * 86_400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
     }
 }

@@ -1,3 +1,5 @@
+import Callsign
+
 /// Typed views of the header fields Callsign uses (RFC 3261 §20, RFC 3326,
 /// RFC 7044, RFC 5806). Each is decoded on demand from the raw header.
 extension SIPMessage {
@@ -65,7 +67,7 @@ extension SIPMessage {
     public var maxForwards: Int? { first("max-forwards").flatMap { Int($0.trimmed()) } }
 
     /// The Date header as seconds since the epoch.
-    public var date: Int64? { first("date").flatMap(SIPDate.parse) }
+    public var date: Int64? { first("date").flatMap(CivilTime.parseRFC1123) }
 
     public var reasons: [Reason] {
         values("reason").flatMap { Self.splitList($0) }.map { value in

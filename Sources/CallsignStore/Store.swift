@@ -59,49 +59,7 @@ public protocol CallsignStore: Sendable {
     func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws
 }
 
-/// One Do-Not-Originate entry: a canonical number, or a prefix.
-public struct DNOEntry: Sendable, Hashable {
-    public var value: String
-    public var isPrefix: Bool
-    public var label: String?
 
-    public init(value: String, isPrefix: Bool = false, label: String? = nil) {
-        self.value = value
-        self.isPrefix = isPrefix
-        self.label = label
-    }
-
-    /// Parses a DNO CSV (see ``PolicyConfiguration/dno(csv:into:)``) into entries;
-    /// a bad row throws with its line number and nothing is returned.
-    public static func parse(csv text: String, progress: ((Int) -> Void)? = nil) throws(PolicyConfiguration.Error) -> [DNOEntry] {
-        var entries: [DNOEntry] = []
-        var lineNumber = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            lineNumber += 1
-            if lineNumber % 100_000 == 0 { progress?(lineNumber) }
-            let fields = raw.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            var entry = (fields.first ?? "").trimmed()
-            if entry.isEmpty || entry.hasPrefix("#") { continue }
-            let isPrefix = entry.hasSuffix("*")
-            if isPrefix { entry.removeLast() }
-            guard let tn = TelephoneNumber.canonicalNumber(entry, policy: .e164), tn.allSatisfy({ $0.isNumber }) else {
-                throw PolicyConfiguration.Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
-            }
-            let label = fields.count > 1 ? String(fields[1]).trimmed() : nil
-            entries.append(DNOEntry(value: tn, isPrefix: isPrefix, label: label?.isEmpty == true ? nil : label))
-        }
-        return entries
-    }
-}
-
-extension StringProtocol {
-    func trimmed() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-}
 
 /// API tokens: random, shown once, stored hashed.
 public enum APIToken {

@@ -21,12 +21,8 @@ enum ProcessError: Error, CustomStringConvertible {
 }
 
 /// Runs a program with a hard time limit; output goes through files so a
-/// chatty child can never block on a full pipe.
-///
-/// Spawned with posix_spawn in its own process group, with an empty signal
-/// mask and default handlers (test-runner threads block signals, and a child
-/// inheriting that mask ignores SIGTERM), and reaped with waitpid: on a
-/// time-out the whole group is killed.
+/// chatty child can never block on a full pipe. Started with ``spawn`` and
+/// reaped with waitpid: on a time-out the whole group is killed.
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
          timeout: Double = 60) throws -> ProcessOutput
 {
@@ -38,36 +34,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     let outPath = dir.appendingPathComponent("out").path
     let errPath = dir.appendingPathComponent("err").path
 
-    var fileActions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&fileActions)
-    defer { posix_spawn_file_actions_destroy(&fileActions) }
-    posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var emptyMask = sigset_t()
-    sigemptyset(&emptyMask)
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    sigdelset(&defaults, SIGKILL)
-    sigdelset(&defaults, SIGSTOP)
-    posix_spawnattr_setsigmask(&attributes, &emptyMask)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
-    }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &fileActions, &attributes, argv, envp)
-    guard spawned == 0 else { throw PeerError("cannot start \(executable): errno \(spawned)") }
+    let pid = try spawn(executable, arguments, environment: env, stdout: outPath, stderr: errPath)
 
     let deadline = Date().addingTimeInterval(timeout)
     var status: Int32 = 0
@@ -88,6 +55,44 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     return ProcessOutput(status: exitStatus,
                          stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                          stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+}
+
+/// Starts `argv` with posix_spawn in its own process group, stdin from
+/// /dev/null, stdout/stderr to files, an empty signal mask and default
+/// handlers (test-runner threads block signals, and a child inheriting that
+/// mask ignores SIGTERM).
+func spawn(_ executable: String, _ arguments: [String], environment: [String: String], stdout outPath: String,
+           stderr errPath: String) throws -> pid_t
+{
+    var fileActions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&fileActions)
+    defer { posix_spawn_file_actions_destroy(&fileActions) }
+    posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var emptyMask = sigset_t()
+    sigemptyset(&emptyMask)
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    sigdelset(&defaults, SIGKILL)
+    sigdelset(&defaults, SIGSTOP)
+    posix_spawnattr_setsigmask(&attributes, &emptyMask)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let status = posix_spawn(&pid, executable, &fileActions, &attributes, argv, envp)
+    guard status == 0 else { throw PeerError("cannot start \(executable): errno \(status)") }
+    return pid
 }
 
 /// The `callsign` executable built next to this test bundle.
@@ -188,39 +193,10 @@ final class BackgroundProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], directory: String) throws {
         outPath = directory + "/bg-\(UUID().uuidString).out"
         errPath = directory + "/bg-\(UUID().uuidString).err"
-        var fileActions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&fileActions)
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         // `cd DIR && exec …` keeps the PID while starting in DIR.
         func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let script = "cd \(quote(directory)) && exec " + ([executable] + arguments).map(quote).joined(separator: " ")
-        let shellArguments: [String] = ["/bin/sh", "-c", script]
-        let argv = shellArguments.map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, "/bin/sh", &fileActions, &attributes, argv, envp)
-        guard status == 0 else { throw PeerError("cannot start \(executable): errno \(status)") }
-        pid = child
+        pid = try spawn("/bin/sh", ["-c", script], environment: ProcessInfo.processInfo.environment, stdout: outPath, stderr: errPath)
     }
 
     var output: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }

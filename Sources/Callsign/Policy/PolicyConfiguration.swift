@@ -50,31 +50,55 @@ public enum PolicyConfiguration {
         return rules
     }
 
-    /// A DNO list in CSV: one number per line (optional `+`, visual separators
-    /// allowed), a trailing `*` for a prefix, an optional second column ignored
-    /// (a label), `#` comments. All-or-nothing: a bad row fails the whole
-    /// import with its line number.
+    /// A DNO list in CSV (see ``DNOEntry/parse(csv:progress:)``) added to `list`;
+    /// all or nothing: a bad row fails the whole import with its line number.
     public static func dno(csv text: some StringProtocol, into list: inout DNOList) throws(PolicyConfiguration.Error) {
-        var numbers: [String] = []
-        var prefixes: [String] = []
+        for entry in try DNOEntry.parse(csv: String(text)) {
+            if entry.isPrefix { list.add(prefix: entry.value) } else { list.add(number: entry.value) }
+        }
+    }
+}
+
+/// One Do-Not-Originate entry: a canonical number, or a prefix.
+public struct DNOEntry: Sendable, Hashable {
+    public var value: String
+    public var isPrefix: Bool
+    public var label: String?
+
+    public init(value: String, isPrefix: Bool = false, label: String? = nil) {
+        self.value = value
+        self.isPrefix = isPrefix
+        self.label = label
+    }
+
+    /// Parses a DNO CSV: one number per line (optional `+`, visual separators
+    /// allowed), a trailing `*` for a prefix, an optional second column (a
+    /// label), `#` comments. A bad row throws with its line number and nothing
+    /// is returned.
+    public static func parse(csv text: String, progress: ((Int) -> Void)? = nil) throws(PolicyConfiguration.Error) -> [DNOEntry] {
+        var entries: [DNOEntry] = []
         var lineNumber = 0
-        let text = String(text)
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
-            var line = raw
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            let field: Substring = line.split(separator: ",", maxSplits: 1).first.map { Substring($0).trimmingTrailingSpaces() } ?? ""
-            var entry = field
-            while let f = entry.first, f == " " || f == "\t" { entry = entry.dropFirst() }
+            if lineNumber % 100_000 == 0 { progress?(lineNumber) }
+            let fields = raw.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+            var entry = Self.trimmed(fields.first ?? "")
             if entry.isEmpty || entry.hasPrefix("#") { continue }
             let isPrefix = entry.hasSuffix("*")
-            if isPrefix { entry = entry.dropLast() }
+            if isPrefix { entry.removeLast() }
             guard let tn = TelephoneNumber.canonicalNumber(entry, policy: .e164), tn.allSatisfy({ $0.isNumber }) else {
-                throw Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
+                throw PolicyConfiguration.Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
             }
-            if isPrefix { prefixes.append(tn) } else { numbers.append(tn) }
+            let label = fields.count > 1 ? Self.trimmed(fields[1]) : ""
+            entries.append(DNOEntry(value: tn, isPrefix: isPrefix, label: label.isEmpty ? nil : label))
         }
-        for n in numbers { list.add(number: n) }
-        for p in prefixes { list.add(prefix: p) }
+        return entries
+    }
+
+    static func trimmed(_ text: Substring) -> String {
+        var s = text
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
     }
 }
