@@ -43,6 +43,18 @@ public struct ChainValidatingResolver: CertificateResolver {
         if let chain = cache.lookup(key, at: time) {
             return credential(chain, cached: true)
         }
+        if let failure = cache.failure(key, at: time) { throw failure }
+        do {
+            let chain = try await validate(body, at: time)
+            cache.store(chain, for: key)
+            return credential(chain, cached: false)
+        } catch {
+            cache.storeFailure(error, for: key, at: time)
+            throw error
+        }
+    }
+
+    private func validate(_ body: [UInt8], at time: Int64) async throws(VerificationError) -> ValidatedSTIChain {
         let certificates = try Self.parseChain(body, max: maxCertificates)
         var crls: [CertificateRevocationList] = []
         var notes: [String] = []
@@ -68,8 +80,7 @@ public struct ChainValidatingResolver: CertificateResolver {
         }
         var chain = try await validator.validate(chain: certificates, crls: crls, at: time)
         chain.findings += notes.map { STICertificateProfile.Finding(lint: "crl", severity: .warning, message: $0) }
-        cache.store(chain, for: key)
-        return credential(chain, cached: false)
+        return chain
     }
 
     private func credential(_ chain: ValidatedSTIChain, cached: Bool) -> ResolvedCredential {

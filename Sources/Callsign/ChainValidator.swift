@@ -43,7 +43,10 @@ public struct ChainValidator: Sendable {
     /// Trust anchors (the STI-PA's list in production, a test root in labs).
     public var roots: [Certificate]
     public var mode: STICertificateProfile.Mode
-    /// Fail when no valid CRL covers a certificate of the chain.
+    /// Fail when no current CRL, signed by the issuer, covers the end-entity
+    /// certificate or an intermediate that names a CRL distribution point
+    /// (ATIS-1000080: the certificates carry the CRL distribution point the
+    /// STI-VS checks; an intermediate without one has no CRL to check).
     public var requireCRL: Bool
 
     public init(roots: [Certificate], mode: STICertificateProfile.Mode = .lenient, requireCRL: Bool = false) {
@@ -161,12 +164,14 @@ struct RevocationPolicy: VerifierPolicy {
         guard certificates.count > 1 else { return .meetsPolicy }
         for index in 0..<(certificates.count - 1) {
             let certificate = certificates[index]
+            // A CRL is demanded for the end entity and for certificates that point at one.
+            let demanded = requireCRL && (index == 0 || STICertificateProfile.crlDistributionPoints(certificate) != nil)
             guard let crl = crl(for: certificate, issuer: certificates[index + 1]) else {
-                if requireCRL { return .failsToMeetPolicy(reason: "\(Self.crlMarker): no CRL signed by the issuer of certificate \(index)") }
+                if demanded { return .failsToMeetPolicy(reason: "\(Self.crlMarker): no CRL signed by the issuer of certificate \(index)") }
                 continue
             }
             if crl.thisUpdate > time || (crl.nextUpdate.map { $0 < time } ?? false) {
-                if requireCRL { return .failsToMeetPolicy(reason: "\(Self.crlMarker): CRL for certificate \(index) is not current") }
+                if demanded { return .failsToMeetPolicy(reason: "\(Self.crlMarker): CRL for certificate \(index) is not current") }
                 continue
             }
             if crl.revokedSerials.contains(certificate.serialNumber) {
@@ -181,6 +186,10 @@ struct RevocationPolicy: VerifierPolicy {
 /// content, so that chain validation (~2.4 ES256 verifications) does not run
 /// per call. Entries expire at ``ValidatedSTIChain/validUntil``; the least
 /// recently used entry is evicted when full.
+///
+/// Failed validations are remembered too, for ``failureLifetime`` seconds, so
+/// that a bad or hostile chain presented on every call costs one validation,
+/// not one per call (the same x5u content gives the same answer).
 public final class ChainCache: Sendable {
     private struct Entry {
         var chain: ValidatedSTIChain
@@ -189,6 +198,7 @@ public final class ChainCache: Sendable {
 
     private struct State {
         var entries: [SHA256Digest: Entry] = [:]
+        var failures: [SHA256Digest: (error: VerificationError, until: Int64)] = [:]
         var clock: UInt64 = 0
         var hits = 0
         var misses = 0
@@ -197,8 +207,37 @@ public final class ChainCache: Sendable {
     private let state = Mutex(State())
     public let capacity: Int
 
-    public init(capacity: Int = 10_000) {
+    /// How long a failed validation is remembered (seconds).
+    public let failureLifetime: Int64
+
+    public init(capacity: Int = 10_000, failureLifetime: Int64 = 30) {
         self.capacity = max(1, capacity)
+        self.failureLifetime = max(0, failureLifetime)
+    }
+
+    /// The remembered failure for this x5u content, if it is recent.
+    public func failure(_ key: SHA256Digest, at time: Int64) -> VerificationError? {
+        state.withLock { state in
+            guard let entry = state.failures[key] else { return nil }
+            guard time <= entry.until else {
+                state.failures[key] = nil
+                return nil
+            }
+            state.hits += 1
+            return entry.error
+        }
+    }
+
+    /// Remembers that this x5u content failed validation at `time`.
+    public func storeFailure(_ error: VerificationError, for key: SHA256Digest, at time: Int64) {
+        guard failureLifetime > 0 else { return }
+        state.withLock { state in
+            if state.failures[key] == nil, state.failures.count >= capacity {
+                state.failures = state.failures.filter { $0.value.until >= time }
+                if state.failures.count >= capacity, let any = state.failures.first?.key { state.failures[any] = nil }
+            }
+            state.failures[key] = (error, time + failureLifetime)
+        }
     }
 
     /// The cache key of an x5u response body.

@@ -73,7 +73,6 @@ struct CertificateRefresher: Service {
 /// on SIGTERM/SIGINT.
 public enum CallsignServe {
     public static func run(_ options: ServeOptions, banner: @escaping @Sendable (String) -> Void) async throws {
-        var options = options
         let logger = Logger(label: "callsign")
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
@@ -102,7 +101,6 @@ public enum CallsignServe {
                             store externalStore: (any CallsignStore)?, banner: @escaping @Sendable (String) -> Void,
                             postgres: PostgresService?) async throws
     {
-        var options = options
         var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
                                                              sampleCustomer: options.customers == nil, store: externalStore)
         if let keyPath = options.signingKeyPath, let x5u = options.signingX5U {

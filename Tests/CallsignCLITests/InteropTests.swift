@@ -207,6 +207,20 @@ struct OpenSSLPKITests {
         try await server.stop()
     }
 
+    @Test("--require-crl: the OpenSSL chain passes with its end entity's CRL (the intermediate names none) and fails without it")
+    func requireCRL() async throws {
+        let (server, pki) = try await Self.serve()
+        let (status, verdict) = try verify(server, pki: pki, chain: "sp-chain.pem",
+                                           extra: ["--require-crl", "--crl", server.url("/inter-ca.crl")])
+        #expect(status == 0, "\(verdict)")
+        // The distribution point (port 18080) is outside --lab-allow, so no CRL covers the end entity.
+        let (missing, refused) = try verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--require-crl"])
+        #expect(missing == 1)
+        #expect(errorCode(refused) == "certificate-invalid")
+        #expect(((refused["error"] as? [String: Any])?["detail"] as? String)?.contains("CRL") == true)
+        try await server.stop()
+    }
+
     @Test("strict profile rejects the OpenSSL intermediate (no certificatePolicies); lenient reports it")
     func strictProfile() async throws {
         let (server, pki) = try await Self.serve()

@@ -70,6 +70,39 @@ struct ResolverTests {
         #expect(resolver.cache.statistics.count == 0)
     }
 
+    @Test("a failed chain is remembered for 30 s: the same content is not validated (nor its CRLs fetched) again until then")
+    func failureRemembered() async throws {
+        let pki = try LabPKI()
+        let repository = try pki.repository(revoked: true)
+        let resolver = ChainValidatingResolver(policy: X5UPolicy(), repository: repository,
+                                               validator: ChainValidator(roots: [pki.root], requireCRL: true))
+        for offset in [0, 10, 29] {
+            await #expect(throws: VerificationError(.certificateRevoked, "")) {
+                try await resolver.resolve(x5u: pki.base + "/chain.pem", at: fixedNow + Int64(offset))
+            }
+        }
+        #expect(repository.fetches == 3 + 2, "x5u fetched per call, the two CRLs only for the first validation")
+        // After the lifetime, and with the certificate no longer listed, it validates again.
+        repository.set(pki.base + "/inter.crl", try CertificateRevocationList.make(
+            issuer: pki.inter, issuerKey: pki.interKey, revoked: [], thisUpdate: fixedNow, nextUpdate: fixedNow + 3600, crlNumber: 2))
+        let later = try await resolver.resolve(x5u: pki.base + "/chain.pem", at: fixedNow + 31)
+        #expect(later.diagnostics.first == "certificate chain validated")
+    }
+
+    @Test("with requireCRL an intermediate's missing CRL fails the chain when the intermediate names a distribution point")
+    func requireCRLForIntermediateWithDistributionPoint() async throws {
+        let pki = try LabPKI()
+        let repository = try pki.repository()
+        repository.set(pki.base + "/root.crl", Array("not a CRL".utf8))
+        let strict = ChainValidatingResolver(policy: X5UPolicy(), repository: repository,
+                                             validator: ChainValidator(roots: [pki.root], requireCRL: true))
+        await #expect(throws: VerificationError(.certificateInvalid, "")) {
+            try await strict.resolve(x5u: pki.base + "/chain.pem", at: fixedNow)
+        }
+        let lenient = ChainValidatingResolver(policy: X5UPolicy(), repository: repository, validator: ChainValidator(roots: [pki.root]))
+        #expect(try await lenient.resolve(x5u: pki.base + "/chain.pem", at: fixedNow).diagnostics.first == "certificate chain validated")
+    }
+
     @Test("a missing x5u gives 436; a body that is not a certificate gives 436; an SSRF URL is refused before any fetch")
     func unavailable() async throws {
         let pki = try LabPKI()
