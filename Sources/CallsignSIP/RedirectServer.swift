@@ -42,13 +42,20 @@ public final class RedirectService: Sendable {
     public let peerPolicies: [String: PolicyBox]
     let now: @Sendable () -> Int64
     let cache: ResponseCache
+    /// Traceback writes grouped across concurrent calls (each still answered after its commit).
+    public let recorder: GroupCommitRecorder?
+    /// Recent customer lookups by trunk (a changed customer takes effect within its lifetime).
+    public let customers: CustomerCache?
 
     public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
                 peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, sharedPolicy: PolicyBox? = nil,
-                internationalSources: Set<String> = [], peerPolicies: [String: PolicyBox] = [:], now: @escaping @Sendable () -> Int64)
+                internationalSources: Set<String> = [], peerPolicies: [String: PolicyBox] = [:], recorder: GroupCommitRecorder? = nil,
+                customers: CustomerCache? = nil, now: @escaping @Sendable () -> Int64)
     {
+        self.recorder = recorder
+        self.customers = customers
         self.peerPolicies = peerPolicies
         self.peerNumbering = peerNumbering
         self.policy = sharedPolicy ?? policy.map(PolicyBox.init)
@@ -130,14 +137,19 @@ public final class RedirectService: Sendable {
 
     func signingOutcome(_ message: SIPMessage, source: String) async -> SigningOutcome {
         guard let customerID = trunks[source] else {
-            Counter(label: "callsign_sip_refused_total", dimensions: [("reason", "unknown_trunk")]).increment()
+            CounterCache.shared.increment("callsign_sip_refused_total", [("reason", "unknown_trunk")])
             return .refused(Self.response(to: message, status: 403, reason: "Forbidden",
                                           extra: [("Warning", "399 callsign \"source is not a configured trunk\"")]))
         }
         guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
         let customer: Customer
         do {
-            guard let found = try await store.customer(id: customerID) else {
+            let lookup = if let customers {
+                try await customers.customer(key: Array(customerID.utf8), now: now()) { try await store.customer(id: customerID) }
+            } else {
+                try await store.customer(id: customerID)
+            }
+            guard let found = lookup else {
                 return .refused(Self.response(to: message, status: 403, reason: "Forbidden"))
             }
             customer = found
@@ -158,7 +170,7 @@ public final class RedirectService: Sendable {
         if let policy = peerPolicies[source] ?? policy {
             let decision = policy.evaluate(CallFacts(orig: orig, ingress: internationalSources.contains(source) ? .international : .domestic))
             if decision.action == .block, let status = decision.sipStatus {
-                Counter(label: "callsign_policy_block_total", dimensions: [("rule", decision.rule ?? ""), ("face", "sip-sign")]).increment()
+                CounterCache.shared.increment("callsign_policy_block_total", [("rule", decision.rule ?? ""), ("face", "sip-sign")])
                 return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
                                               extra: [("Reason", decision.reasonHeader ?? "")]))
             }
@@ -169,12 +181,13 @@ public final class RedirectService: Sendable {
         do {
             header = try Signer(key: key, x5u: x5u).sign(SigningRequest(orig: orig, dest: [dest], attestation: attestation,
                                                                        origid: customer.origid, iat: time))
-            try await store.record([SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
-                                                     origid: customer.origid, customerID: customer.id, trunk: source)])
+            let record = SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
+                                          origid: customer.origid, customerID: customer.id, trunk: source)
+            if let recorder { try await recorder.record([record]) } else { try await store.record([record]) }
         } catch {
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }
-        Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue), ("face", "sip")]).increment()
+        CounterCache.shared.increment("callsign_signing_total", [("attest", attestation.rawValue), ("face", "sip")])
         return .signed(identity: header.value, attestation: attestation, origid: customer.origid)
     }
 
@@ -206,9 +219,8 @@ public final class RedirectService: Sendable {
         if identities.isEmpty && requireIdentity {
             verdict.error = VerificationError(.missingIdentity, "no Identity header")
         }
-        Counter(label: "callsign_verification_total",
-                dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
-            .increment()
+        CounterCache.shared.increment("callsign_verification_total",
+                                      [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
         var extra: [(String, String)] = []
         if let policy = peerPolicies[source] ?? policy {
             let facts = CallFacts(orig: TelephoneNumber.canonicalNumber(calling, policy: numbering),
@@ -216,7 +228,7 @@ public final class RedirectService: Sendable {
                                   verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)
             let decision = policy.evaluate(facts)
             if decision.action == .block, let status = decision.sipStatus {
-                Counter(label: "callsign_policy_block_total", dimensions: [("rule", decision.rule ?? ""), ("face", "sip-verify")]).increment()
+                CounterCache.shared.increment("callsign_policy_block_total", [("rule", decision.rule ?? ""), ("face", "sip-verify")])
                 return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
                                               extra: [("Reason", decision.reasonHeader ?? "")]))
             }

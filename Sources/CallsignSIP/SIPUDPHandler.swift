@@ -30,7 +30,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
             return true
         }
         guard admitted else {
-            Counter(label: "callsign_sip_overload_total").increment()
+            CounterCache.shared.increment("callsign_sip_overload_total")
             if let message = try? SIPParser().parse(bytes), message.isRequest, message.method != "ACK" {
                 let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
                 context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),

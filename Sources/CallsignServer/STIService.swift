@@ -1,7 +1,7 @@
 public import Callsign
 public import CallsignStore
 public import Crypto
-import Metrics
+import CallsignSIP
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -80,6 +80,12 @@ public struct STIService: Sendable {
     public var dnoChanged: (@Sendable () async -> Void)? = nil
     /// The policy in force, for `/admin/policy/test`.
     public var policy: PolicyBox? = nil
+    /// Traceback writes shared between concurrent signings (one transaction
+    /// per batch); each signing still answers only after its record committed.
+    /// `nil` writes each record in its own transaction.
+    public var recorder: GroupCommitRecorder? = nil
+    /// Recent token lookups (a revoked token stops signing within its lifetime).
+    public var tokenCache: CustomerCache? = nil
     public var now: @Sendable () -> Int64
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
@@ -112,13 +118,19 @@ public struct STIService: Sendable {
     /// `POST /stir/v1/signing` (ATIS-1000082 §5.2): authenticated by an API token.
     public func sign(body: [UInt8], bearerToken: String?) async -> APIResponse {
         guard let token = bearerToken, !token.isEmpty else {
-            Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "unauthenticated")]).increment()
+            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "unauthenticated")])
             return .error("POL4001", ["Authorization: Bearer <token>"])
         }
         let customer: Customer
         do {
-            guard let found = try await store.customer(tokenHash: APIToken.hash(token)) else {
-                Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "bad_token")]).increment()
+            let hash = APIToken.hash(token)
+            let lookup = if let tokenCache {
+                try await tokenCache.customer(key: hash, now: now()) { try await store.customer(tokenHash: hash) }
+            } else {
+                try await store.customer(tokenHash: hash)
+            }
+            guard let found = lookup else {
+                CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
                 return .error("POL4001", ["unknown or revoked token"])
             }
             customer = found
@@ -167,7 +179,7 @@ public struct STIService: Sendable {
         }
 
         if let signingGuard, let reason = await signingGuard(customer, orig, dest) {
-            Counter(label: "callsign_signing_refused_total", dimensions: [("reason", "policy")]).increment()
+            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "policy")])
             return .error("POL4003", [reason])
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
@@ -179,13 +191,14 @@ public struct STIService: Sendable {
             return .error("POL5000")
         }
         do {
-            try await store.record([SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
-                                                     origid: customer.origid, customerID: customer.id)])
+            let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
+                                          origid: customer.origid, customerID: customer.id)
+            if let recorder { try await recorder.record([record]) } else { try await store.record([record]) }
         } catch {
             // A call that cannot be traced back is not signed.
             return .error("POL5000")
         }
-        Counter(label: "callsign_signing_total", dimensions: [("attest", attestation.rawValue)]).increment()
+        CounterCache.shared.increment("callsign_signing_total", [("attest", attestation.rawValue)])
         return APIResponse(status: 200, body: JSONObject([
             "signingResponse": .object(JSONObject([
                 "identity": .string(header.value),
@@ -243,8 +256,7 @@ public struct STIService: Sendable {
             response["reasontext"] = .string(error.reasonPhrase)
             response["reasondesc"] = .string("\(error.code.rawValue): \(error.detail)")
         }
-        Counter(label: "callsign_verification_total",
-                dimensions: [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none")]).increment()
+        CounterCache.shared.increment("callsign_verification_total", [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none")])
         return APIResponse(status: 200, body: JSONObject(["verificationResponse": .object(response)]))
     }
 }

@@ -146,6 +146,11 @@ public enum CallsignServe {
         var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
+        // Signing's store work off the per-call path: grouped traceback commits, cached customer lookups.
+        let recorder = GroupCommitRecorder(store: store)
+        service.recorder = recorder
+        service.tokenCache = CustomerCache()
+        let trunkCustomers = CustomerCache()
         service.dnoChanged = { await reloadDNO() }
         service.policy = policyBox
         if let policy = policyBox {
@@ -169,6 +174,9 @@ public enum CallsignServe {
                                      let fetches = repository.statistics
                                      Gauge(label: "callsign_x5u_fetches").record(fetches.fetches)
                                      Gauge(label: "callsign_x5u_cache_hits").record(fetches.hits)
+                                     let traceback = recorder.statistics
+                                     Gauge(label: "callsign_traceback_transactions").record(traceback.batches)
+                                     Gauge(label: "callsign_traceback_records").record(traceback.records)
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
@@ -189,7 +197,7 @@ public enum CallsignServe {
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
                                            sharedPolicy: policyBox, internationalSources: options.internationalSources,
-                                           peerPolicies: peerPolicies, now: now)
+                                           peerPolicies: peerPolicies, recorder: recorder, customers: trunkCustomers, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
         }
         if let address = options.sipVerify {
@@ -206,7 +214,8 @@ public enum CallsignServe {
             let (nextHost, nextPort) = try Self.hostPort(next)
             let decisions = role == .signing
                 ? RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
-                                  resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering, now: now)
+                                  resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
+                                  recorder: recorder, customers: trunkCustomers, now: now)
                 : RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions), resolver: resolver,
                                   failureAction: options.sipFailureAction, numbering: options.numbering,
                                   peerNumbering: options.peerNumbering, now: now)

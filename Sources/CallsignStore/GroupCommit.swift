@@ -1,0 +1,155 @@
+public import Callsign
+import Synchronization
+
+/// Traceback records written by group commit: concurrent signings share one
+/// store transaction instead of one each, and every caller still returns
+/// only after the transaction holding its record committed — a signed call is
+/// never answered before it can be traced back (ATIS-1000074 traceback; the
+/// durability test kills the server with SIGKILL and finds every answered call).
+///
+/// No background task: the first caller becomes the leader and writes its
+/// records with everything queued by then; callers arriving during that
+/// write queue up, and when it ends the first of them leads the next batch.
+/// At low load a batch is one call (no added latency); under load batches
+/// grow to ``maxBatch`` records and the write rate stops being the limit.
+public final class GroupCommitRecorder: Sendable {
+    private enum Outcome: Sendable {
+        case written
+        case failed(String)
+        case lead
+    }
+
+    private struct Waiter {
+        var calls: [SignedCallRecord]
+        var continuation: CheckedContinuation<Outcome, Never>
+    }
+
+    private struct State {
+        var writing = false
+        var queue: [Waiter] = []
+        var batches = 0
+        var records = 0
+    }
+
+    /// The error a caller gets when the transaction holding its records failed.
+    public struct WriteFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private let state = Mutex(State())
+    public let store: any CallsignStore
+    /// Most callers joined in one transaction.
+    public let maxBatch: Int
+
+    public init(store: any CallsignStore, maxBatch: Int = 256) {
+        self.store = store
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Records `calls`, returning once they are committed.
+    /// - Throws: the store's error (or ``WriteFailed`` for a batch led by
+    ///   another caller) when the transaction failed; nothing of it was kept.
+    public func record(_ calls: [SignedCallRecord]) async throws {
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let lead = state.withLock { state -> Bool in
+                if state.writing {
+                    state.queue.append(Waiter(calls: calls, continuation: continuation))
+                    return false
+                }
+                state.writing = true
+                return true
+            }
+            if lead { continuation.resume(returning: .lead) }
+        }
+        switch outcome {
+        case .written: return
+        case .failed(let reason): throw WriteFailed(description: reason)
+        case .lead: try await lead(calls)
+        }
+    }
+
+    /// Writes the leader's calls with the queued ones, answers the batch, and
+    /// hands the lead to the first caller that queued meanwhile.
+    private func lead(_ calls: [SignedCallRecord]) async throws {
+        let batch = state.withLock { state -> [Waiter] in
+            let count = min(state.queue.count, maxBatch - 1)
+            let taken = Array(state.queue.prefix(count))
+            state.queue.removeFirst(count)
+            return taken
+        }
+        var all = calls
+        for waiter in batch { all += waiter.calls }
+        var failure: (any Error)?
+        do {
+            try await store.record(all)
+        } catch {
+            failure = error
+        }
+        state.withLock { state in
+            state.batches += 1
+            if failure == nil { state.records += all.count }
+        }
+        for waiter in batch {
+            waiter.continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
+        }
+        let next = state.withLock { state -> Waiter? in
+            if state.queue.isEmpty {
+                state.writing = false
+                return nil
+            }
+            return state.queue.removeFirst()
+        }
+        next?.continuation.resume(returning: .lead)
+        if let failure { throw failure }
+    }
+
+    /// Transactions and records written so far (records per batch shows the grouping).
+    public var statistics: (batches: Int, records: Int) {
+        state.withLock { ($0.batches, $0.records) }
+    }
+}
+
+/// A short-lived, bounded cache of customer lookups (by API-token hash for
+/// REST, by customer id for SIP trunks), so signing does not read the store
+/// per call. A revoked token or a changed customer takes effect within
+/// ``lifetime`` seconds (at once after ``invalidateAll()``). Unknown tokens
+/// are cached too, so a flood of bad tokens cannot turn into one database
+/// read each.
+public final class CustomerCache: Sendable {
+    private struct Entry {
+        var customer: Customer?
+        var until: Int64
+    }
+
+    private let entries = Mutex([[UInt8]: Entry]())
+    public let lifetime: Int64
+    public let capacity: Int
+
+    public init(lifetime: Int64 = 5, capacity: Int = 10_000) {
+        self.lifetime = max(0, lifetime)
+        self.capacity = max(1, capacity)
+    }
+
+    /// The customer for `key`, from the cache when looked up less than
+    /// ``lifetime`` seconds ago, else from `load` (errors are not cached).
+    public func customer(key: [UInt8], now: Int64, load: () async throws -> Customer?) async throws -> Customer? {
+        if let entry = entries.withLock({ $0[key] }), now < entry.until {
+            return entry.customer
+        }
+        let customer = try await load()
+        guard lifetime > 0 else { return customer }
+        entries.withLock { entries in
+            if entries[key] == nil, entries.count >= capacity {
+                entries = entries.filter { $0.value.until > now }
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[key] = Entry(customer: customer, until: now + lifetime)
+        }
+        return customer
+    }
+
+    /// Forgets every lookup (after a token was revoked or a customer changed).
+    public func invalidateAll() {
+        entries.withLock { $0.removeAll() }
+    }
+}

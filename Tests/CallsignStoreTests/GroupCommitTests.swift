@@ -1,0 +1,138 @@
+import Callsign
+import CallsignStore
+import Foundation
+import Synchronization
+import Testing
+
+/// A store that forwards to SQLite but can be told to fail or slow down traceback writes.
+final class ControlledStore: CallsignStore {
+    let inner: SQLiteStore
+    let failWrites = Mutex(false)
+    let transactions = Mutex(0)
+    let customerReads = Mutex(0)
+
+    init() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-group-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        inner = try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path)
+    }
+
+    func record(_ calls: [SignedCallRecord]) async throws {
+        transactions.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(2))  // a slow disk: callers pile up behind the write
+        if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
+        try await inner.record(calls)
+    }
+
+    func customer(tokenHash: [UInt8]) async throws -> Customer? {
+        customerReads.withLock { $0 += 1 }
+        return try await inner.customer(tokenHash: tokenHash)
+    }
+
+    func saveCustomer(_ customer: Customer) async throws { try await inner.saveCustomer(customer) }
+    func customer(id: String) async throws -> Customer? { try await inner.customer(id: id) }
+    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
+    func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
+    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
+        try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
+    }
+    func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
+        try await inner.importDNO(entries, replace: replace, now: now, progress: progress)
+    }
+    func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
+    func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
+    func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
+    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
+    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
+}
+
+@Suite("Group commit of traceback records, cached customer lookups")
+struct GroupCommitTests {
+    static let origid = "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
+
+    static func call(_ index: Int) -> SignedCallRecord {
+        SignedCallRecord(time: 1_700_000_000 + Int64(index), orig: "1215555\(String(format: "%04d", index))", dest: ["12125551213"],
+                         attestation: .full, origid: origid, customerID: "bank")
+    }
+
+    @Test("200 concurrent signings share a few transactions, and each returns only once its record is stored")
+    func concurrentCallsShareTransactions() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    try await recorder.record([Self.call(index)])
+                    // Answered: the record must be readable now.
+                    let stored = try await store.traceback(origid: Self.origid, since: 1_700_000_000 + Int64(index),
+                                                           until: 1_700_000_000 + Int64(index), limit: 10)
+                    #expect(stored.count == 1)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = recorder.statistics
+        #expect(stats.records == 200)
+        #expect(stats.batches < 100, "\(stats.batches) transactions for 200 records")
+        #expect(store.transactions.withLock { $0 } == stats.batches)
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1000).count == 200)
+    }
+
+    @Test("one caller alone is written at once, in its own transaction")
+    func aloneIsImmediate() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        try await recorder.record([Self.call(1)])
+        try await recorder.record([Self.call(2)])
+        #expect(recorder.statistics.batches == 2)
+        #expect(recorder.statistics.records == 2)
+    }
+
+    @Test("when the transaction fails every caller in it gets the error, and the recorder goes on afterwards")
+    func failureReachesEveryCaller() async throws {
+        let store = try ControlledStore()
+        store.failWrites.withLock { $0 = true }
+        let recorder = GroupCommitRecorder(store: store)
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    do { try await recorder.record([Self.call(index)]) } catch { return true }
+                    return false
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 50)
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1000).isEmpty)
+        store.failWrites.withLock { $0 = false }
+        try await recorder.record([Self.call(99)])
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1000).count == 1)
+    }
+
+    @Test("customer lookups are cached for their lifetime, unknown tokens too, and invalidateAll forgets them")
+    func customerCache() async throws {
+        let store = try ControlledStore()
+        let bank = Customer(id: "bank", name: "Bank", origid: Self.origid, numbers: [NumberBlock(start: "12155550000", count: 100)])
+        try await store.saveCustomer(bank)
+        let token = APIToken.hash("cs_test")
+        try await store.addToken(hash: token, customerID: "bank", now: 100)
+        let cache = CustomerCache(lifetime: 5, capacity: 2)
+        for now in [100, 101, 104] as [Int64] {
+            #expect(try await cache.customer(key: token, now: now) { try await store.customer(tokenHash: token) } == bank)
+        }
+        #expect(store.customerReads.withLock { $0 } == 1)
+        // Revoked in the store: still served until the lifetime ends, then refused.
+        try await store.revokeToken(hash: token, now: 104)
+        #expect(try await cache.customer(key: token, now: 104) { try await store.customer(tokenHash: token) } == bank)
+        #expect(try await cache.customer(key: token, now: 105) { try await store.customer(tokenHash: token) } == nil)
+        #expect(try await cache.customer(key: token, now: 106) { try await store.customer(tokenHash: token) } == nil)
+        #expect(store.customerReads.withLock { $0 } == 2)
+        cache.invalidateAll()
+        _ = try await cache.customer(key: token, now: 106) { try await store.customer(tokenHash: token) }
+        #expect(store.customerReads.withLock { $0 } == 3)
+        // Bounded: more keys than the capacity never grow it past the capacity.
+        for index in 0..<10 {
+            _ = try await cache.customer(key: [UInt8(index)], now: 106) { nil }
+        }
+    }
+}
