@@ -208,38 +208,57 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
 
     /// Removes a leading `Identity:` or `y:` header name, if any.
     public static func stripHeaderName(_ line: String) -> Substring {
-        var text = line[...]
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        guard let colon = text.firstIndex(of: ":") else { return text }
-        let name = text[..<colon].trimmingTrailingSpaces().lowercased()
-        if name == "identity" || name == "y" { return text[text.index(after: colon)...] }
-        return text
+        // On UTF-8 bytes, stopping at the first byte that cannot be part of a
+        // header name: the value (base64url, then `;info=<https:…`) is never scanned whole.
+        let text = line[...]
+        let utf8 = text.utf8
+        var index = utf8.startIndex
+        while index < utf8.endIndex, utf8[index] == 0x20 || utf8[index] == 0x09 { index = utf8.index(after: index) }
+        let nameStart = index
+        var nameEnd = index
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: ":") {
+                let name = text[nameStart..<nameEnd]
+                if name.utf8.count <= 8, name.lowercased() == "identity" || name.lowercased() == "y" {
+                    return text[utf8.index(after: index)...]
+                }
+                break
+            }
+            let isName = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || byte == UInt8(ascii: "-")
+            let isSpace = byte == 0x20 || byte == 0x09
+            guard isName || isSpace else { break }
+            index = utf8.index(after: index)
+            if isName { nameEnd = index }
+        }
+        return text[nameStart...]
     }
 
     /// Splits one header field value that holds several comma-joined
     /// Identity values (RFC 3261 §7.3.1), ignoring commas inside `<…>` and quotes.
     public static func splitCommaJoined(_ text: some StringProtocol) -> [Substring] {
         let string = Substring(text)
+        let utf8 = string.utf8
         var parts: [Substring] = []
-        var start = string.startIndex
+        var start = utf8.startIndex
         var inAngle = false
         var inQuote = false
-        var index = string.startIndex
-        while index < string.endIndex {
-            let char = string[index]
-            switch char {
-            case "<" where !inQuote: inAngle = true
-            case ">" where !inQuote: inAngle = false
-            case "\"" where !inAngle: inQuote.toggle()
-            case "," where !inAngle && !inQuote:
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            switch utf8[index] {
+            case UInt8(ascii: "<") where !inQuote: inAngle = true
+            case UInt8(ascii: ">") where !inQuote: inAngle = false
+            case UInt8(ascii: "\"") where !inAngle: inQuote.toggle()
+            case UInt8(ascii: ",") where !inAngle && !inQuote:
                 parts.append(string[start..<index])
-                start = string.index(after: index)
+                start = utf8.index(after: index)
             default: break
             }
-            index = string.index(after: index)
+            index = utf8.index(after: index)
         }
         parts.append(string[start...])
-        return parts.filter { !$0.allSatisfy { $0 == " " || $0 == "\t" } }
+        return parts.filter { !$0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
     }
 }
 
