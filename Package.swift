@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Callsign", targets: ["Callsign"]),
+        // The SIP message parser and redirect logic (for the benchmarks package).
+        .library(name: "CallsignSIP", targets: ["CallsignSIP"]),
         .executable(name: "callsign", targets: ["callsign"]),
     ],
     dependencies: [

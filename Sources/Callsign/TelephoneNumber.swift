@@ -127,8 +127,8 @@ public enum TelephoneNumber {
     /// Turns a number with optional `+` and visual separators into canonical digits.
     static func number(_ text: some StringProtocol, policy: NumberingPolicy) -> String? {
         // On UTF-8 bytes: this runs several times per call (Character iteration costs ~10× more).
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
+        var digits = ""  // up to 15 ASCII bytes stay inline (no allocation)
+        var count = 0
         var sawPlus = false
         var sawDigit = false
         for byte in text.utf8 {
@@ -138,8 +138,9 @@ public enum TelephoneNumber {
                 if sawPlus || sawDigit { return nil }
                 sawPlus = true
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"), UInt8(ascii: "#"):
-                guard bytes.count < 64 else { return nil }
-                bytes.append(byte)
+                count += 1
+                guard count <= 64 else { return nil }
+                digits.unicodeScalars.append(Unicode.Scalar(byte))
                 sawDigit = true
             case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "):
                 continue  // visual separators (RFC 3966 §5.1.1)
@@ -147,7 +148,6 @@ public enum TelephoneNumber {
                 return nil
             }
         }
-        let digits = String(decoding: bytes, as: UTF8.self)
         guard !digits.isEmpty else { return nil }
         let isDialString = digits.contains("*") || digits.contains("#")
         if sawPlus {

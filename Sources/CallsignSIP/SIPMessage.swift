@@ -1,3 +1,4 @@
+import Callsign
 /// A SIP message (RFC 3261 §7): start line, header fields in order as
 /// received, and body. Header names compare case-insensitively and compact
 /// forms (`f`, `t`, `i`, `v`, `m`, `l`, `k`, `y`, …) are expanded.
@@ -104,25 +105,8 @@ public struct SIPMessage: Sendable, Hashable {
 
     /// Splits a header value at top-level commas (not inside `<…>` or quotes).
     static func splitList(_ value: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var inAngle = false
-        var inQuote = false
-        for char in value {
-            switch char {
-            case "<" where !inQuote: inAngle = true
-            case ">" where !inQuote: inAngle = false
-            case "\"" where !inAngle: inQuote.toggle()
-            case "," where !inAngle && !inQuote:
-                parts.append(current)
-                current = ""
-                continue
-            default: break
-            }
-            current.append(char)
-        }
-        parts.append(current)
-        return parts.filter { !$0.trimmed().isEmpty }
+        // The same rule as Identity values (commas inside <…> and quotes do not split), on bytes.
+        IdentityHeader.splitCommaJoined(value).map(String.init)
     }
 
     /// The message in wire form (CRLF line ends, Content-Length set to the body).
@@ -182,30 +166,57 @@ public struct SIPParser: Sendable {
             i += 1
         }
         guard headEnd >= 0 else { throw SIPParseError("no end of headers") }
-        guard let head = String(validating: bytes[0..<headEnd], as: UTF8.self) else { throw SIPParseError("headers are not UTF-8") }
-        var lines: [String] = []
-        for raw in head.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            var line = raw
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            guard line.utf8.count <= maxLineBytes else { throw SIPParseError("line longer than \(maxLineBytes) bytes") }
-            if let first = line.first, first == " " || first == "\t", !lines.isEmpty {
-                lines[lines.count - 1] += " " + line.trimmed()  // folded line (RFC 3261 §7.3.1)
+        guard String(validating: bytes[0..<headEnd], as: UTF8.self) != nil else { throw SIPParseError("headers are not UTF-8") }
+        // Lines and header fields are found on bytes (Character iteration over a
+        // 1 KB head costs more than the rest of the parse). Slices split at ASCII
+        // bytes of valid UTF-8 are valid UTF-8.
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        func text(_ range: Range<Int>) -> String {
+            var lower = range.lowerBound, upper = range.upperBound
+            while lower < upper, isSpace(bytes[lower]) { lower += 1 }
+            while upper > lower, isSpace(bytes[upper - 1]) { upper -= 1 }
+            return String(decoding: bytes[lower..<upper], as: UTF8.self)
+        }
+        var lines: [Range<Int>] = []
+        var folded: [Int: String] = [:]  // line index → its value with continuation lines joined
+        var lineStart = 0
+        while lineStart <= headEnd {
+            var lineEnd = lineStart
+            while lineEnd < headEnd, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let next = lineEnd + 1
+            if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            guard lineEnd - lineStart <= maxLineBytes else { throw SIPParseError("line longer than \(maxLineBytes) bytes") }
+            if lineEnd > lineStart, isSpace(bytes[lineStart]), let last = lines.indices.last {
+                // Folded line (RFC 3261 §7.3.1): joined to the previous one with one space.
+                folded[last] = (folded[last] ?? text(lines[last])) + " " + text(lineStart..<lineEnd)
             } else {
-                lines.append(String(line))
+                lines.append(lineStart..<lineEnd)
             }
+            lineStart = next
         }
         // Leading CRLFs before a request are tolerated (RFC 3261 §7.5).
-        while let first = lines.first, first.isEmpty { lines.removeFirst() }
-        guard let first = lines.first else { throw SIPParseError("empty message") }
-        let startLine = try parseStartLine(first)
+        var firstLine = 0
+        while firstLine < lines.count, lines[firstLine].isEmpty, folded[firstLine] == nil { firstLine += 1 }
+        guard firstLine < lines.count else { throw SIPParseError("empty message") }
+        let startLine = try parseStartLine(folded[firstLine] ?? String(decoding: bytes[lines[firstLine]], as: UTF8.self))
         var headers: [SIPMessage.Header] = []
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { throw SIPParseError("header line without ':'") }
-            let name = line[..<colon].trimmed()
-            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+        headers.reserveCapacity(min(lines.count, maxHeaders + 1))
+        for index in (firstLine + 1)..<max(firstLine + 1, lines.count) {
+            let line = lines[index]
+            guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else { throw SIPParseError("header line without ':'") }
+            let name = text(line.lowerBound..<colon)
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                 throw SIPParseError("bad header name")
             }
-            headers.append(SIPMessage.Header(name: name, value: line[line.index(after: colon)...].trimmed()))
+            var value = text((colon + 1)..<line.upperBound)
+            if let joined = folded[index] {
+                // The joined text starts with the whole first line: take what follows its colon.
+                let utf8 = joined.utf8
+                if let joinedColon = utf8.firstIndex(of: UInt8(ascii: ":")) {
+                    value = String(Substring(joined[utf8.index(after: joinedColon)...]).trimmed())
+                }
+            }
+            headers.append(SIPMessage.Header(name: name, value: value))
             guard headers.count <= maxHeaders else { throw SIPParseError("more than \(maxHeaders) headers") }
         }
         var message = SIPMessage(startLine: startLine, headers: headers)

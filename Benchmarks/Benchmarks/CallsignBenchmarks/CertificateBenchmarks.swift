@@ -79,7 +79,7 @@ func certificateBenchmarks() {
     }
 
     let probeList = probes
-    Benchmark("DNO lookup, 1M entries + prefixes (hit/miss mix)") { benchmark in
+    Benchmark("DNO lookup, 1M entries + prefixes (hit and miss mix)") { benchmark in
         for i in benchmark.scaledIterations {
             blackHole(dnoList.contains(probeList[i & 1023]))
         }

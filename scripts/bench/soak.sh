@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# soak.sh - mixed load on one `callsign serve` for a long time, RSS sampled
+# every 10 s: REST signing and verification interleaved (wrk, paced), and SIP
+# signing redirects (SIPp at a fixed rate), both at about half the measured
+# peak. Loopback only; every process started here is stopped by PID on exit.
+#
+#   scripts/bench/soak.sh [SECONDS] [REST_RPS] [SIP_CPS]      (default 600 6000 2000)
+#
+# Needs: swift build -c release, wrk, sipp, secsipidx, python3, openssl.
+# Prints the RSS samples, the REST rate and latency per 50 s segment, then
+#   RESULT name=soak-rss-growth-pct callsign=PCT peer=- ratio=-      (last sample vs the one after 60 s warm-up)
+#   RESULT name=soak-rest-p99-ms callsign=MS peer=- ratio=-          (worst p99 of the segments)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
+TOTAL=${1:-600}; REST_RPS=${2:-6000}; SIP_CPS=${3:-2000}
+BIN=$ROOT/.build/release/callsign
+[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
+for t in wrk sipp secsipidx python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
+WORK=$(mktemp -d /tmp/callsign-bench-soak.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+CERT_PORT=18480 HTTP=18481 SIGN=18482
+PKI=$WORK/pki
+bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:$CERT_PORT" >/dev/null
+X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
+(cd "$PKI" && exec timeout $((TOTAL + 300)) python3 -m http.server $CERT_PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
+mkdir -p "$WORK/serve"
+(cd "$WORK/serve" && exec timeout $((TOTAL + 300)) "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify off \
+   --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" --require-crl >"$WORK/serve.log" 2>&1) & PIDS+=($!)
+SERVE_PID=$!
+for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+# The server process itself (timeout is the parent).
+CS_PID=$(pgrep -P "$SERVE_PID" -f "callsign serve" || echo "$SERVE_PID")
+TOKEN=$(cat "$WORK/serve/callsign-data/dev-token")
+ORIGID=$(grep -o 'origid=[0-9a-f-]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
+
+# REST: one wrk script interleaving signing and verification; each connection waits DELAY ms between requests.
+CONNS=$(( (REST_RPS * 4 + 999) / 1000 )); DELAY=4
+segment_lua() {
+  local now id; now=$(date +%s)
+  id=$(secsipidx -sign-full -orig-tn 12155550042 -dest-tn 12125551213 -attest A -x5u "$X5U" -k "$PKI/sp.key")
+  python3 - "$WORK/mixed.lua" "$now" "$id" "$TOKEN" "$ORIGID" "$DELAY" <<'PY'
+import json, sys
+path, now, identity, token, origid, delay = sys.argv[1:]
+sign = json.dumps({"signingRequest": {"attest": "A", "dest": {"tn": ["12125551213"]}, "iat": int(now),
+                   "orig": {"tn": "12155550042"}, "origid": origid}})
+verify = json.dumps({"verificationRequest": {"from": {"tn": "12155550042"}, "to": {"tn": ["12125551213"]},
+                     "time": int(now), "identity": identity}})
+open(path, "w").write("""
+local n = 0
+local sign = wrk.format("POST", "/stir/v1/signing", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}, %s)
+local verify = wrk.format("POST", "/stir/v1/verification", {["Content-Type"] = "application/json"}, %s)
+request = function() n = n + 1; if n %% 2 == 0 then return sign else return verify end end
+delay = function() return %s end
+""" % (token, json.dumps(sign), json.dumps(verify), delay))
+PY
+}
+
+# SIP: signing redirects at SIP_CPS for the whole soak.
+python3 - "$WORK/sign.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("SEQUENTIAL\n")
+    for i in range(1000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
+PY
+(cd "$WORK" && exec timeout $((TOTAL + 60)) sipp -sf "$ROOT/Tests/CallsignCLITests/sipp/uac-redirect.xml" -inf "$WORK/sign.csv" \
+   -i 127.0.0.1 -p 28482 127.0.0.1:$SIGN -r "$SIP_CPS" -m $((SIP_CPS * TOTAL)) -l $((SIP_CPS * 4)) -nostdin \
+   -timeout $((TOTAL + 30))s -trace_stat -stf "$WORK/sip-stat.csv" -fd 10 -max_socket 1024 >"$WORK/sipp.log" 2>&1) & PIDS+=($!)
+
+# RSS every 10 s.
+( while kill -0 "$CS_PID" 2>/dev/null; do
+    echo "$(date +%s) $(awk '/VmRSS/ {print $2}' /proc/$CS_PID/status)"; sleep 10
+  done ) > "$WORK/rss.log" & PIDS+=($!)
+
+START=$(date +%s)
+WORST_P99=0
+: > "$WORK/segments.log"
+while [ $(( $(date +%s) - START )) -lt "$TOTAL" ]; do
+  left=$(( TOTAL - ($(date +%s) - START) )); seg=$(( left < 50 ? left : 50 ))
+  [ "$seg" -ge 5 ] || break
+  segment_lua
+  out=$(timeout $((seg + 30)) wrk -t1 -c"$CONNS" -d"${seg}s" --latency -s "$WORK/mixed.lua" "http://127.0.0.1:$HTTP" 2>&1)
+  line=$(python3 - "$out" <<'PY'
+import re, sys
+t = sys.argv[1]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(label):
+    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % label, t)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+non = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+print("%.0f %.2f %.2f %s" % (rps, ms("50"), ms("99"), non.group(1) if non else "0"))
+PY
+)
+  echo "t=$(( $(date +%s) - START ))s rest rps/p50ms/p99ms/non2xx=$line rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$CS_PID/status)" | tee -a "$WORK/segments.log"
+  p99=$(echo "$line" | awk '{print $3}')
+  WORST_P99=$(python3 -c "print(max($WORST_P99, $p99))")
+done
+sleep 2
+python3 - "$WORK/sip-stat.csv" <<'PY' || true
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+h, last = rows[0], rows[-1]
+g = lambda k: last[h.index(k)]
+print("sip sign: successful=%s failed=%s retransmissions=%s" % (g("SuccessfulCall(C)"), g("FailedCall(C)"), g("Retransmissions(C)")))
+PY
+echo "RSS samples (s since start, kB):"
+python3 - "$WORK/rss.log" "$START" <<'PY'
+import sys
+rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+start = int(sys.argv[2])
+print(" ".join("%d:%d" % (t - start, kb) for t, kb in rows))
+warm = next((kb for t, kb in rows if t - start >= 60), rows[0][1])
+last = rows[-1][1]
+print("RSS after warm-up %d kB, at the end %d kB, peak %d kB" % (warm, last, max(kb for _, kb in rows)))
+print("RESULT name=soak-rss-growth-pct callsign=%.1f peer=- ratio=-" % (100.0 * (last - warm) / warm))
+PY
+echo "RESULT name=soak-rest-p99-ms callsign=$WORST_P99 peer=- ratio=-"
