@@ -4,7 +4,7 @@
 # signing redirects (SIPp at a fixed rate), both at about half the measured
 # peak. Loopback only; every process started here is stopped by PID on exit.
 #
-#   scripts/bench/soak.sh [SECONDS] [REST_RPS] [SIP_CPS]      (default 600 6000 2000)
+#   scripts/bench/soak.sh [SECONDS] [REST_RPS] [SIP_CPS]      (default 600 4000 1000: together about half of the measured peaks)
 #
 # Needs: swift build -c release, wrk, sipp, secsipidx, python3, openssl.
 # Prints the RSS samples, the REST rate and latency per 50 s segment, then
@@ -13,7 +13,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
-TOTAL=${1:-600}; REST_RPS=${2:-6000}; SIP_CPS=${3:-2000}
+TOTAL=${1:-600}; REST_RPS=${2:-4000}; SIP_CPS=${3:-1000}
 BIN=$ROOT/.build/release/callsign
 [ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
 for t in wrk sipp secsipidx python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
