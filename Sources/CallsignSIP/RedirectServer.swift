@@ -293,6 +293,9 @@ public final class RedirectService: Sendable {
 
 /// Responses kept for retransmitted requests (RFC 3261 §17.2.1: 32 s), bounded.
 final class ResponseCache: Sendable {
+    /// Entries held now (for tests).
+    var count: Int { state.withLock { $0.entries.count } }
+
     private struct State {
         var entries: [String: ([UInt8], Int64)] = [:]
         var order: [String] = []
@@ -316,11 +319,19 @@ final class ResponseCache: Sendable {
         state.withLock { state in
             if state.entries[key] == nil { state.order.append(key) }
             state.entries[key] = (bytes, now + lifetime)
+            // Keys are in arrival order: drop the expired ones from the front, so memory
+            // follows the call rate × lifetime instead of filling up to the capacity.
+            while state.head < state.order.count {
+                let oldest = state.order[state.head]
+                if let (_, expiry) = state.entries[oldest], expiry >= now { break }
+                state.entries[oldest] = nil
+                state.head += 1
+            }
             while state.entries.count > capacity, state.head < state.order.count {
                 state.entries[state.order[state.head]] = nil
                 state.head += 1
             }
-            if state.head > 10_000 {
+            if state.head > 10_000 || (state.head > 0 && state.head * 2 > state.order.count) {
                 state.order.removeFirst(state.head)
                 state.head = 0
             }

@@ -1,5 +1,5 @@
 import Callsign
-import CallsignSIP
+@testable import CallsignSIP
 import CallsignStore
 import Crypto
 import Foundation
@@ -208,5 +208,29 @@ struct SIPPolicyTests {
         #expect(status(reply) == 608)
         #expect(reply.first("reason")?.contains("invalid-number") == true)
         #expect(reply.first("identity") == nil)
+    }
+}
+
+@Suite("Retransmission answer cache")
+struct ResponseCacheTests {
+    @Test("expired answers are dropped as new ones arrive, so memory follows the call rate, not the capacity")
+    func expiredAnswersAreDropped() throws {
+        let cache = ResponseCache(capacity: 100_000)
+        for index in 0..<1000 { cache.store("call-\(index)", [1, 2, 3], now: 1000) }
+        #expect(cache.count == 1000)
+        #expect(cache.lookup("call-1", now: 1031) == [1, 2, 3])  // within the 32 s lifetime
+        cache.store("late", [4], now: 1033)
+        #expect(cache.count == 1)
+        #expect(cache.lookup("call-1", now: 1033) == nil)
+        #expect(cache.lookup("late", now: 1033) == [4])
+    }
+
+    @Test("past the capacity the oldest answers go first")
+    func capacity() throws {
+        let cache = ResponseCache(capacity: 10)
+        for index in 0..<25 { cache.store("call-\(index)", [UInt8(index)], now: 1000) }
+        #expect(cache.count == 10)
+        #expect(cache.lookup("call-14", now: 1000) == nil)
+        #expect(cache.lookup("call-15", now: 1000) == [15])
     }
 }
