@@ -31,6 +31,9 @@ mkdir -p "$WORK/serve"
 (cd "$WORK/serve" && exec timeout 900 "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY \
    --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" >"$WORK/serve.log" 2>&1) & PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+CS_PID=$(pgrep -P "${PIDS[1]}" -f "callsign serve" || echo "${PIDS[1]}")
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat" 2>/dev/null || echo 0; }
+TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
 SCEN=$ROOT/Tests/CallsignCLITests/sipp
 
 # CSVs: callers in the sample range (signing), secsipidx-signed identities (verification).
@@ -49,20 +52,22 @@ make_verify_csv() {
       echo "$o;$d;$j;$X5U;"; done; } > "$WORK/verify.csv"
 }
 
-# run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans"
+# run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans cpu_ms_per_call"
 run() {
-  local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5"; mkdir -p "$d"
+  local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5" t0; mkdir -p "$d"
+  t0=$(cpu_ticks)
   (cd "$d" && timeout $((DUR + 40)) sipp -sf "$SCEN/$sc.xml" -inf "$csv" -i 127.0.0.1 -p $((20000 + RANDOM % 10000)) 127.0.0.1:$port \
      -r "$rate" -m $((rate * DUR)) -l $((rate * 4)) -nostdin -timeout $((DUR + 30))s -trace_stat -stf stat.csv -fd 1 -max_socket 1024 -trace_err \
      >stdout.log 2>&1) || true
-  python3 - "$d/stat.csv" "$rate" <<'PY'
+  python3 - "$d/stat.csv" "$rate" "$(( ($(cpu_ticks) - t0) * TICK_MS ))" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
 h, last = rows[0], rows[-1]
 g = lambda k: last[h.index(k)]
 el = float(g("CurrentTime").split("\t")[-1]) - float(g("StartTime").split("\t")[-1])
 ok, fail, retr = int(g("SuccessfulCall(C)")), int(g("FailedCall(C)")), int(g("Retransmissions(C)"))
-print("%.1f %d %d" % (ok / el if el else 0, fail, retr))
+cpu_ms = int(sys.argv[3])
+print("%.1f %d %d %.3f" % (ok / el if el else 0, fail, retr, cpu_ms / ok if ok else 0))
 PY
 }
 
@@ -70,17 +75,18 @@ best() { # prints the best clean achieved rate from "rate achieved failed retran
   awk '$3 == 0 && $4 == 0 && $2 > best { best = $2 } END { printf "%.0f\n", best + 0 }'
 }
 
-declare -A CS
+declare -A CS CSCPU KMCPU
 MODES=${MODES:-"sign verify"}
 for mode in $MODES; do
   : > "$WORK/$mode.callsign"
   for rate in $RATES; do
     if [ $mode = sign ]; then r=$(run cs-sign uac-redirect "$WORK/sign.csv" $SIGN "$rate")
     else make_verify_csv; r=$(run cs-verify uac-verify-redirect "$WORK/verify.csv" $VERIFY "$rate"); fi
-    echo "callsign $mode-redirect target_cps=$rate achieved_cps/failed/retrans=$r"
+    echo "callsign $mode-redirect target_cps=$rate achieved_cps/failed/retrans/cpu_ms_per_call=$r"
     echo "$rate $r" >> "$WORK/$mode.callsign"
   done
   CS[$mode]=$(best < "$WORK/$mode.callsign")
+  CSCPU[$mode]=$(awk '$3 == 0 && $4 == 0 { print $5 }' "$WORK/$mode.callsign" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
 done
 kill "${PIDS[1]}" 2>/dev/null || true
 
@@ -89,6 +95,8 @@ for mode in $MODES; do
   [ "${PEER:-1}" = 1 ] || continue
   out=$(PKI_DIR="$PKI" bash "$PEERS/kamailio-secsipid.sh" bench $mode "$RATES" "$DUR" 2>&1 || true)
   echo "$out" | grep -E "target_cps=" | sed "s/^/kamailio $mode: /"
+  KMCPU[$mode]=$(echo "$out" | grep -E "failed=0 retrans=0 " | grep -oE "kam_cpu_ms_per_call=[0-9.]+" | cut -d= -f2 | sort -n \
+     | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
   KM[$mode]=$(echo "$out" | grep -oE "target_cps=[0-9]+ +achieved_cps= *[0-9.]+ ok=[0-9]+ failed=[0-9]+ retrans=[0-9]+" \
      | sed -E 's/target_cps=([0-9]+) +achieved_cps= *([0-9.]+) ok=[0-9]+ failed=([0-9]+) retrans=([0-9]+)/\1 \2 \3 \4/' | best)
 done
@@ -96,4 +104,7 @@ for mode in $MODES; do
   c=${CS[$mode]:-0} k=${KM[$mode]:-0}
   ratio=$(python3 -c "print('%.2f' % ($c / $k) if $k else 'n/a')")
   echo "RESULT name=sip-$mode callsign=$c peer=$k ratio=$ratio"
+  # CPU per call on clean runs (median): lower is better, so the ratio is peer / Callsign.
+  cc=${CSCPU[$mode]:-0} kc=${KMCPU[$mode]:-0}
+  echo "RESULT name=sip-$mode-cpu-ms-per-call callsign=$cc peer=$kc ratio=$(python3 -c "print('%.2f' % ($kc / $cc) if $cc and $kc else 'n/a')")"
 done

@@ -37,7 +37,7 @@ TOKEN=$(cat "$WORK/serve/callsign-data/dev-token")
 ORIGID=$(grep -o 'origid=[0-9a-f-]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
 
 # REST: one wrk script interleaving signing and verification; each connection waits DELAY ms between requests.
-CONNS=$(( (REST_RPS * 4 + 999) / 1000 )); DELAY=4
+CONNS=$(( (REST_RPS * 5 + 999) / 1000 )); DELAY=4   # rate ≈ CONNS / (DELAY + ~1 ms latency)
 segment_lua() {
   local now id; now=$(date +%s)
   id=$(secsipidx -sign-full -orig-tn 12155550042 -dest-tn 12125551213 -attest A -x5u "$X5U" -k "$PKI/sp.key")
