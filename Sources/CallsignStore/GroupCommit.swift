@@ -12,6 +12,8 @@ import Synchronization
 /// write queue up, and when it ends the first of them leads the next batch.
 /// At low load a batch is one call (no added latency); under load batches
 /// grow to ``maxBatch`` records and the write rate stops being the limit.
+/// A leader whose task is cancelled mid-write (the store stops with it) fails
+/// alone: the callers in its batch go first into the next transaction.
 public final class GroupCommitRecorder: Sendable {
     private enum Outcome: Sendable {
         case written
@@ -85,12 +87,18 @@ public final class GroupCommitRecorder: Sendable {
         } catch {
             failure = error
         }
+        let leaderCancelled = failure != nil && Task.isCancelled
         state.withLock { state in
             state.batches += 1
             if failure == nil { state.records += all.count }
+            // Only the leader was cancelled (its write stopped with it): the others'
+            // records go, first in line, into the next transaction instead of failing.
+            if leaderCancelled { state.queue.insert(contentsOf: batch, at: 0) }
         }
-        for waiter in batch {
-            waiter.continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
+        if !leaderCancelled {
+            for waiter in batch {
+                waiter.continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
+            }
         }
         let next = state.withLock { state -> Waiter? in
             if state.queue.isEmpty {

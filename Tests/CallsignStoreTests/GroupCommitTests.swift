@@ -10,6 +10,7 @@ final class ControlledStore: CallsignStore {
     let failWrites = Mutex(false)
     let transactions = Mutex(0)
     let customerReads = Mutex(0)
+    let writeDelay = Mutex(Duration.milliseconds(2))
 
     init() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-group-\(UUID().uuidString)")
@@ -19,7 +20,7 @@ final class ControlledStore: CallsignStore {
 
     func record(_ calls: [SignedCallRecord]) async throws {
         transactions.withLock { $0 += 1 }
-        try await Task.sleep(for: .milliseconds(2))  // a slow disk: callers pile up behind the write
+        try await Task.sleep(for: writeDelay.withLock { $0 })  // a slow disk: callers pile up behind the write (and a cancelled task stops here)
         if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
         try await inner.record(calls)
     }
@@ -107,6 +108,29 @@ struct GroupCommitTests {
         store.failWrites.withLock { $0 = false }
         try await recorder.record([Self.call(99)])
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1000).count == 1)
+    }
+
+    @Test("when the leading caller is cancelled during its write, the callers in its batch are recorded by the next one")
+    func cancelledLeaderDoesNotFailOthers() async throws {
+        let store = try ControlledStore()
+        store.writeDelay.withLock { $0 = .milliseconds(600) }
+        let recorder = GroupCommitRecorder(store: store)
+        // A first write holds the store; A, B and C queue behind it. When it ends, A leads
+        // a transaction holding B and C too — and A's task is cancelled during that write.
+        let first = Task { try await recorder.record([Self.call(0)]) }
+        try await Task.sleep(for: .milliseconds(50))
+        let leader = Task { try await recorder.record([Self.call(1)]) }
+        try await Task.sleep(for: .milliseconds(20))
+        async let second: Void = recorder.record([Self.call(2)])
+        async let third: Void = recorder.record([Self.call(3)])
+        try await first.value
+        try await Task.sleep(for: .milliseconds(100))  // A is writing A + B + C
+        leader.cancel()
+        await #expect(throws: CancellationError.self) { try await leader.value }
+        try await second
+        try await third
+        let stored = try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10).map(\.time)
+        #expect(Set(stored) == [1_700_000_000, 1_700_000_002, 1_700_000_003])
     }
 
     @Test("customer lookups are cached for their lifetime, unknown tokens too, and invalidateAll forgets them")
