@@ -4,8 +4,9 @@ import Synchronization
 /// Traceback records written by group commit: concurrent signings share one
 /// store transaction instead of one each, and every caller still returns
 /// only after the transaction holding its record committed — a signed call is
-/// never answered before it can be traced back (ATIS-1000074 traceback; the
-/// durability test kills the server with SIGKILL and finds every answered call).
+/// never answered before it can be traced back by its `origid` (the RFC 8588
+/// claim identifying the origination point for traceback; the durability
+/// test kills the server with SIGKILL and finds every answered call).
 ///
 /// No background task: the first caller becomes the leader and writes its
 /// records with everything queued by then; callers arriving during that
