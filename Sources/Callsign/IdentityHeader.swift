@@ -220,7 +220,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
             let byte = utf8[index]
             if byte == UInt8(ascii: ":") {
                 let name = text[nameStart..<nameEnd]
-                if name.utf8.count <= 8, name.lowercased() == "identity" || name.lowercased() == "y" {
+                if name.utf8.count <= 8, ["identity", "y"].contains(name.lowercased()) {
                     return text[utf8.index(after: index)...]
                 }
                 break

@@ -144,12 +144,9 @@ public final class RedirectService: Sendable {
         guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
         let customer: Customer
         do {
-            let lookup = if let customers {
-                try await customers.customer(key: Array(customerID.utf8), now: now()) { try await store.customer(id: customerID) }
-            } else {
-                try await store.customer(id: customerID)
-            }
-            guard let found = lookup else {
+            guard let found = try await CustomerCache.customer(customers, key: Array(customerID.utf8), now: now(),
+                                                               load: { try await store.customer(id: customerID) })
+            else {
                 return .refused(Self.response(to: message, status: 403, reason: "Forbidden"))
             }
             customer = found
@@ -183,7 +180,7 @@ public final class RedirectService: Sendable {
                                                                        origid: customer.origid, iat: time))
             let record = SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
                                           origid: customer.origid, customerID: customer.id, trunk: source)
-            if let recorder { try await recorder.record([record]) } else { try await store.record([record]) }
+            try await GroupCommitRecorder.record([record], via: recorder, store: store)
         } catch {
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }

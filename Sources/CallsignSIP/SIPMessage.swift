@@ -178,7 +178,7 @@ public struct SIPParser: Sendable {
             return String(decoding: bytes[lower..<upper], as: UTF8.self)
         }
         var lines: [Range<Int>] = []
-        var folded: [Int: String] = [:]  // line index → its value with continuation lines joined
+        var continuations: [Int: String] = [:]  // line index → its folded continuation lines, each after one space
         var lineStart = 0
         while lineStart <= headEnd {
             var lineEnd = lineStart
@@ -188,7 +188,7 @@ public struct SIPParser: Sendable {
             guard lineEnd - lineStart <= maxLineBytes else { throw SIPParseError("line longer than \(maxLineBytes) bytes") }
             if lineEnd > lineStart, isSpace(bytes[lineStart]), let last = lines.indices.last {
                 // Folded line (RFC 3261 §7.3.1): joined to the previous one with one space.
-                folded[last] = (folded[last] ?? text(lines[last])) + " " + text(lineStart..<lineEnd)
+                continuations[last, default: ""] += " " + text(lineStart..<lineEnd)
             } else {
                 lines.append(lineStart..<lineEnd)
             }
@@ -196,9 +196,10 @@ public struct SIPParser: Sendable {
         }
         // Leading CRLFs before a request are tolerated (RFC 3261 §7.5).
         var firstLine = 0
-        while firstLine < lines.count, lines[firstLine].isEmpty, folded[firstLine] == nil { firstLine += 1 }
+        while firstLine < lines.count, lines[firstLine].isEmpty, continuations[firstLine] == nil { firstLine += 1 }
         guard firstLine < lines.count else { throw SIPParseError("empty message") }
-        let startLine = try parseStartLine(folded[firstLine] ?? String(decoding: bytes[lines[firstLine]], as: UTF8.self))
+        // Untrimmed: "SIP/2.0 100 " (empty reason phrase) keeps its last space.
+        let startLine = try parseStartLine(String(decoding: bytes[lines[firstLine]], as: UTF8.self) + (continuations[firstLine] ?? ""))
         var headers: [SIPMessage.Header] = []
         headers.reserveCapacity(min(lines.count, maxHeaders + 1))
         for index in (firstLine + 1)..<max(firstLine + 1, lines.count) {
@@ -209,13 +210,7 @@ public struct SIPParser: Sendable {
                 throw SIPParseError("bad header name")
             }
             var value = text((colon + 1)..<line.upperBound)
-            if let joined = folded[index] {
-                // The joined text starts with the whole first line: take what follows its colon.
-                let utf8 = joined.utf8
-                if let joinedColon = utf8.firstIndex(of: UInt8(ascii: ":")) {
-                    value = String(Substring(joined[utf8.index(after: joinedColon)...]).trimmed())
-                }
-            }
+            if let continuation = continuations[index] { value = (value + continuation).trimmed() }
             headers.append(SIPMessage.Header(name: name, value: value))
             guard headers.count <= maxHeaders else { throw SIPParseError("more than \(maxHeaders) headers") }
         }

@@ -124,12 +124,8 @@ public struct STIService: Sendable {
         let customer: Customer
         do {
             let hash = APIToken.hash(token)
-            let lookup = if let tokenCache {
-                try await tokenCache.customer(key: hash, now: now()) { try await store.customer(tokenHash: hash) }
-            } else {
-                try await store.customer(tokenHash: hash)
-            }
-            guard let found = lookup else {
+            guard let found = try await CustomerCache.customer(tokenCache, key: hash, now: now(), load: { try await store.customer(tokenHash: hash) })
+            else {
                 CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
                 return .error("POL4001", ["unknown or revoked token"])
             }
@@ -193,7 +189,7 @@ public struct STIService: Sendable {
         do {
             let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
                                           origid: customer.origid, customerID: customer.id)
-            if let recorder { try await recorder.record([record]) } else { try await store.record([record]) }
+            try await GroupCommitRecorder.record([record], via: recorder, store: store)
         } catch {
             // A call that cannot be traced back is not signed.
             return .error("POL5000")

@@ -112,6 +112,11 @@ public final class GroupCommitRecorder: Sendable {
         if let failure { throw failure }
     }
 
+    /// Records `calls` through `recorder` when there is one, else in a transaction of their own.
+    public static func record(_ calls: [SignedCallRecord], via recorder: GroupCommitRecorder?, store: any CallsignStore) async throws {
+        if let recorder { try await recorder.record(calls) } else { try await store.record(calls) }
+    }
+
     /// Transactions and records written so far (records per batch shows the grouping).
     public var statistics: (batches: Int, records: Int) {
         state.withLock { ($0.batches, $0.records) }
@@ -155,6 +160,13 @@ public final class CustomerCache: Sendable {
             entries[key] = Entry(customer: customer, until: now + lifetime)
         }
         return customer
+    }
+
+    /// The customer from `cache` when there is one, else straight from `load`.
+    public static func customer(_ cache: CustomerCache?, key: [UInt8], now: Int64,
+                                load: () async throws -> Customer?) async throws -> Customer? {
+        guard let cache else { return try await load() }
+        return try await cache.customer(key: key, now: now, load: load)
     }
 
     /// Forgets every lookup (after a token was revoked or a customer changed).

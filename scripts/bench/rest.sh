@@ -11,50 +11,24 @@
 #   RESULT name=rest-sign callsign=RPS peer=RPS ratio=R
 #   RESULT name=rest-verify callsign=RPS peer=RPS ratio=R
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
 DUR=${1:-10}; RUNS=${2:-2}; CONNS=${3:-16}
-BIN=$ROOT/.build/release/callsign
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
-for t in wrk secsipidx python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
-WORK=$(mktemp -d /tmp/callsign-bench-rest.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
-trap cleanup EXIT
-CERT_PORT=18280 HTTP=18281 SX=18282
-PKI=$WORK/pki
-bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:$CERT_PORT" >/dev/null
-X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
-(cd "$PKI" && exec timeout 900 python3 -m http.server $CERT_PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
-mkdir -p "$WORK/serve" "$WORK/sxcache"
-(cd "$WORK/serve" && exec timeout 900 "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign off --sip-verify off \
-   --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" --require-crl >"$WORK/serve.log" 2>&1) & PIDS+=($!)
+. "$(dirname "$0")/lib.sh"
+bench_init rest 900 wrk secsipidx
+start_lab 18280
+HTTP=18281 SX=18282
+mkdir -p "$WORK/sxcache"
+start_serve --http 127.0.0.1:$HTTP --sip-sign off --sip-verify off --require-crl
 (exec timeout 900 secsipidx -http-srv 127.0.0.1:$SX -fprvkey "$PKI/sp.key" -x5u "$X5U" -expire 3600 -timeout 3 \
    -cert-verify 29 -ca-file "$PKI/root-ca.pem" -ca-inter "$PKI/inter-ca.pem" -crl-file "$PKI/inter-ca.crl" \
    -cache-dir "$WORK/sxcache" >/dev/null 2>&1) & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-TOKEN=$(cat "$WORK/serve/callsign-data/dev-token")
-ORIGID=$(grep -o 'origid=[0-9a-f-]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
 
 lua() { # FILE BODY [HEADER...]
   local f=$1 body=$2; shift 2
   { echo 'wrk.method = "POST"'; printf 'wrk.body = %s\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$body")"
     for h in "$@"; do printf 'wrk.headers["%s"] = %s\n' "${h%%:*}" "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "${h#*: }")"; done; } > "$f"
 }
-run_wrk() { # NAME URL LUA -> "rps p50ms p99ms non2xx"
-  local out; out=$(timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$2" "$1" 2>&1)
-  python3 - "$out" <<'PY'
-import re, sys
-t = sys.argv[1]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-def ms(label):
-    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % label, t)
-    if not m: return float("nan")
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-non = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
-print("%.0f %.2f %.2f %s" % (rps, ms("50"), ms("99"), non.group(1) if non else "0"))
-PY
+run_wrk() { # URL LUA -> "rps p50ms p99ms non2xx"
+  wrk_summary "$(timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$2" "$1" 2>&1)"
 }
 declare -A BEST_CS BEST_SX ALL_CS ALL_SX
 for mode in sign verify; do BEST_CS[$mode]=0; BEST_SX[$mode]=0; ALL_CS[$mode]=""; ALL_SX[$mode]=""; done

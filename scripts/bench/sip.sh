@@ -12,38 +12,19 @@
 #   RESULT name=sip-sign callsign=CPS peer=CPS ratio=R
 #   RESULT name=sip-verify callsign=CPS peer=CPS ratio=R
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
 RATES=${1:-"500 1000 2000 4000"}
 DUR=${2:-10}
-BIN=$ROOT/.build/release/callsign
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
-for t in sipp secsipidx kamailio python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
-WORK=$(mktemp -d /tmp/callsign-bench-sip.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
-trap cleanup EXIT
-PKI=$WORK/pki
-bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:18180" >/dev/null
-CERT_PORT=18180 HTTP=18181 SIGN=18182 VERIFY=18183
-(cd "$PKI" && exec timeout 900 python3 -m http.server $CERT_PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
-mkdir -p "$WORK/serve"
-(cd "$WORK/serve" && exec timeout 900 "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY \
-   --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" >"$WORK/serve.log" 2>&1) & PIDS+=($!)
-for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-CS_PID=$(pgrep -P "${PIDS[1]}" -f "callsign serve" || echo "${PIDS[1]}")
+. "$(dirname "$0")/lib.sh"
+bench_init sip 900 sipp secsipidx kamailio
+start_lab 18180
+HTTP=18181 SIGN=18182 VERIFY=18183
+start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat" 2>/dev/null || echo 0; }
 TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
 SCEN=$ROOT/Tests/CallsignCLITests/sipp
 
 # CSVs: callers in the sample range (signing), secsipidx-signed identities (verification).
-python3 - "$WORK/sign.csv" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("SEQUENTIAL\n")
-    for i in range(1000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
-PY
-X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
+caller_csv "$WORK/sign.csv"
 # Identities are signed just before each verification run: they must be fresh (iat within 60 s).
 make_verify_csv() {
   { echo SEQUENTIAL; for i in $(seq 1 200); do
@@ -88,7 +69,7 @@ for mode in $MODES; do
   CS[$mode]=$(best < "$WORK/$mode.callsign")
   CSCPU[$mode]=$(awk '$3 == 0 && $4 == 0 { print $5 }' "$WORK/$mode.callsign" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
 done
-kill "${PIDS[1]}" 2>/dev/null || true
+kill "$SERVE_PID" 2>/dev/null || true
 
 declare -A KM
 for mode in $MODES; do

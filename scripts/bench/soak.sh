@@ -11,30 +11,12 @@
 #   RESULT name=soak-rss-growth-pct callsign=PCT peer=- ratio=-      (last sample vs the one after 60 s warm-up)
 #   RESULT name=soak-rest-p99-ms callsign=MS peer=- ratio=-          (worst p99 of the segments)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
 TOTAL=${1:-600}; REST_RPS=${2:-4000}; SIP_CPS=${3:-1000}
-BIN=$ROOT/.build/release/callsign
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
-for t in wrk sipp secsipidx python3; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
-WORK=$(mktemp -d /tmp/callsign-bench-soak.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
-trap cleanup EXIT
-CERT_PORT=18480 HTTP=18481 SIGN=18482
-PKI=$WORK/pki
-bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:$CERT_PORT" >/dev/null
-X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
-(cd "$PKI" && exec timeout $((TOTAL + 300)) python3 -m http.server $CERT_PORT --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
-mkdir -p "$WORK/serve"
-(cd "$WORK/serve" && exec timeout $((TOTAL + 300)) "$BIN" serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify off \
-   --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" --require-crl >"$WORK/serve.log" 2>&1) & PIDS+=($!)
-SERVE_PID=$!
-for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-# The server process itself (timeout is the parent).
-CS_PID=$(pgrep -P "$SERVE_PID" -f "callsign serve" || echo "$SERVE_PID")
-TOKEN=$(cat "$WORK/serve/callsign-data/dev-token")
-ORIGID=$(grep -o 'origid=[0-9a-f-]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
+. "$(dirname "$0")/lib.sh"
+bench_init soak $((TOTAL + 300)) wrk sipp secsipidx
+start_lab 18480
+HTTP=18481 SIGN=18482
+start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify off --require-crl
 
 # REST: one wrk script interleaving signing and verification; each connection waits DELAY ms between requests.
 CONNS=$(( (REST_RPS * 5 + 999) / 1000 )); DELAY=4   # rate ≈ CONNS / (DELAY + ~1 ms latency)
@@ -59,12 +41,7 @@ PY
 }
 
 # SIP: signing redirects at SIP_CPS for the whole soak.
-python3 - "$WORK/sign.csv" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("SEQUENTIAL\n")
-    for i in range(1000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
-PY
+caller_csv "$WORK/sign.csv"
 (cd "$WORK" && exec timeout $((TOTAL + 60)) sipp -sf "$ROOT/Tests/CallsignCLITests/sipp/uac-redirect.xml" -inf "$WORK/sign.csv" \
    -i 127.0.0.1 -p 28482 127.0.0.1:$SIGN -r "$SIP_CPS" -m $((SIP_CPS * TOTAL)) -l $((SIP_CPS * 4)) -nostdin \
    -timeout $((TOTAL + 30))s -trace_stat -stf "$WORK/sip-stat.csv" -fd 10 -max_socket 1024 >"$WORK/sipp.log" 2>&1) & PIDS+=($!)
@@ -82,18 +59,7 @@ while [ $(( $(date +%s) - START )) -lt "$TOTAL" ]; do
   [ "$seg" -ge 5 ] || break
   segment_lua
   out=$(timeout $((seg + 30)) wrk -t1 -c"$CONNS" -d"${seg}s" --latency -s "$WORK/mixed.lua" "http://127.0.0.1:$HTTP" 2>&1)
-  line=$(python3 - "$out" <<'PY'
-import re, sys
-t = sys.argv[1]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-def ms(label):
-    m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)" % label, t)
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-non = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
-print("%.0f %.2f %.2f %s" % (rps, ms("50"), ms("99"), non.group(1) if non else "0"))
-PY
-)
+  line=$(wrk_summary "$out")
   echo "t=$(( $(date +%s) - START ))s rest rps/p50ms/p99ms/non2xx=$line rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$CS_PID/status)" | tee -a "$WORK/segments.log"
   p99=$(echo "$line" | awk '{print $3}')
   WORST_P99=$(python3 -c "print(max($WORST_P99, $p99))")
