@@ -36,6 +36,18 @@ public struct ResolvedCredential: Sendable {
 public protocol CertificateResolver: Sendable {
     /// Returns the credential for `x5u`, valid at `time` (seconds since the epoch).
     func resolve(x5u: String, at time: Int64) async throws(VerificationError) -> ResolvedCredential
+
+    /// The credential for `x5u` when it can be had without I/O or suspension
+    /// (a warm cache): `nil` means "ask ``resolve(x5u:at:)``". A cached failure
+    /// is returned as `.failure`. Transports use this to answer on the thread
+    /// that read the request (no task hop); the answer must be the one
+    /// ``resolve(x5u:at:)`` would give (ATIS-1000074 §5.3.5).
+    func cachedCredential(x5u: String, at time: Int64) -> Result<ResolvedCredential, VerificationError>?
+}
+
+extension CertificateResolver {
+    /// No cached path: every credential goes through ``resolve(x5u:at:)``.
+    public func cachedCredential(x5u: String, at time: Int64) -> Result<ResolvedCredential, VerificationError>? { nil }
 }
 
 /// A resolver that uses one given certificate (or public key) whatever the
@@ -59,6 +71,15 @@ public struct PinnedCertificateResolver: CertificateResolver {
     }
 
     public func resolve(x5u: String, at time: Int64) async throws(VerificationError) -> ResolvedCredential {
+        try checked(at: time)
+    }
+
+    /// The pinned credential needs no I/O: always answered here.
+    public func cachedCredential(x5u: String, at time: Int64) -> Result<ResolvedCredential, VerificationError>? {
+        Result { () throws(VerificationError) in try checked(at: time) }
+    }
+
+    private func checked(at time: Int64) throws(VerificationError) -> ResolvedCredential {
         if let certificate = credential.certificate {
             let notBefore = Int64(certificate.notValidBefore.timeIntervalSince1970)
             let notAfter = Int64(certificate.notValidAfter.timeIntervalSince1970)

@@ -6,6 +6,15 @@ public protocol CertificateRepository: Sendable {
     /// The body at `url`, which already passed ``X5UPolicy/check(_:)``.
     /// - Throws: ``VerificationError`` `certificateUnavailable` (436).
     func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8]
+
+    /// The body for `url` when it is held in memory and still fresh at `time`
+    /// (what ``fetch(_:target:)`` would return without I/O), else `nil`.
+    func cachedBody(_ url: String, at time: Int64) -> [UInt8]?
+}
+
+extension CertificateRepository {
+    /// No memory cache: every body comes from ``fetch(_:target:)``.
+    public func cachedBody(_ url: String, at time: Int64) -> [UInt8]? { nil }
 }
 
 /// The full STI-VS credential step (ATIS-1000074 §5.3.5): URL policy, fetch
@@ -52,6 +61,22 @@ public struct ChainValidatingResolver: CertificateResolver {
             cache.storeFailure(error, for: key, at: time)
             throw error
         }
+    }
+
+    /// The warm path of ``resolve(x5u:at:)``: the x5u body held by the
+    /// repository and its chain (or its failure) held by the cache. `nil` when
+    /// either needs I/O or a chain validation.
+    public func cachedCredential(x5u: String, at time: Int64) -> Result<ResolvedCredential, VerificationError>? {
+        do {
+            _ = try policy.check(x5u)
+        } catch {
+            return .failure(error)
+        }
+        guard let body = repository.cachedBody(x5u, at: time) else { return nil }
+        let key = ChainCache.key(for: body)
+        if let chain = cache.lookup(key, at: time) { return .success(credential(chain, cached: true)) }
+        if let failure = cache.failure(key, at: time) { return .failure(failure) }
+        return nil
     }
 
     private func validate(_ body: [UInt8], at time: Int64) async throws(VerificationError) -> ValidatedSTIChain {

@@ -14,6 +14,34 @@ public enum CivilTime {
         return Int64(days) * 86_400 + Int64(hours * 3600 + minutes * 60 + seconds)
     }
 
+    /// Seconds since the epoch → (year, month, day, hours, minutes, seconds, weekday 0 = Sunday) in UTC
+    /// (civil-from-days, the inverse of ``epochSeconds(year:month:day:hours:minutes:seconds:)``).
+    public static func civil(_ epoch: Int64) -> (year: Int, month: Int, day: Int, hours: Int, minutes: Int, seconds: Int, weekday: Int) {
+        let days = Int(epoch >= 0 ? epoch / 86_400 : (epoch - 86_399) / 86_400)
+        let secondsOfDay = Int(epoch - Int64(days) * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
+        return (year, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60, weekday)
+    }
+
+    /// Seconds since the epoch → IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`,
+    /// RFC 9110 §5.6.7), as HTTP `Date` and SIP `Date` (RFC 3261 §20.17) carry it.
+    public static func formatRFC1123(_ epoch: Int64) -> String {
+        let t = civil(epoch)
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(weekdays[t.weekday]), \(two(t.day)) \(monthNames[t.month - 1]) \(t.year) \(two(t.hours)):\(two(t.minutes)):\(two(t.seconds)) GMT"
+    }
+
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
     /// An RFC 1123 / IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, as in HTTP

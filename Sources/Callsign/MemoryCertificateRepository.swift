@@ -16,6 +16,13 @@ public final class MemoryCertificateRepository: CertificateRepository {
     /// How many fetches were made.
     public var fetches: Int { fetchCount.withLock { $0 } }
 
+    /// Everything here is in memory: the body (counted as a fetch), or `nil` to let ``fetch(_:target:)`` answer 404.
+    public func cachedBody(_ url: String, at time: Int64) -> [UInt8]? {
+        guard let body = contents.withLock({ $0[url] }) else { return nil }
+        fetchCount.withLock { $0 += 1 }
+        return body
+    }
+
     public func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8] {
         fetchCount.withLock { $0 += 1 }
         guard let body = contents.withLock({ $0[url] }) else {

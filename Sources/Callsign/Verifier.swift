@@ -130,13 +130,7 @@ public struct Verifier: Sendable {
         for header in identityHeaders {
             values.append(contentsOf: IdentityHeader.splitCommaJoined(header))
         }
-        if values.isEmpty {
-            if options.requireIdentity {
-                return Verdict(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"),
-                                          diagnostics: ["no Identity header; policy requires one"])
-            }
-            return Verdict(verstat: .noValidation, diagnostics: ["no Identity header"])
-        }
+        if values.isEmpty { return noIdentityVerdict() }
         var firstFailure: Verdict?
         var shakenFailure: Verdict?
         let considered = Array(values.prefix(options.headerLimits.maxHeaders))
@@ -179,6 +173,57 @@ public struct Verifier: Sendable {
         return result
     }
 
+    private func noIdentityVerdict() -> Verdict {
+        if options.requireIdentity {
+            return Verdict(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"),
+                           diagnostics: ["no Identity header; policy requires one"])
+        }
+        return Verdict(verstat: .noValidation, diagnostics: ["no Identity header"])
+    }
+
+    /// The same verdict as ``verify(identityHeaders:call:now:resolver:)``,
+    /// reached without suspending, or `nil` when that needs I/O: the
+    /// credential is not in the resolver's cache
+    /// (``CertificateResolver/cachedCredential(x5u:at:)``), or the call carries
+    /// what the full procedure handles — several Identity headers, `div`
+    /// (RFC 8946) or `rcd` (RFC 9795) PASSporTs, Rich Call Data claims.
+    ///
+    /// This is the warm path of a busy STI-VS (RFC 8224 §6.2, ATIS-1000074
+    /// §5.4): the transport that read the request answers it on the same
+    /// thread, and only a cache miss pays for a task.
+    public func verifyCached(identityHeaders: [String], call: CallContext, now: Int64,
+                             resolver: some CertificateResolver) -> Verdict?
+    {
+        var values: [Substring] = []
+        for header in identityHeaders {
+            values.append(contentsOf: IdentityHeader.splitCommaJoined(header))
+        }
+        if values.isEmpty { return noIdentityVerdict() }
+        guard values.count == 1, let value = values.first else { return nil }
+        switch Self.peekExtension(value) {
+        case PASSporT.Extension.div?, PASSporT.Extension.rcd?: return nil
+        default: break
+        }
+        var result = Verdict(verstat: .failed, diagnostics: [])
+        do {
+            let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result,
+                                                    expectedExtension: PASSporT.Extension.shaken)
+            let claims = passport.passport.claims
+            // Rich Call Data may need content fetched (icn, jcl): the full path.
+            if claims.rcd != nil || claims.crn != nil { return nil }
+            guard let cached = resolver.cachedCredential(x5u: x5u, at: now) else { return nil }
+            try checkCredential(cached.get(), passport: passport, call: call, result: &result, matchDest: true)
+            try checkReplay(result.passport, now: now, result: &result)
+            result.verstat = .passed
+            result.error = nil
+        } catch {
+            result.verstat = .failed
+            result.error = error
+            result.diagnostics.append("failed: \(error.code.rawValue)")
+        }
+        return result
+    }
+
     /// Verifies one Identity header value against the call.
     public func verifyOne(_ value: some StringProtocol, call: CallContext, now: Int64,
                           resolver: some CertificateResolver, matchDest: Bool = true,
@@ -204,6 +249,17 @@ public struct Verifier: Sendable {
 
     private func run(_ value: some StringProtocol, call: CallContext, now: Int64, resolver: some CertificateResolver,
                      result: inout Verdict, matchDest: Bool, expectedExtension: String) async throws(VerificationError)
+    {
+        let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result, expectedExtension: expectedExtension)
+        // 5. Credential (chain, validity, CRL are the resolver's job).
+        let credential = try await resolver.resolve(x5u: x5u, at: now)
+        try checkCredential(credential, passport: passport, call: call, result: &result, matchDest: matchDest)
+    }
+
+    /// Steps 1–4: header syntax and parameters, the PASSporT, header and claim
+    /// checks, freshness. Returns the PASSporT and its `x5u`.
+    private func parseAndCheck(_ value: some StringProtocol, call: CallContext, now: Int64, result: inout Verdict,
+                               expectedExtension: String) throws(VerificationError) -> (SignedPASSporT, String)
     {
         // 1. Identity header syntax and parameters (RFC 8224 §4).
         let header = try IdentityHeader(line: value, limits: options.headerLimits)
@@ -279,9 +335,15 @@ public struct Verifier: Sendable {
             if abs(date - claims.iat) > options.maxAge { throw VerificationError(.staleDate, "Date header and iat differ by more than \(options.maxAge) s") }
         }
         result.diagnostics.append("iat fresh")
+        return (passport, x5u)
+    }
 
-        // 5. Credential (chain, validity, CRL are the resolver's job).
-        let credential = try await resolver.resolve(x5u: x5u, at: now)
+    /// Steps 5–7 once the credential is at hand: TNAuthList scope, the
+    /// signature over the received signing input, orig/dest against the request.
+    private func checkCredential(_ credential: ResolvedCredential, passport: SignedPASSporT, call: CallContext,
+                                 result: inout Verdict, matchDest: Bool) throws(VerificationError)
+    {
+        let claims = passport.passport.claims
         result.diagnostics.append(contentsOf: credential.diagnostics)
         // TNAuthList scope: a certificate listing only numbers (delegate
         // certificates, RFC 9060) signs only those numbers. An SPC entry

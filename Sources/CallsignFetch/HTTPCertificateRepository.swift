@@ -180,6 +180,21 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
+    /// The warm path of ``fetch(_:target:)``: the body when it is cached and
+    /// fresh by this repository's clock (counted as a hit), else `nil`. A
+    /// cached fetch failure is left to ``fetch(_:target:)``.
+    public func cachedBody(_ url: String, at time: Int64) -> [UInt8]? {
+        let time = now()
+        return state.withLock { state in
+            guard var entry = state.entries[url], entry.expires > time else { return nil }
+            state.clock += 1
+            entry.lastUse = state.clock
+            state.entries[url] = entry
+            state.hits += 1
+            return entry.body
+        }
+    }
+
     /// The cached body and its expiry, if fresh at `time` (no network).
     public func cached(_ url: String, at time: Int64) -> (body: [UInt8], expires: Int64)? {
         state.withLock { state in

@@ -78,36 +78,77 @@ public final class RedirectService: Sendable {
     /// Returns the bytes to send back, or `nil` to stay silent (ACK, responses,
     /// unparseable junk that is not even a request).
     public func handle(datagram: [UInt8], source: String) async -> [UInt8]? {
+        switch handleImmediately(datagram: datagram, source: source) {
+        case .reply(let bytes): return bytes
+        case .pending(let pending): return await complete(pending)
+        }
+    }
+
+    /// What a datagram needs: its answer now, or the asynchronous path.
+    public enum Step: Sendable {
+        /// The bytes to send back (`nil`: stay silent).
+        case reply([UInt8]?)
+        /// An INVITE that needs I/O: a signing (its traceback record commits
+        /// before the answer) or a verification whose credential is not cached.
+        case pending(Pending)
+    }
+
+    /// A parsed INVITE waiting for ``complete(_:)``.
+    public struct Pending: Sendable {
+        /// The request, parsed.
+        public let message: SIPMessage
+        let key: String
+        let source: String
+    }
+
+    /// Everything that can be answered without suspending — parse errors,
+    /// retransmissions (RFC 3261 §17.2: the cached answer), OPTIONS, CANCEL,
+    /// other methods, Max-Forwards 0, and verifications whose credential is
+    /// cached — on the caller's thread; the rest is ``Step/pending(_:)`` for
+    /// ``complete(_:)``. Transports answer here on the event loop and start a
+    /// task only for pending requests.
+    public func handleImmediately(datagram: [UInt8], source: String) -> Step {
         let message: SIPMessage
         do {
             message = try SIPParser().parse(datagram)
         } catch {
             // RFC 3261 §21.4.1: 400 when the request can be answered; junk is dropped.
-            guard let partial = Self.minimalRequest(datagram) else { return nil }
-            return Self.response(to: partial, status: 400, reason: "Bad Request", extra: [("Warning", "399 callsign \"\(error.reason)\"")])
-                .serialized()
+            guard let partial = Self.minimalRequest(datagram) else { return .reply(nil) }
+            return .reply(Self.response(to: partial, status: 400, reason: "Bad Request",
+                                        extra: [("Warning", "399 callsign \"\(error.reason)\"")]).serialized())
         }
-        guard message.isRequest, let method = message.method else { return nil }
+        guard message.isRequest, let method = message.method else { return .reply(nil) }
         // Retransmissions get the same answer (RFC 3261 §17.2), without signing again.
         let key = (message.topViaBranch ?? "") + "|" + method + "|" + (message.first("call-id") ?? "") + "|" + source
-        if method != "ACK", let cached = cache.lookup(key, now: now()) { return cached }
-        let response: SIPMessage?
+        if method != "ACK", let cached = cache.lookup(key, now: now()) { return .reply(cached) }
+        let response: SIPMessage
         switch method {
-        case "ACK": return nil
+        case "ACK": return .reply(nil)
         case "OPTIONS": response = Self.response(to: message, status: 200, reason: "OK", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
         case "CANCEL": response = Self.response(to: message, status: 200, reason: "OK")
         case "INVITE":
             if let maxForwards = message.first("max-forwards"), let value = Int(maxForwards), value <= 0 {
                 response = Self.response(to: message, status: 483, reason: "Too Many Hops")
+            } else if role == .verification, let outcome = verificationOutcomeImmediately(message, source: source) {
+                response = verifyResponse(message, outcome)
             } else {
-                response = role == .signing ? await sign(message, source: source) : await verify(message, source: source)
+                return .pending(Pending(message: message, key: key, source: source))
             }
         default:
             response = Self.response(to: message, status: 405, reason: "Method Not Allowed", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
         }
-        guard let response else { return nil }
         let bytes = response.serialized()
         cache.store(key, bytes, now: now())
+        return .reply(bytes)
+    }
+
+    /// Answers a pending INVITE: signs it (answering after its traceback
+    /// record committed) or verifies it through the certificate repository.
+    public func complete(_ pending: Pending) async -> [UInt8]? {
+        let response = role == .signing ? await sign(pending.message, source: pending.source)
+            : await verify(pending.message, source: pending.source)
+        let bytes = response.serialized()
+        cache.store(pending.key, bytes, now: now())
         return bytes
     }
 
@@ -189,7 +230,11 @@ public final class RedirectService: Sendable {
     }
 
     func verify(_ message: SIPMessage, source: String) async -> SIPMessage {
-        switch await verificationOutcome(message, source: source) {
+        verifyResponse(message, await verificationOutcome(message, source: source))
+    }
+
+    private func verifyResponse(_ message: SIPMessage, _ outcome: VerificationOutcome) -> SIPMessage {
+        switch outcome {
         case .refused(let response): return response
         case .marked(let headers):
             return Self.response(to: message, status: 302, reason: "Moved Temporarily",
@@ -203,16 +248,44 @@ public final class RedirectService: Sendable {
         case refused(SIPMessage)
     }
 
-    func verificationOutcome(_ message: SIPMessage, source: String) async -> VerificationOutcome {
+    /// What verification reads from the request (RFC 8224 §6.2; ATIS-1000074 §5.4).
+    private struct VerificationInput {
+        var verifier: Verifier
+        var identities: [String]
+        var calling: String
+        var call: CallContext
+        var numbering: NumberingPolicy
+    }
+
+    private func verificationInput(_ message: SIPMessage, source: String) -> VerificationInput {
         let numbering = peerNumbering[source] ?? self.numbering
         var verifier = self.verifier
         verifier.options.numbering = numbering
-        let identities = message.values("identity")
         let calling = Self.callingIdentity(message) ?? ""
         let called = message.first("to") ?? message.requestURI ?? ""
         let date = message.first("date").flatMap(CivilTime.parseRFC1123)
-        var verdict = await verifier.verify(identityHeaders: identities, call: CallContext(orig: calling, dest: called, date: date),
-                                            now: now(), resolver: resolver)
+        return VerificationInput(verifier: verifier, identities: message.values("identity"), calling: calling,
+                                 call: CallContext(orig: calling, dest: called, date: date), numbering: numbering)
+    }
+
+    func verificationOutcome(_ message: SIPMessage, source: String) async -> VerificationOutcome {
+        let input = verificationInput(message, source: source)
+        let verdict = await input.verifier.verify(identityHeaders: input.identities, call: input.call, now: now(), resolver: resolver)
+        return outcome(of: verdict, input, message: message, source: source)
+    }
+
+    /// ``verificationOutcome(_:source:)`` without suspending, or `nil` when it needs I/O.
+    func verificationOutcomeImmediately(_ message: SIPMessage, source: String) -> VerificationOutcome? {
+        let input = verificationInput(message, source: source)
+        guard let verdict = input.verifier.verifyCached(identityHeaders: input.identities, call: input.call, now: now(),
+                                                         resolver: resolver)
+        else { return nil }
+        return outcome(of: verdict, input, message: message, source: source)
+    }
+
+    private func outcome(of verdict: Verdict, _ input: VerificationInput, message: SIPMessage, source: String) -> VerificationOutcome {
+        var verdict = verdict
+        let identities = input.identities, calling = input.calling, numbering = input.numbering
         if identities.isEmpty && requireIdentity {
             verdict.error = VerificationError(.missingIdentity, "no Identity header")
         }

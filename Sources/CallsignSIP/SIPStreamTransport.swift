@@ -69,10 +69,17 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(unwrapInboundIn(data).readableBytesView)
         let source = context.channel.remoteAddress?.ipAddress ?? ""
+        let pending: RedirectService.Pending
+        switch service.handleImmediately(datagram: bytes, source: source) {
+        case .reply(let reply):
+            if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
+            return
+        case .pending(let waiting): pending = waiting
+        }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
-            await service.handle(datagram: bytes, source: source)
+            await service.complete(pending)
         }.whenSuccess { [self] reply in
             guard let reply else { return }
             loopBound.value.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)

@@ -24,6 +24,18 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
         let source = remote.ipAddress ?? ""
+        // Answered here on the event loop when no I/O is needed (warm verification,
+        // retransmissions, OPTIONS, errors); a task only for the rest.
+        let pending: RedirectService.Pending
+        switch service.handleImmediately(datagram: bytes, source: source) {
+        case .reply(let reply):
+            if let reply {
+                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
+                                      promise: nil)
+            }
+            return
+        case .pending(let waiting): pending = waiting
+        }
         let admitted = inFlight.withLock { count -> Bool in
             guard count < maxInFlight else { return false }
             count += 1
@@ -31,17 +43,15 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         }
         guard admitted else {
             CounterCache.shared.increment("callsign_sip_overload_total")
-            if let message = try? SIPParser().parse(bytes), message.isRequest, message.method != "ACK" {
-                let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
-                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
-                                      promise: nil)
-            }
+            let busy = RedirectService.response(to: pending.message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
+                                  promise: nil)
             return
         }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
-            await service.handle(datagram: bytes, source: source)
+            await service.complete(pending)
         }.whenComplete { [self] result in
             inFlight.withLock { $0 -= 1 }
             guard case .success(let reply?) = result else { return }

@@ -10,7 +10,7 @@ import HTTPTypes
 /// Echoes `X-RequestID` (ATIS-1000082) on every response.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let name = HTTPField.Name("X-RequestID")!
+        let name = HotPathRequestCheck.requestID
         var response = try await next(request, context)
         if let id = request.headers[name], id.utf8.count <= 128 { response.headers[name] = id }
         return response
@@ -55,15 +55,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     router.add(middleware: MetricsMiddleware())
 
     @Sendable func body(_ request: inout Request) async -> Result<[UInt8], APIResponse> {
-        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
-            return .failure(.error("SVC4004", ["application/json"]))
-        }
-        if let accept = request.headers[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
-            return .failure(.error("SVC4002", [accept]))
-        }
-        guard request.headers[.contentLength] != nil else {
-            return .failure(.error("SVC4007"))
-        }
+        if let refusal = HotPathRequestCheck.refusal(request.headers) { return .failure(refusal) }
         do {
             let buffer = try await request.collectBody(upTo: STIService.maxBodyBytes)
             return .success(Array(buffer.readableBytesView))
@@ -77,11 +69,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         switch await body(&request) {
         case .failure(let error): return error.http
         case .success(let bytes):
-            var token: String?
-            if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-                token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-            }
-            return await service.sign(body: bytes, bearerToken: token).http
+            return await service.sign(body: bytes, bearerToken: HotPathRequestCheck.bearerToken(request.headers)).http
         }
     }
     router.post("/stir/v1/verification") { request, _ -> Response in

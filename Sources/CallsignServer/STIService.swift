@@ -75,7 +75,7 @@ public struct STIService: Sendable {
     public var signingIatWindow: Int64 = 60
     /// A check before signing (e.g. invalid numbers, Do-Not-Originate lists):
     /// returns why the call must not be signed, or `nil`.
-    public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) async -> String?)? = nil
+    public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) -> String?)? = nil
     /// Called after the DNO list changed through the API (to reload the in-memory list).
     public var dnoChanged: (@Sendable () async -> Void)? = nil
     /// The policy in force, for `/admin/policy/test`.
@@ -117,66 +117,118 @@ public struct STIService: Sendable {
 
     /// `POST /stir/v1/signing` (ATIS-1000082 §5.2): authenticated by an API token.
     public func sign(body: [UInt8], bearerToken: String?) async -> APIResponse {
-        guard let token = bearerToken, !token.isEmpty else {
-            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "unauthenticated")])
-            return .error("POL4001", ["Authorization: Bearer <token>"])
+        let hash: [UInt8]
+        switch Self.tokenHash(bearerToken) {
+        case .failure(let refusal): return refusal
+        case .success(let value): hash = value
         }
-        let customer: Customer
+        let customer: Customer?
         do {
-            let hash = APIToken.hash(token)
-            guard let found = try await CustomerCache.customer(tokenCache, key: hash, now: now(), load: { try await store.customer(tokenHash: hash) })
-            else {
-                CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
-                return .error("POL4001", ["unknown or revoked token"])
-            }
-            customer = found
+            customer = try await CustomerCache.customer(tokenCache, key: hash, now: now(), load: { try await store.customer(tokenHash: hash) })
         } catch {
             return .error("POL5000")
+        }
+        switch prepareSigning(body: body, customer: customer) {
+        case .answer(let response): return response
+        case .commit(let record, let response):
+            do {
+                try await GroupCommitRecorder.record([record], via: recorder, store: store)
+            } catch {
+                // A call that cannot be traced back is not signed.
+                return .error("POL5000")
+            }
+            return Self.signed(record, response)
+        }
+    }
+
+    /// What a signing request comes to before its traceback record is written.
+    public enum SigningStep: Sendable {
+        /// Refused or invalid: answer this.
+        case answer(APIResponse)
+        /// Signed: answer this once `record` has committed (or POL5000 if it cannot be).
+        case commit(SignedCallRecord, APIResponse)
+    }
+
+    /// `POST /stir/v1/signing` up to the traceback write, without suspending,
+    /// or `nil` when the token's customer is not in ``tokenCache``.
+    public func signImmediately(body: [UInt8], bearerToken: String?) -> SigningStep? {
+        let hash: [UInt8]
+        switch Self.tokenHash(bearerToken) {
+        case .failure(let refusal): return .answer(refusal)
+        case .success(let value): hash = value
+        }
+        guard let cached = tokenCache?.cachedCustomer(key: hash, now: now()) else { return nil }
+        return prepareSigning(body: body, customer: cached)
+    }
+
+    /// Counts a signed call once its record committed; the answer to send.
+    public static func signed(_ record: SignedCallRecord, _ response: APIResponse) -> APIResponse {
+        CounterCache.shared.increment("callsign_signing_total", [("attest", record.attestation.rawValue)])
+        return response
+    }
+
+    /// The SHA-256 of the bearer token (tokens are stored hashed), or POL4001.
+    static func tokenHash(_ bearerToken: String?) -> Result<[UInt8], APIResponse> {
+        guard let token = bearerToken, !token.isEmpty else {
+            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "unauthenticated")])
+            return .failure(.error("POL4001", ["Authorization: Bearer <token>"]))
+        }
+        return .success(APIToken.hash(token))
+    }
+
+    /// Validates the `signingRequest` (ATIS-1000082 §5.2.1), applies the
+    /// signing guard, decides the attestation for `customer` and signs.
+    func prepareSigning(body: [UInt8], customer found: Customer?) -> SigningStep {
+        guard let customer = found else {
+            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
+            return .answer(.error("POL4001", ["unknown or revoked token"]))
         }
         let request: JSONObject
         switch Self.parseBody(body, wrapper: "signingRequest") {
         case .success(let object): request = object
-        case .failure(let response): return response
+        case .failure(let response): return .answer(response)
         }
         // attest
-        guard let attestValue = request["attest"] else { return .missing("attest") }
+        guard let attestValue = request["attest"] else { return .answer(.missing("attest")) }
         guard let attestText = attestValue.stringValue, let requested = PASSporT.Attestation(rawValue: attestText) else {
-            return .invalid("attest", "Must be 'A', 'B' or 'C'")
+            return .answer(.invalid("attest", "Must be 'A', 'B' or 'C'"))
         }
         // dest
-        guard let destValue = request["dest"] else { return .missing("dest") }
-        guard let destObject = destValue.objectValue else { return .invalid("dest", "Must be an object") }
-        guard let destTN = destObject["tn"] else { return .missing("dest.tn") }
-        guard let destArray = destTN.arrayValue else { return .invalid("dest.tn", "Must be an array") }
-        guard !destArray.isEmpty, destArray.count <= 32 else { return .invalid("dest.tn", "Must hold 1 to 32 numbers") }
+        guard let destValue = request["dest"] else { return .answer(.missing("dest")) }
+        guard let destObject = destValue.objectValue else { return .answer(.invalid("dest", "Must be an object")) }
+        guard let destTN = destObject["tn"] else { return .answer(.missing("dest.tn")) }
+        guard let destArray = destTN.arrayValue else { return .answer(.invalid("dest.tn", "Must be an array")) }
+        guard !destArray.isEmpty, destArray.count <= 32 else { return .answer(.invalid("dest.tn", "Must hold 1 to 32 numbers")) }
         var dest: [String] = []
         for element in destArray {
             guard let text = element.stringValue, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
-                return .invalid("dest.tn", "Not a telephone number")
+                return .answer(.invalid("dest.tn", "Not a telephone number"))
             }
             dest.append(tn)
         }
         // iat
-        guard let iatValue = request["iat"] else { return .missing("iat") }
-        guard let iat = iatValue.integerValue else { return .invalid("iat", "Must be an integer (seconds since the epoch)") }
+        guard let iatValue = request["iat"] else { return .answer(.missing("iat")) }
+        guard let iat = iatValue.integerValue else { return .answer(.invalid("iat", "Must be an integer (seconds since the epoch)")) }
         let time = now()
-        guard abs(iat - time) <= signingIatWindow else { return .invalid("iat", "Must be within \(signingIatWindow) s of the server's time") }
+        guard abs(iat - time) <= signingIatWindow else {
+            return .answer(.invalid("iat", "Must be within \(signingIatWindow) s of the server's time"))
+        }
         // orig
-        guard let origValue = request["orig"] else { return .missing("orig") }
-        guard let origObject = origValue.objectValue else { return .invalid("orig", "Must be an object") }
-        guard let origTN = origObject["tn"] else { return .missing("orig.tn") }
+        guard let origValue = request["orig"] else { return .answer(.missing("orig")) }
+        guard let origObject = origValue.objectValue else { return .answer(.invalid("orig", "Must be an object")) }
+        guard let origTN = origObject["tn"] else { return .answer(.missing("orig.tn")) }
         guard let origText = origTN.stringValue, let orig = TelephoneNumber.canonicalNumber(origText, policy: numbering) else {
-            return .invalid("orig.tn", "Not a telephone number")
+            return .answer(.invalid("orig.tn", "Not a telephone number"))
         }
         // origid: required by the API; the customer's configured origid is what is signed.
-        guard let origidValue = request["origid"] else { return .missing("origid") }
+        guard let origidValue = request["origid"] else { return .answer(.missing("origid")) }
         guard let origidText = origidValue.stringValue, UUID(uuidString: origidText) != nil else {
-            return .invalid("origid", "Must be a UUID")
+            return .answer(.invalid("origid", "Must be a UUID"))
         }
 
-        if let signingGuard, let reason = await signingGuard(customer, orig, dest) {
+        if let signingGuard, let reason = signingGuard(customer, orig, dest) {
             CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "policy")])
-            return .error("POL4003", [reason])
+            return .answer(.error("POL4003", [reason]))
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
         let signer = Signer(key: signingKey, x5u: x5u)
@@ -184,48 +236,69 @@ public struct STIService: Sendable {
         do {
             header = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
         } catch {
-            return .error("POL5000")
+            return .answer(.error("POL5000"))
         }
-        do {
-            let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
-                                          origid: customer.origid, customerID: customer.id)
-            try await GroupCommitRecorder.record([record], via: recorder, store: store)
-        } catch {
-            // A call that cannot be traced back is not signed.
-            return .error("POL5000")
-        }
-        CounterCache.shared.increment("callsign_signing_total", [("attest", attestation.rawValue)])
-        return APIResponse(status: 200, body: JSONObject([
+        let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
+                                      origid: customer.origid, customerID: customer.id)
+        return .commit(record, APIResponse(status: 200, body: JSONObject([
             "signingResponse": .object(JSONObject([
                 "identity": .string(header.value),
                 "attest": .string(attestation.rawValue),
                 "origid": .string(customer.origid),
             ])),
-        ]))
+        ])))
     }
 
     /// `POST /stir/v1/verification` (ATIS-1000082 §5.3). Verification failures
     /// are 200 responses with `verstat`, `reasoncode` and `reasontext`.
     public func verify(body: [UInt8]) async -> APIResponse {
-        let request: JSONObject
-        switch Self.parseBody(body, wrapper: "verificationRequest") {
-        case .success(let object): request = object
+        switch Self.parseVerificationRequest(body) {
         case .failure(let response): return response
+        case .success(let request):
+            let verdict = await verifier.verify(identityHeaders: [request.identity], call: request.call, now: now(), resolver: resolver)
+            return verificationResponse(verdict, from: request.call.orig)
         }
-        guard let fromValue = request["from"] else { return .missing("from") }
-        guard let fromTN = fromValue.objectValue?["tn"] else { return .missing("from.tn") }
-        guard let from = fromTN.stringValue else { return .invalid("from.tn", "Must be a string") }
-        guard let toValue = request["to"] else { return .missing("to") }
-        guard let toTN = toValue.objectValue?["tn"] else { return .missing("to.tn") }
-        guard let toArray = toTN.arrayValue else { return .invalid("to.tn", "Must be an array") }
-        guard let to = toArray.first?.stringValue else { return .invalid("to.tn", "Must hold a telephone number") }
-        guard let timeValue = request["time"] else { return .missing("time") }
-        guard let date = timeValue.integerValue else { return .invalid("time", "Must be an integer (seconds since the epoch)") }
-        guard let identityValue = request["identity"] else { return .missing("identity") }
-        guard let identity = identityValue.stringValue else { return .invalid("identity", "Must be a string") }
+    }
 
-        let verdict = await verifier.verify(identityHeaders: [identity], call: CallContext(orig: from, dest: to, date: date),
-                                            now: now(), resolver: resolver)
+    /// `POST /stir/v1/verification` answered without suspending — the same
+    /// answer as ``verify(body:)`` — or `nil` when it needs I/O (the x5u or
+    /// its chain is not cached, or the PASSporT needs the full procedure; see
+    /// ``Verifier/verifyCached(identityHeaders:call:now:resolver:)``).
+    public func verifyImmediately(body: [UInt8]) -> APIResponse? {
+        switch Self.parseVerificationRequest(body) {
+        case .failure(let response): return response
+        case .success(let request):
+            guard let verdict = verifier.verifyCached(identityHeaders: [request.identity], call: request.call, now: now(),
+                                                      resolver: resolver)
+            else { return nil }
+            return verificationResponse(verdict, from: request.call.orig)
+        }
+    }
+
+    /// The `verificationRequest` members (ATIS-1000082 §5.3.1).
+    static func parseVerificationRequest(_ body: [UInt8]) -> Result<(identity: String, call: CallContext), APIResponse> {
+        let request: JSONObject
+        switch parseBody(body, wrapper: "verificationRequest") {
+        case .success(let object): request = object
+        case .failure(let response): return .failure(response)
+        }
+        guard let fromValue = request["from"] else { return .failure(.missing("from")) }
+        guard let fromTN = fromValue.objectValue?["tn"] else { return .failure(.missing("from.tn")) }
+        guard let from = fromTN.stringValue else { return .failure(.invalid("from.tn", "Must be a string")) }
+        guard let toValue = request["to"] else { return .failure(.missing("to")) }
+        guard let toTN = toValue.objectValue?["tn"] else { return .failure(.missing("to.tn")) }
+        guard let toArray = toTN.arrayValue else { return .failure(.invalid("to.tn", "Must be an array")) }
+        guard let to = toArray.first?.stringValue else { return .failure(.invalid("to.tn", "Must hold a telephone number")) }
+        guard let timeValue = request["time"] else { return .failure(.missing("time")) }
+        guard let date = timeValue.integerValue else { return .failure(.invalid("time", "Must be an integer (seconds since the epoch)")) }
+        guard let identityValue = request["identity"] else { return .failure(.missing("identity")) }
+        guard let identity = identityValue.stringValue else { return .failure(.invalid("identity", "Must be a string")) }
+        return .success((identity, CallContext(orig: from, dest: to, date: date)))
+    }
+
+    /// The `verificationResponse` for a verdict (ATIS-1000082 §5.3.2), with the
+    /// anti-spoofing policy's structured result.
+    func verificationResponse(_ verdict: Verdict, from: String) -> APIResponse {
         var response = JSONObject(["verstat": .string(verdict.verstat.rawValue)])
         if let attestation = verdict.attestation, verdict.isValid { response["attest"] = .string(attestation.rawValue) }
         if let origid = verdict.origid, verdict.isValid { response["origid"] = .string(origid) }

@@ -180,11 +180,13 @@ public enum CallsignServe {
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
-        let app = Application(router: router,
+        let app = Application(router: router, server: RESTHotPath(service: service, now: now).server,
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign"),
                               onServerRunning: { _ in banner(text) }, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // First in the list, so it stops last: signings in flight still commit.
+            .init(service: TracebackWriter(recorder: recorder)),
             .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
         if policyBox != nil || !peerPolicies.isEmpty {
@@ -264,6 +266,16 @@ public enum CallsignServe {
 }
 
 /// Runs `action` every `interval` until graceful shutdown.
+/// Leads the traceback batches of signings answered on the event loop
+/// (``GroupCommitRecorder/run()``) until graceful shutdown.
+struct TracebackWriter: Service {
+    let recorder: GroupCommitRecorder
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await recorder.run() }
+    }
+}
+
 struct PeriodicTask: Service {
     let interval: Duration
     let action: @Sendable () async -> Void

@@ -10,6 +10,10 @@ struct SharedCertificateRepository: CertificateRepository {
     let store: any CallsignStore
     let now: @Sendable () -> Int64
 
+    func cachedBody(_ url: String, at time: Int64) -> [UInt8]? {
+        http.cachedBody(url, at: time)
+    }
+
     func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8] {
         let time = now()
         if let (body, _) = http.cached(url, at: time) { return body }

@@ -15,6 +15,11 @@ import Synchronization
 /// grow to ``maxBatch`` records and the write rate stops being the limit.
 /// A leader whose task is cancelled mid-write (the store stops with it) fails
 /// alone: the callers in its batch go first into the next transaction.
+///
+/// Callers that cannot suspend (a SwiftNIO event loop answering a request on
+/// the thread that read it) use ``enqueue(_:completion:)`` instead: their
+/// records join the same batches, and ``run()`` — a long-lived service task
+/// in the server's service group — leads the batches they start.
 public final class GroupCommitRecorder: Sendable {
     private enum Outcome: Sendable {
         case written
@@ -22,16 +27,51 @@ public final class GroupCommitRecorder: Sendable {
         case lead
     }
 
-    private struct Waiter {
-        var calls: [SignedCallRecord]
-        var continuation: CheckedContinuation<Outcome, Never>
+    /// What a caller is told when its records committed (or did not).
+    public typealias Completion = @Sendable (Result<Void, WriteFailed>) -> Void
+
+    private enum Waiter {
+        case task([SignedCallRecord], CheckedContinuation<Outcome, Never>)
+        case callback([SignedCallRecord], Completion)
+
+        var calls: [SignedCallRecord] {
+            switch self {
+            case .task(let calls, _), .callback(let calls, _): calls
+            }
+        }
+
+        func finish(_ failure: (any Error)?) {
+            switch self {
+            case .task(_, let continuation):
+                continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
+            case .callback(_, let completion):
+                completion(failure.map { .failure(WriteFailed(description: String(describing: $0))) } ?? .success(()))
+            }
+        }
     }
 
     private struct State {
+        /// Someone holds the lead (a caller's task, or the writer).
         var writing = false
         var queue: [Waiter] = []
         var batches = 0
         var records = 0
+        /// ``run()`` is running: ``enqueue(_:completion:)`` is accepted.
+        var writerRunning = false
+        /// The writer, parked until it is handed the lead.
+        var writerParked: CheckedContinuation<Bool, Never>?
+        /// The lead was handed to the writer while it was not parked.
+        var writerHasLead = false
+
+        /// Gives the lead to the writer: the continuation to resume, if it is parked.
+        mutating func handLeadToWriter() -> CheckedContinuation<Bool, Never>? {
+            if let parked = writerParked {
+                writerParked = nil
+                return parked
+            }
+            writerHasLead = true
+            return nil
+        }
     }
 
     /// The error a caller gets when the transaction holding its records failed.
@@ -56,7 +96,7 @@ public final class GroupCommitRecorder: Sendable {
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             let lead = state.withLock { state -> Bool in
                 if state.writing {
-                    state.queue.append(Waiter(calls: calls, continuation: continuation))
+                    state.queue.append(.task(calls, continuation))
                     return false
                 }
                 state.writing = true
@@ -71,11 +111,81 @@ public final class GroupCommitRecorder: Sendable {
         }
     }
 
+    /// Queues `calls` without suspending; `completion` runs (on the writer's
+    /// thread) once the transaction holding them committed or failed — the
+    /// caller answers its call only then. Returns `false`, with nothing
+    /// queued, when ``run()`` is not running (use ``record(_:)``).
+    public func enqueue(_ calls: [SignedCallRecord], completion: @escaping Completion) -> Bool {
+        let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            guard state.writerRunning else { return (false, nil) }
+            state.queue.append(.callback(calls, completion))
+            if state.writing { return (true, nil) }
+            state.writing = true
+            return (true, state.handLeadToWriter())
+        }
+        wake?.resume(returning: true)
+        return accepted
+    }
+
+    /// Whether ``enqueue(_:completion:)`` is accepted now.
+    public var acceptsCallbacks: Bool { state.withLock { $0.writerRunning } }
+
+    /// Leads the batches started by ``enqueue(_:completion:)`` callers until
+    /// the task is cancelled (graceful shutdown). Callbacks still queued then
+    /// are failed; callers that can suspend are unaffected.
+    public func run() async {
+        state.withLock { $0.writerRunning = true }
+        while true {
+            let go: Bool = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let now: Bool? = state.withLock { state in
+                        if Task.isCancelled { return false }
+                        if state.writerHasLead {
+                            state.writerHasLead = false
+                            return true
+                        }
+                        state.writerParked = continuation
+                        return nil
+                    }
+                    if let now { continuation.resume(returning: now) }
+                }
+            } onCancel: {
+                let parked = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    defer { state.writerParked = nil }
+                    return state.writerParked
+                }
+                parked?.resume(returning: false)
+            }
+            guard go else { break }
+            try? await lead([])
+        }
+        // Stopping: refuse new callbacks, fail the queued ones, and pass on a lead handed to the writer.
+        let (failed, next) = state.withLock { state -> ([Waiter], Waiter?) in
+            state.writerRunning = false
+            var failed: [Waiter] = []
+            var kept: [Waiter] = []
+            for waiter in state.queue {
+                if case .callback = waiter { failed.append(waiter) } else { kept.append(waiter) }
+            }
+            state.queue = kept
+            guard state.writerHasLead else { return (failed, nil) }
+            state.writerHasLead = false
+            if state.queue.isEmpty {
+                state.writing = false
+                return (failed, nil)
+            }
+            return (failed, state.queue.removeFirst())
+        }
+        for waiter in failed { waiter.finish(WriteFailed(description: "traceback writer stopped")) }
+        if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
+    }
+
     /// Writes the leader's calls with the queued ones, answers the batch, and
-    /// hands the lead to the first caller that queued meanwhile.
+    /// hands the lead to the first caller that queued meanwhile (the writer
+    /// when that caller cannot suspend).
     private func lead(_ calls: [SignedCallRecord]) async throws {
         let batch = state.withLock { state -> [Waiter] in
-            let count = min(state.queue.count, maxBatch - 1)
+            let count = min(state.queue.count, maxBatch - (calls.isEmpty ? 0 : 1))
             let taken = Array(state.queue.prefix(count))
             state.queue.removeFirst(count)
             return taken
@@ -83,10 +193,12 @@ public final class GroupCommitRecorder: Sendable {
         var all = calls
         for waiter in batch { all += waiter.calls }
         var failure: (any Error)?
-        do {
-            try await store.record(all)
-        } catch {
-            failure = error
+        if !all.isEmpty {
+            do {
+                try await store.record(all)
+            } catch {
+                failure = error
+            }
         }
         let leaderCancelled = failure != nil && Task.isCancelled
         state.withLock { state in
@@ -97,18 +209,21 @@ public final class GroupCommitRecorder: Sendable {
             if leaderCancelled { state.queue.insert(contentsOf: batch, at: 0) }
         }
         if !leaderCancelled {
-            for waiter in batch {
-                waiter.continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
-            }
+            for waiter in batch { waiter.finish(failure) }
         }
-        let next = state.withLock { state -> Waiter? in
-            if state.queue.isEmpty {
+        let (next, wakeWriter) = state.withLock { state -> (Waiter?, CheckedContinuation<Bool, Never>?) in
+            guard let first = state.queue.first else {
                 state.writing = false
-                return nil
+                return (nil, nil)
             }
-            return state.queue.removeFirst()
+            if case .callback = first {
+                return (nil, state.handLeadToWriter())
+            }
+            state.queue.removeFirst()
+            return (first, nil)
         }
-        next?.continuation.resume(returning: .lead)
+        if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
+        wakeWriter?.resume(returning: true)
         if let failure { throw failure }
     }
 
@@ -160,6 +275,13 @@ public final class CustomerCache: Sendable {
             entries[key] = Entry(customer: customer, until: now + lifetime)
         }
         return customer
+    }
+
+    /// The cached lookup for `key` when it is fresh at `now`: `.some(nil)` is
+    /// a cached "no such token"; `nil` means not cached (ask ``customer(key:now:load:)``).
+    public func cachedCustomer(key: [UInt8], now: Int64) -> Customer?? {
+        guard let entry = entries.withLock({ $0[key] }), now < entry.until else { return nil }
+        return .some(entry.customer)
     }
 
     /// The customer from `cache` when there is one, else straight from `load`.

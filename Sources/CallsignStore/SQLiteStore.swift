@@ -10,6 +10,10 @@ public final class SQLiteStore: CallsignStore {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        // Reads are rare on the call path (customers and tokens are cached, traceback
+        // and DNO listings are admin reads): two readers bound the page caches that
+        // soak runs saw grow RSS in one late step (BENCHMARKS.md, Soak).
+        configuration.maximumReaderCount = 2
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
     }

@@ -160,3 +160,107 @@ struct GroupCommitTests {
         }
     }
 }
+
+/// Callers on an event loop cannot suspend: they queue with a completion and
+/// the recorder's writer task leads their batches.
+@Suite("Group commit for callers that cannot suspend (writer task)")
+struct GroupCommitWriterTests {
+    /// Collects completions from any thread and lets a test wait for them.
+    final class Completions: Sendable {
+        let results = Mutex([Int: Bool]())
+        func add(_ index: Int, _ ok: Bool) { results.withLock { $0[index] = ok } }
+        func wait(for count: Int) async throws {
+            for _ in 0..<500 where results.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+
+    @Test("without a running writer, enqueue refuses (the caller takes the suspending path)")
+    func refusedWithoutWriter() throws {
+        let recorder = GroupCommitRecorder(store: try ControlledStore())
+        #expect(!recorder.acceptsCallbacks)
+        #expect(!recorder.enqueue([GroupCommitTests.call(1)]) { _ in Issue.record("completion must not run") })
+    }
+
+    @Test("queued records commit in shared transactions, each completion after its record is readable")
+    func writerCommitsBatches() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await recorder.run() }
+            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+            for index in 0..<300 {
+                let call = GroupCommitTests.call(index)
+                #expect(recorder.enqueue([call]) { result in
+                    completions.add(index, (try? result.get()) != nil)
+                })
+            }
+            try await completions.wait(for: 300)
+            group.cancelAll()
+        }
+        #expect(completions.results.withLock { $0.values.allSatisfy { $0 } && $0.count == 300 })
+        let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 1000)
+        #expect(stored.count == 300)
+        // Batches form behind the 2 ms write: far fewer transactions than records.
+        #expect(store.transactions.withLock { $0 } < 100)
+        #expect(!recorder.acceptsCallbacks)
+    }
+
+    @Test("callers that suspend and callers that queue share batches and all commit")
+    func mixedCallers() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await recorder.run() }
+            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+            try await withThrowingTaskGroup(of: Void.self) { callers in
+                for index in 0..<100 {
+                    callers.addTask { try await recorder.record([GroupCommitTests.call(1000 + index)]) }
+                    _ = recorder.enqueue([GroupCommitTests.call(index)]) { result in completions.add(index, (try? result.get()) != nil) }
+                }
+                try await callers.waitForAll()
+            }
+            try await completions.wait(for: 100)
+            group.cancelAll()
+        }
+        #expect(completions.results.withLock { $0.count == 100 && $0.values.allSatisfy { $0 } })
+        let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 1000)
+        #expect(stored.count == 200)
+    }
+
+    @Test("a failed transaction fails its queued callers, and the writer goes on with the next batch")
+    func failureReachesCallbacks() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await recorder.run() }
+            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+            store.failWrites.withLock { $0 = true }
+            _ = recorder.enqueue([GroupCommitTests.call(1)]) { result in completions.add(1, (try? result.get()) != nil) }
+            try await completions.wait(for: 1)
+            store.failWrites.withLock { $0 = false }
+            _ = recorder.enqueue([GroupCommitTests.call(2)]) { result in completions.add(2, (try? result.get()) != nil) }
+            try await completions.wait(for: 2)
+            group.cancelAll()
+        }
+        #expect(completions.results.withLock { $0 } == [1: false, 2: true])
+        let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10)
+        #expect(stored.map(\.orig) == [GroupCommitTests.call(2).orig])
+    }
+
+    @Test("after the writer stops, suspending callers still lead their own transactions")
+    func suspendingCallersAfterStop() async throws {
+        let store = try ControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await recorder.run() }
+            while !recorder.acceptsCallbacks { try? await Task.sleep(for: .milliseconds(1)) }
+            group.cancelAll()
+        }
+        try await recorder.record([GroupCommitTests.call(7)])
+        let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10)
+        #expect(stored.count == 1)
+    }
+}

@@ -58,6 +58,14 @@ func certificateBenchmarks() {
         }
     }
 
+    Benchmark("Verification with x5u, warm chain cache, without suspending (event-loop path)") { benchmark in
+        let resolver = fixture.resolver(cache: ChainCache())
+        _ = await verifier.verify(identityHeaders: [fixture.identity], call: fixture.call, now: fixture.now, resolver: resolver)
+        for _ in benchmark.scaledIterations {
+            blackHole(verifier.verifyCached(identityHeaders: [fixture.identity], call: fixture.call, now: fixture.now, resolver: resolver))
+        }
+    }
+
     Benchmark("Verification with x5u, cold cache (chain + CRL validation every call)") { benchmark in
         for _ in benchmark.scaledIterations {
             let resolver = fixture.resolver(cache: ChainCache(capacity: 1))

@@ -1,0 +1,327 @@
+import Callsign
+import CallsignStore
+import Foundation
+public import HummingbirdCore
+import CallsignSIP
+import Dispatch
+import HTTPTypes
+import Metrics
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Answers the hot ATIS-1000082 requests — `POST /stir/v1/verification` with
+/// a warm certificate cache, `POST /stir/v1/signing` with a cached token — on
+/// the event loop that read them, in the Hummingbird pipeline before the
+/// router: no task per request, no hop to the concurrency pool and back
+/// (measured: the router path costs ~28 µs of CPU per request before any
+/// STIR work, BENCHMARKS.md). A signing is answered when its traceback record
+/// committed (``GroupCommitRecorder/enqueue(_:completion:)``), never before.
+///
+/// Everything else passes through untouched to Hummingbird, which answers it
+/// as before: other paths and methods, requests that need I/O first (a cold
+/// x5u, `div`/`rcd` PASSporTs, a token not in the cache), `Connection: close`,
+/// `Expect`, bodies over ``STIService/maxBodyBytes`` (Hummingbird answers
+/// 413). Header checks (415, 406, 411) and the answers are the same on both
+/// paths (``HotPathRequestCheck``, ``STIService``).
+///
+/// HTTP/1.1 order is kept: while a request handed to Hummingbird is
+/// unanswered, later requests follow it there; while a signing waits for its
+/// commit, the handler stops reading and holds what was already read.
+final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        case idle
+        /// Collecting the body of a request this handler may answer.
+        case collecting(HTTPRequest, ByteBuffer, startedAt: UInt64)
+        /// Passing the current request to Hummingbird.
+        case passing
+    }
+
+    private enum Answer {
+        case now(APIResponse)
+        case afterCommit(SignedCallRecord, APIResponse)
+        case pass
+    }
+
+    private var state = State.idle
+    /// Requests passed to Hummingbird whose response has not ended yet.
+    private var passedUnanswered = 0
+    private var needsFlush = false
+    /// A signing answer waits for its traceback commit.
+    private var waitingForCommit = false
+    /// Parts read while waiting (bounded: reading stops while waiting).
+    private var held: [NIOAny] = []
+    private var readRequested = false
+    private var active = true
+    private let shared: RESTHotPath
+    private var service: STIService { shared.service }
+
+    init(shared: RESTHotPath) {
+        self.shared = shared
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { active = false }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        active = false
+        context.fireChannelInactive()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if waitingForCommit {
+            readRequested = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if waitingForCommit {
+            held.append(data)
+            return
+        }
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .idle:
+            guard case .head(let head) = part else {
+                context.fireChannelRead(data)
+                return
+            }
+            if passedUnanswered == 0, Self.isHot(head) {
+                let capacity = head.headerFields[.contentLength].flatMap(Int.init).map { min(max($0, 0), STIService.maxBodyBytes) } ?? 0
+                state = .collecting(head, context.channel.allocator.buffer(capacity: capacity),
+                                    startedAt: DispatchTime.now().uptimeNanoseconds)
+            } else {
+                state = .passing
+                passedUnanswered += 1
+                context.fireChannelRead(data)
+            }
+        case .collecting(let head, var body, let started):
+            switch part {
+            case .head, .body where body.readableBytes + (part.bodyBytes ?? 0) > STIService.maxBodyBytes:
+                // Too large (Hummingbird answers 413 as it always did), or not HTTP/1 as NIO decodes it.
+                state = .passing
+                passedUnanswered += 1
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                context.fireChannelRead(wrapInboundOut(.body(body)))
+                context.fireChannelRead(data)
+            case .body(var chunk):
+                state = .idle  // drop the copy held in `state` so `body` is appended to in place
+                body.writeBuffer(&chunk)
+                state = .collecting(head, body, startedAt: started)
+            case .end:
+                state = .idle
+                switch answer(head, body: body) {
+                case .now(let response):
+                    write(response, for: head, started: started, context: context)
+                case .afterCommit(let record, let response):
+                    waitForCommit(record, response, for: head, started: started, context: context)
+                case .pass:
+                    passedUnanswered += 1
+                    context.fireChannelRead(wrapInboundOut(.head(head)))
+                    if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
+                    context.fireChannelRead(data)
+                }
+            }
+        case .passing:
+            if case .end = part { state = .idle }
+            context.fireChannelRead(data)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context)
+        context.fireChannelReadComplete()
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Only Hummingbird's responses come through here (this handler writes from its own context).
+        if case .end = unwrapOutboundIn(data) { passedUnanswered = max(0, passedUnanswered - 1) }
+        context.write(data, promise: promise)
+    }
+
+    /// The two POST endpoints, with nothing that asks for the full path.
+    static func isHot(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post, head.path == "/stir/v1/verification" || head.path == "/stir/v1/signing" else { return false }
+        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
+        if head.headerFields[.expect] != nil { return false }
+        return true
+    }
+
+    private func answer(_ head: HTTPRequest, body: ByteBuffer) -> Answer {
+        if let refusal = HotPathRequestCheck.refusal(head.headerFields) { return .now(refusal) }
+        let bytes = Array(body.readableBytesView)
+        if head.path == "/stir/v1/verification" {
+            return service.verifyImmediately(body: bytes).map(Answer.now) ?? .pass
+        }
+        guard let recorder = service.recorder, recorder.acceptsCallbacks else { return .pass }
+        switch service.signImmediately(body: bytes, bearerToken: HotPathRequestCheck.bearerToken(head.headerFields)) {
+        case nil: return .pass
+        case .answer(let response)?: return .now(response)
+        case .commit(let record, let response)?: return .afterCommit(record, response)
+        }
+    }
+
+    private func waitForCommit(_ record: SignedCallRecord, _ response: APIResponse, for head: HTTPRequest, started: UInt64,
+                               context: ChannelHandlerContext)
+    {
+        guard let recorder = service.recorder else { return }
+        waitingForCommit = true
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let accepted = recorder.enqueue([record]) { result in
+            bound.eventLoop.execute {
+                let (handler, context) = bound.value
+                let answer = (try? result.get()) != nil ? STIService.signed(record, response) : APIResponse.error("POL5000")
+                handler.committed(answer, for: head, started: started, context: context)
+            }
+        }
+        if !accepted {
+            // The writer stopped (shutdown): this call cannot be traced back, so it is not signed.
+            committed(.error("POL5000"), for: head, started: started, context: context)
+        }
+    }
+
+    /// The commit is done: answer, then go on with what was read meanwhile.
+    private func committed(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
+        waitingForCommit = false
+        guard active else {
+            held.removeAll()
+            return
+        }
+        write(response, for: head, started: started, context: context)
+        flushIfNeeded(context)
+        // Requests read meanwhile, in order (one that must wait in turn holds the rest again).
+        let parts = held
+        held.removeAll()
+        for part in parts { channelRead(context: context, data: part) }
+        flushIfNeeded(context)
+        if !waitingForCommit, readRequested {
+            readRequested = false
+            context.read()
+        }
+    }
+
+    private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
+        var bytes = JSONWriter.canonical(.object(response.body))
+        bytes.append(0x0A)
+        var fields: HTTPFields = [
+            .contentType: "application/json",
+            .contentLength: String(bytes.count),
+            .date: shared.date(),
+            .server: "callsign",
+        ]
+        if let id = head.headerFields[HotPathRequestCheck.requestID], id.utf8.count <= 128 {
+            fields[HotPathRequestCheck.requestID] = id
+        }
+        let status = HTTPResponse.Status(code: response.status)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
+        context.write(wrapOutboundOut(.end(nil)), promise: nil)
+        needsFlush = true
+        shared.record(route: head.path ?? "", status: response.status, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+    }
+}
+
+extension HTTPRequestPart {
+    fileprivate var bodyBytes: Int? {
+        if case .body(let buffer) = self { return buffer.readableBytes }
+        return nil
+    }
+}
+
+/// The HTTP/1.1 server of `callsign serve`: Hummingbird's, with a
+/// ``HotPathHandler`` per connection in front of the router. It also holds
+/// what the handlers share: the `Date` value of the current second, and the
+/// request metrics Hummingbird's `MetricsMiddleware` keeps (`hb.requests`,
+/// `http.server.request.duration`, same labels), made once.
+public final class RESTHotPath: Sendable {
+    private struct Metrics {
+        var counter: Counter
+        var timer: Timer
+        var hot: Counter
+    }
+
+    /// Requests answered on the event loop so far (also `callsign_rest_hot_path_total{route}`).
+    public var answered: Int { answeredCount.load(ordering: .relaxed) }
+    private let answeredCount = Atomic(0)
+
+    private let dateCache = Mutex((second: Int64.min, text: ""))
+    private let metrics = Mutex([Int: Metrics]())
+    private let now: @Sendable () -> Int64
+    let service: STIService
+
+    /// - Parameters:
+    ///   - service: the STI-AS/STI-VS the router also answers with.
+    ///   - now: the clock for the `Date` header.
+    public init(service: STIService, now: @escaping @Sendable () -> Int64) {
+        self.service = service
+        self.now = now
+    }
+
+    /// The server to give `Application(router:server:)`.
+    public var server: HTTPServerBuilder {
+        .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [HotPathHandler(shared: self)]))
+    }
+
+    /// The IMF-fixdate of the current second (RFC 9110 §6.6.1: an origin server with a clock sends Date).
+    func date() -> String {
+        let second = now()
+        return dateCache.withLock { cached in
+            if cached.second != second { cached = (second, CivilTime.formatRFC1123(second)) }
+            return cached.text
+        }
+    }
+
+    func record(route: String, status: Int, nanoseconds: UInt64) {
+        let key = (route == "/stir/v1/signing" ? 1000 : 0) + status
+        let made = metrics.withLock { $0[key] }
+        let entry = made ?? {
+            let dimensions = [("http.route", route), ("http.request.method", "POST"), ("http.response.status_code", String(status))]
+            let entry = Metrics(counter: Counter(label: "hb.requests", dimensions: dimensions),
+                                timer: Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds),
+                                hot: Counter(label: "callsign_rest_hot_path_total", dimensions: [("route", route)]))
+            metrics.withLock { if $0.count < 64 { $0[key] = entry } }
+            return entry
+        }()
+        entry.counter.increment()
+        entry.hot.increment()
+        answeredCount.add(1, ordering: .relaxed)
+        entry.timer.recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+}
+
+/// The request checks of the two ATIS-1000082 POST endpoints (§5.1): body
+/// type (415 SVC4004), accepted answer type (406 SVC4002), Content-Length
+/// (411 SVC4007). One function for the router and the hot path.
+enum HotPathRequestCheck {
+    static let requestID = HTTPField.Name("X-RequestID")!
+
+    static func refusal(_ fields: HTTPFields) -> APIResponse? {
+        guard let type = fields[.contentType], type.lowercased().hasPrefix("application/json") else {
+            return .error("SVC4004", ["application/json"])
+        }
+        if let accept = fields[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
+            return .error("SVC4002", [accept])
+        }
+        guard fields[.contentLength] != nil else { return .error("SVC4007") }
+        return nil
+    }
+
+    /// The token of `Authorization: Bearer <token>`, if any.
+    static func bearerToken(_ fields: HTTPFields) -> String? {
+        guard let authorization = fields[.authorization], authorization.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,137 @@
+import Callsign
+import CallsignServer
+import CallsignStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Prometheus
+import Testing
+
+/// The event-loop answers of the two hot endpoints, over a real loopback
+/// server (Hummingbird's live test client), against the router's answers.
+@Suite("REST hot path: answers on the event loop match the router's", .serialized)
+struct HotPathTests {
+    struct Live {
+        let fixture: ServerFixture
+        let hotPath: RESTHotPath
+        let recorder: GroupCommitRecorder
+
+        init() async throws {
+            var fixture = try await ServerFixture()
+            let recorder = GroupCommitRecorder(store: fixture.store)
+            fixture.service.recorder = recorder
+            fixture.service.tokenCache = CustomerCache()
+            self.fixture = fixture
+            self.recorder = recorder
+            hotPath = RESTHotPath(service: fixture.service, now: { now() })
+        }
+
+        func application() -> some ApplicationProtocol {
+            let router = buildRouter(service: fixture.service,
+                                     configuration: HTTPFaceConfiguration(adminTokenHash: APIToken.hash(fixture.adminToken)),
+                                     registry: PrometheusCollectorRegistry())
+            return Application(router: router, server: hotPath.server)
+        }
+
+        /// Runs `body` against the live server with the traceback writer running.
+        func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await recorder.run() }
+                while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+                try await application().test(.live) { client in try await body(client) }
+                group.cancelAll()
+            }
+            try await fixture.server.stop()
+        }
+    }
+
+    static func verificationBody(_ identity: String, from: String = "12155550042") -> String {
+        #"{"verificationRequest":{"from":{"tn":"\#(from)"},"to":{"tn":["12125551213"]},"time":\#(now()),"identity":"\#(identity)"}}"#
+    }
+
+    @Test("a signing with a cached token is answered on the event loop after its traceback record committed; it verifies there once the chain is warm")
+    func signAndVerifyOnTheEventLoop() async throws {
+        let live = try await Live()
+        let fixture = live.fixture
+        try await live.run { client in
+            // First signing: the token is not cached yet, so the router answers (and caches it).
+            let first = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
+            #expect(first.status == .ok)
+            #expect(live.hotPath.answered == 0)
+            let second = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(orig: "12155550043"), token: fixture.bankToken,
+                                        headers: [HTTPField.Name("X-RequestID")!: "req-7"])
+            #expect(second.status == .ok)
+            #expect(live.hotPath.answered == 1)
+            #expect(second.headers[HTTPField.Name("X-RequestID")!] == "req-7")
+            #expect(second.headers[.contentType] == "application/json")
+            #expect(second.headers[.date] != nil)
+            let signing = try #require(try json(second.body)["signingResponse"] as? [String: Any])
+            #expect(signing["attest"] as? String == "A")
+            #expect(signing["origid"] as? String == fixture.bank.origid)
+            let identity = try #require(signing["identity"] as? String)
+            // Answered only after the record is readable for traceback.
+            let traced = try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10)
+            #expect(Set(traced.map(\.orig)) == ["12155550042", "12155550043"])
+
+            // Verification: the chain is cold first (router), then warm (event loop); same answer.
+            let cold = try await post(client, "/stir/v1/verification", Self.verificationBody(identity, from: "12155550043"))
+            #expect(live.hotPath.answered == 1)
+            let warm = try await post(client, "/stir/v1/verification", Self.verificationBody(identity, from: "12155550043"))
+            #expect(live.hotPath.answered == 2)
+            #expect(cold.status == .ok && warm.status == .ok)
+            #expect(String(buffer: cold.body) == String(buffer: warm.body))
+            let verdict = try #require(try json(warm.body)["verificationResponse"] as? [String: Any])
+            #expect(verdict["verstat"] as? String == "TN-Validation-Passed")
+
+            // A failure (orig mismatch) on the hot path: 200 with the SIP code, as the router says it.
+            let mismatch = try await post(client, "/stir/v1/verification", Self.verificationBody(identity, from: "12155550099"))
+            #expect(live.hotPath.answered == 3)
+            let failed = try #require(try json(mismatch.body)["verificationResponse"] as? [String: Any])
+            #expect(failed["verstat"] as? String == "TN-Validation-Failed")
+            #expect(failed["reasoncode"] as? Int == 438)
+        }
+    }
+
+    @Test("request errors get the router's status and envelope on the hot path", arguments: [
+        ("415", "/stir/v1/verification", [HTTPField.Name.contentType: "text/plain"], "{}", 415, "SVC4004"),
+        ("406", "/stir/v1/verification", [HTTPField.Name.accept: "text/html"], "{}", 406, "SVC4002"),
+        ("no body", "/stir/v1/verification", [:], "", 400, "SVC4000"),
+        ("unparseable", "/stir/v1/verification", [:], "{", 400, "SVC4006"),
+        ("missing member", "/stir/v1/verification", [:], #"{"verificationRequest":{}}"#, 400, "SVC4001"),
+        ("no token", "/stir/v1/signing", [:], "{}", 401, "POL4001"),
+    ] as [(String, String, HTTPFields, String, Int, String)])
+    func errorsMatchTheRouter(_ name: String, _ path: String, _ headers: HTTPFields, _ body: String, _ status: Int, _ id: String) async throws {
+        let live = try await Live()
+        let routerOnly = live.fixture.application()
+        var routerAnswer = ""
+        try await routerOnly.test(.router) { client in
+            let response = try await post(client, path, body, headers: headers)
+            #expect(response.status.code == status)
+            routerAnswer = String(buffer: response.body)
+        }
+        try await live.run { client in
+            let response = try await post(client, path, body, headers: headers)
+            #expect(response.status.code == status, "\(name)")
+            #expect(String(buffer: response.body) == routerAnswer)
+            #expect(String(buffer: response.body).contains(id))
+            #expect(live.hotPath.answered == 1)
+        }
+    }
+
+    @Test("a body over 16 KiB still gets the router's 413; other paths and methods are the router's")
+    func passesThrough() async throws {
+        let live = try await Live()
+        try await live.run { client in
+            let big = #"{"verificationRequest":{"identity":""# + String(repeating: "a", count: 17_000) + #""}}"#
+            let response = try await post(client, "/stir/v1/verification", big)
+            #expect(response.status.code == 413)
+            let get = try await client.execute(uri: "/stir/v1/verification", method: .get)
+            #expect(get.status.code == 405)
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect(live.hotPath.answered == 0)
+        }
+    }
+}
