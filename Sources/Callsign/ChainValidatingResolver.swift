@@ -1,3 +1,5 @@
+import Synchronization
+import Crypto
 public import X509
 
 /// Where certificate-repository content comes from (HTTP in production,
@@ -34,6 +36,9 @@ public struct ChainValidatingResolver: CertificateResolver {
     /// Most certificates accepted in one x5u response.
     public var maxCertificates: Int
 
+    /// Warm-path memo: x5u → what ``cachedCredential(x5u:at:)`` worked out last time.
+    let hotCredentials = HotCredentials()
+
     public init(policy: X5UPolicy, repository: any CertificateRepository, validator: ChainValidator,
                 cache: ChainCache = ChainCache(), extraCRLURLs: [String] = [], fetchCRLs: Bool = true, maxCertificates: Int = 8) {
         self.policy = policy
@@ -67,6 +72,17 @@ public struct ChainValidatingResolver: CertificateResolver {
     /// repository and its chain (or its failure) held by the cache. `nil` when
     /// either needs I/O or a chain validation.
     public func cachedCredential(x5u: String, at time: Int64) -> Result<ResolvedCredential, VerificationError>? {
+        // The same x5u serving the same body (same storage: the repository's cache
+        // entry) for a chain still cached: the URL check, the body's SHA-256 and
+        // the credential were worked out on an earlier call.
+        if let hot = hotCredentials.lookup(x5u), hot.policy == policy {
+            guard let body = repository.cachedBody(x5u, at: time) else { return nil }
+            if hot.body == body, let chain = cache.lookup(hot.key, at: time),
+                chain.validFrom == hot.validFrom, chain.validUntil == hot.validUntil
+            {
+                return .success(hot.credential)
+            }
+        }
         do {
             _ = try policy.check(x5u)
         } catch {
@@ -74,7 +90,12 @@ public struct ChainValidatingResolver: CertificateResolver {
         }
         guard let body = repository.cachedBody(x5u, at: time) else { return nil }
         let key = ChainCache.key(for: body)
-        if let chain = cache.lookup(key, at: time) { return .success(credential(chain, cached: true)) }
+        if let chain = cache.lookup(key, at: time) {
+            let resolved = credential(chain, cached: true)
+            hotCredentials.store(x5u, HotCredentials.Entry(policy: policy, body: body, key: key, credential: resolved,
+                                                           validFrom: chain.validFrom, validUntil: chain.validUntil))
+            return .success(resolved)
+        }
         if let failure = cache.failure(key, at: time) { return .failure(failure) }
         return nil
     }
@@ -131,5 +152,31 @@ public struct ChainValidatingResolver: CertificateResolver {
             throw VerificationError(.certificateUnavailable, "x5u holds more than \(max) certificates")
         }
         return certificates
+    }
+}
+
+/// What the warm path of ``ChainValidatingResolver`` remembers per x5u, so a
+/// hot x5u costs a body identity check and a chain-cache lookup per call.
+/// Bounded: past ``capacity`` entries it starts afresh.
+final class HotCredentials: Sendable {
+    struct Entry: Sendable {
+        var policy: X5UPolicy
+        var body: [UInt8]
+        var key: SHA256Digest
+        var credential: ResolvedCredential
+        var validFrom: Int64
+        var validUntil: Int64
+    }
+
+    private let entries = Mutex([String: Entry]())
+    let capacity = 1024
+
+    func lookup(_ x5u: String) -> Entry? { entries.withLock { $0[x5u] } }
+
+    func store(_ x5u: String, _ entry: Entry) {
+        entries.withLock { entries in
+            if entries[x5u] == nil, entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[x5u] = entry
+        }
     }
 }

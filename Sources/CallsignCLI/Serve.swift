@@ -61,9 +61,19 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Inline verification proxy: LISTEN-HOST:PORT,NEXT-HOP-IP:PORT (UDP; off by default).")
     var sipVerifyProxy: String?
 
+    @Option(name: .long, help: "Answer warm verifications and cached-token signings on the event loop that read them: on (default) or off (every request through the router / a task; CALLSIGN_EVENT_LOOP_ANSWERS).")
+    var eventLoopAnswers: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
+        switch eventLoopAnswers ?? env["CALLSIGN_EVENT_LOOP_ANSWERS"] ?? "on" {
+        case "on": options.eventLoopAnswers = true
+        case "off": options.eventLoopAnswers = false
+        default:
+            printError("--event-loop-answers must be on or off")
+            throw Exit.badInput
+        }
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

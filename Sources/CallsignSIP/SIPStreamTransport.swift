@@ -63,23 +63,32 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
     public typealias OutboundOut = ByteBuffer
 
     let service: RedirectService
+    let eventLoopAnswers: Bool
 
-    public init(service: RedirectService) { self.service = service }
+    /// - Parameter eventLoopAnswers: answer what needs no I/O here on the event
+    ///   loop (default); `false` sends every message through a task.
+    public init(service: RedirectService, eventLoopAnswers: Bool = true) {
+        self.service = service
+        self.eventLoopAnswers = eventLoopAnswers
+    }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(unwrapInboundIn(data).readableBytesView)
         let source = context.channel.remoteAddress?.ipAddress ?? ""
-        let pending: RedirectService.Pending
-        switch service.handleImmediately(datagram: bytes, source: source) {
-        case .reply(let reply):
-            if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
-            return
-        case .pending(let waiting): pending = waiting
+        var pending: RedirectService.Pending?
+        if eventLoopAnswers {
+            switch service.handleImmediately(datagram: bytes, source: source) {
+            case .reply(let reply):
+                if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
+                return
+            case .pending(let waiting): pending = waiting
+            }
         }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
+        let waiting = pending
         context.eventLoop.makeFutureWithTask {
-            await service.complete(pending)
+            if let waiting { await service.complete(waiting) } else { await service.handle(datagram: bytes, source: source) }
         }.whenSuccess { [self] reply in
             guard let reply else { return }
             loopBound.value.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)

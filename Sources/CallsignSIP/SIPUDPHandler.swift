@@ -14,9 +14,14 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     let maxInFlight: Int
     let inFlight = Mutex(0)
 
-    public init(service: RedirectService, maxInFlight: Int = 2048) {
+    let eventLoopAnswers: Bool
+
+    /// - Parameter eventLoopAnswers: answer what needs no I/O here on the event
+    ///   loop (default); `false` sends every request through a task (for A/B measurements).
+    public init(service: RedirectService, maxInFlight: Int = 2048, eventLoopAnswers: Bool = true) {
         self.service = service
         self.maxInFlight = maxInFlight
+        self.eventLoopAnswers = eventLoopAnswers
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -26,15 +31,19 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         let source = remote.ipAddress ?? ""
         // Answered here on the event loop when no I/O is needed (warm verification,
         // retransmissions, OPTIONS, errors); a task only for the rest.
-        let pending: RedirectService.Pending
-        switch service.handleImmediately(datagram: bytes, source: source) {
-        case .reply(let reply):
-            if let reply {
-                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
-                                      promise: nil)
+        let pending: RedirectService.Pending?
+        if eventLoopAnswers {
+            switch service.handleImmediately(datagram: bytes, source: source) {
+            case .reply(let reply):
+                if let reply {
+                    context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
+                                          promise: nil)
+                }
+                return
+            case .pending(let waiting): pending = waiting
             }
-            return
-        case .pending(let waiting): pending = waiting
+        } else {
+            pending = nil
         }
         let admitted = inFlight.withLock { count -> Bool in
             guard count < maxInFlight else { return false }
@@ -43,15 +52,17 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         }
         guard admitted else {
             CounterCache.shared.increment("callsign_sip_overload_total")
-            let busy = RedirectService.response(to: pending.message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
-                                  promise: nil)
+            if let message = pending?.message ?? (try? SIPParser().parse(bytes)), message.isRequest, message.method != "ACK" {
+                let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
+                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
+                                      promise: nil)
+            }
             return
         }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
         context.eventLoop.makeFutureWithTask {
-            await service.complete(pending)
+            if let pending { await service.complete(pending) } else { await service.handle(datagram: bytes, source: source) }
         }.whenComplete { [self] result in
             inFlight.withLock { $0 -= 1 }
             guard case .success(let reply?) = result else { return }

@@ -10,6 +10,7 @@ struct SIPListener: Service {
     let host: String
     let port: Int
     let service: RedirectService
+    var eventLoopAnswers = true
     let logger: Logger
 
     func run() async throws {
@@ -20,7 +21,7 @@ struct SIPListener: Service {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(120)))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SIPStreamDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service))
+                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service, eventLoopAnswers: eventLoopAnswers))
                 }
             }
             .bind(host: host, port: port).get()
@@ -29,7 +30,7 @@ struct SIPListener: Service {
             .channelOption(.datagramVectorReadMessageCount, value: 16)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers)) }
             }
             .bind(host: host, port: port).get()
         logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port)")

@@ -51,6 +51,10 @@ public struct ServeOptions: Sendable {
     /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
     public var sipSignProxy: (String, String)?
     public var sipVerifyProxy: (String, String)?
+    /// Answer what needs no I/O on the event loop that read it (REST: warm
+    /// verifications, cached-token signings; SIP: warm verifications, OPTIONS,
+    /// retransmissions…). Off: every request takes the router / a task.
+    public var eventLoopAnswers = true
 
     public init() {}
 }
@@ -180,7 +184,7 @@ public enum CallsignServe {
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
-        let app = Application(router: router, server: RESTHotPath(service: service, now: now).server,
+        let app = Application(router: router, server: options.eventLoopAnswers ? RESTHotPath(service: service, now: now).server : .http1(),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign"),
                               onServerRunning: { _ in banner(text) }, logger: logger)
@@ -200,7 +204,8 @@ public enum CallsignServe {
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
                                            sharedPolicy: policyBox, internationalSources: options.internationalSources,
                                            peerPolicies: peerPolicies, recorder: recorder, customers: trunkCustomers, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
+                                                       logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
@@ -208,7 +213,8 @@ public enum CallsignServe {
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
                                            internationalSources: options.internationalSources, peerPolicies: peerPolicies, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, logger: logger)))
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
+                                                       logger: logger)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {
             guard let (listen, next) = pair else { continue }
