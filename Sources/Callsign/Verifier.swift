@@ -200,14 +200,13 @@ public struct Verifier: Sendable {
         }
         if values.isEmpty { return noIdentityVerdict() }
         guard values.count == 1, let value = values.first else { return nil }
-        switch Self.peekExtension(value) {
-        case PASSporT.Extension.div?, PASSporT.Extension.rcd?: return nil
-        default: break
-        }
         var result = Verdict(verstat: .failed, diagnostics: [])
         do {
-            let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result,
-                                                    expectedExtension: PASSporT.Extension.shaken)
+            // One parse: a div or rcd PASSporT (by the ppt parameter, else the PASSporT's
+            // header, as ``peekExtension(_:)`` decides in the full path) steps aside.
+            guard let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result,
+                                                          expectedExtension: PASSporT.Extension.shaken, stepAsideForDivAndRCD: true)
+            else { return nil }
             let claims = passport.passport.claims
             // Rich Call Data may need content fetched (icn, jcl): the full path.
             if claims.rcd != nil || claims.crn != nil { return nil }
@@ -250,7 +249,8 @@ public struct Verifier: Sendable {
     private func run(_ value: some StringProtocol, call: CallContext, now: Int64, resolver: some CertificateResolver,
                      result: inout Verdict, matchDest: Bool, expectedExtension: String) async throws(VerificationError)
     {
-        let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result, expectedExtension: expectedExtension)
+        guard let (passport, x5u) = try parseAndCheck(value, call: call, now: now, result: &result, expectedExtension: expectedExtension)
+        else { throw VerificationError(.malformedPASSporT, "PASSporT not decoded") }  // not reached: nil only when stepping aside
         // 5. Credential (chain, validity, CRL are the resolver's job).
         let credential = try await resolver.resolve(x5u: x5u, at: now)
         try checkCredential(credential, passport: passport, call: call, result: &result, matchDest: matchDest)
@@ -258,11 +258,16 @@ public struct Verifier: Sendable {
 
     /// Steps 1–4: header syntax and parameters, the PASSporT, header and claim
     /// checks, freshness. Returns the PASSporT and its `x5u`.
+    /// - Parameter stepAsideForDivAndRCD: return `nil` for a `div` or `rcd`
+    ///   PASSporT instead of checking it as `expectedExtension` (the cached path
+    ///   leaves those to the full procedure).
     private func parseAndCheck(_ value: some StringProtocol, call: CallContext, now: Int64, result: inout Verdict,
-                               expectedExtension: String) throws(VerificationError) -> (SignedPASSporT, String)
+                               expectedExtension: String, stepAsideForDivAndRCD: Bool = false) throws(VerificationError)
+        -> (SignedPASSporT, String)?
     {
         // 1. Identity header syntax and parameters (RFC 8224 §4).
         let header = try IdentityHeader(line: value, limits: options.headerLimits)
+        if stepAsideForDivAndRCD, let ppt = header.ppt, ppt == PASSporT.Extension.div || ppt == PASSporT.Extension.rcd { return nil }
         result.identity = header
         guard header.hasInfo else { throw VerificationError(.missingInfo, "Identity header has no info parameter") }
         guard let info = header.info else { throw VerificationError(.badInfo, "info parameter is not a URI in <…>") }
@@ -288,6 +293,11 @@ public struct Verifier: Sendable {
             result.diagnostics.append("compact form rebuilt from the request (RFC 8225 §7)")
         } else {
             passport = try SignedPASSporT(compact: header.token, limits: options.limits)
+        }
+        if stepAsideForDivAndRCD, header.ppt == nil, let ppt = passport.passport.header.ppt,
+            ppt == PASSporT.Extension.div || ppt == PASSporT.Extension.rcd
+        {
+            return nil
         }
         result.passport = passport
         let claims = passport.passport.claims

@@ -81,6 +81,13 @@ public final class RedirectService: Sendable {
         switch handleImmediately(datagram: datagram, source: source) {
         case .reply(let bytes): return bytes
         case .pending(let pending): return await complete(pending)
+        case .afterCommit(let commit):
+            do {
+                try await GroupCommitRecorder.record([commit.record], via: recorder, store: store)
+                return committed(commit, ok: true)
+            } catch {
+                return committed(commit, ok: false)
+            }
         }
     }
 
@@ -91,6 +98,9 @@ public final class RedirectService: Sendable {
         /// An INVITE that needs I/O: a signing (its traceback record commits
         /// before the answer) or a verification whose credential is not cached.
         case pending(Pending)
+        /// A signing whose answer waits for its traceback record: queue
+        /// ``Commit/record`` on ``recorder`` and send ``committed(_:ok:)``.
+        case afterCommit(Commit)
     }
 
     /// A parsed INVITE waiting for ``complete(_:)``.
@@ -131,6 +141,12 @@ public final class RedirectService: Sendable {
                 response = Self.response(to: message, status: 483, reason: "Too Many Hops")
             } else if role == .verification, let outcome = verificationOutcomeImmediately(message, source: source) {
                 response = verifyResponse(message, outcome)
+            } else if role == .signing, recorder?.acceptsCallbacks == true, let step = signingImmediately(message, source: source) {
+                switch step {
+                case .refused(let refusal): response = refusal
+                case .commit(let record, let outcome):
+                    return .afterCommit(Commit(record: record, message: message, outcome: outcome, key: key))
+                }
             } else {
                 return .pending(Pending(message: message, key: key, source: source))
             }
@@ -140,6 +156,16 @@ public final class RedirectService: Sendable {
         let bytes = response.serialized()
         cache.store(key, bytes, now: now())
         return .reply(bytes)
+    }
+
+    /// A signing without suspending, or `nil` when the trunk's customer is not in ``customers``.
+    private func signingImmediately(_ message: SIPMessage, source: String) -> SigningStep? {
+        switch signingPreflight(message, source: source) {
+        case .failure(let refusal): return .refused(refusal.response)
+        case .success(let customerID):
+            guard let cached = customers?.cachedCustomer(key: Array(customerID.utf8), now: now()) else { return nil }
+            return prepareSigning(message, source: source, customer: cached)
+        }
     }
 
     /// Answers a pending INVITE: signs it (answering after its traceback
@@ -158,13 +184,17 @@ public final class RedirectService: Sendable {
     }
 
     /// The headers a signing decision adds, or the response refusing it.
-    enum SigningOutcome {
+    enum SigningOutcome: Sendable {
         case signed(identity: String, attestation: PASSporT.Attestation, origid: String)
         case refused(SIPMessage)
     }
 
     func sign(_ message: SIPMessage, source: String) async -> SIPMessage {
-        switch await signingOutcome(message, source: source) {
+        signResponse(message, await signingOutcome(message, source: source))
+    }
+
+    private func signResponse(_ message: SIPMessage, _ outcome: SigningOutcome) -> SIPMessage {
+        switch outcome {
         case .refused(let response): return response
         case .signed(let identity, let attestation, let origid):
             return Self.response(to: message, status: 302, reason: "Moved Temporarily", extra: [
@@ -176,24 +206,62 @@ public final class RedirectService: Sendable {
         }
     }
 
+    /// A signing up to its traceback record: refused, or signed and waiting for the commit.
+    enum SigningStep {
+        case refused(SIPMessage)
+        case commit(SignedCallRecord, SigningOutcome)
+    }
+
     func signingOutcome(_ message: SIPMessage, source: String) async -> SigningOutcome {
-        guard let customerID = trunks[source] else {
-            CounterCache.shared.increment("callsign_sip_refused_total", [("reason", "unknown_trunk")])
-            return .refused(Self.response(to: message, status: 403, reason: "Forbidden",
-                                          extra: [("Warning", "399 callsign \"source is not a configured trunk\"")]))
+        let customerID: String
+        switch signingPreflight(message, source: source) {
+        case .failure(let refusal): return .refused(refusal.response)
+        case .success(let id): customerID = id
         }
-        guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
-        let customer: Customer
+        let customer: Customer?
         do {
-            guard let found = try await CustomerCache.customer(customers, key: Array(customerID.utf8), now: now(),
-                                                               load: { try await store.customer(id: customerID) })
-            else {
-                return .refused(Self.response(to: message, status: 403, reason: "Forbidden"))
-            }
-            customer = found
+            customer = try await CustomerCache.customer(customers, key: Array(customerID.utf8), now: now(),
+                                                        load: { try await store.customer(id: customerID) })
         } catch {
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }
+        switch prepareSigning(message, source: source, customer: customer) {
+        case .refused(let response): return .refused(response)
+        case .commit(let record, let outcome):
+            do {
+                try await GroupCommitRecorder.record([record], via: recorder, store: store)
+            } catch {
+                return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
+            }
+            return Self.signed(record, outcome)
+        }
+    }
+
+    private struct Refusal: Error { var response: SIPMessage }
+
+    /// The trunk's customer id, or the refusal (403 for an unknown source, 500 without a signing identity).
+    private func signingPreflight(_ message: SIPMessage, source: String) -> Result<String, Refusal> {
+        guard let customerID = trunks[source] else {
+            CounterCache.shared.increment("callsign_sip_refused_total", [("reason", "unknown_trunk")])
+            return .failure(Refusal(response: Self.response(to: message, status: 403, reason: "Forbidden",
+                                                            extra: [("Warning", "399 callsign \"source is not a configured trunk\"")])))
+        }
+        guard signingKey != nil, x5u != nil else {
+            return .failure(Refusal(response: Self.response(to: message, status: 500, reason: "Server Internal Error")))
+        }
+        return .success(customerID)
+    }
+
+    /// Counts a signed call once its record committed.
+    static func signed(_ record: SignedCallRecord, _ outcome: SigningOutcome) -> SigningOutcome {
+        CounterCache.shared.increment("callsign_signing_total", [("attest", record.attestation.rawValue), ("face", "sip")])
+        return outcome
+    }
+
+    /// Numbers, policy, attestation and the ES256 signature for `customer` (the trunk's).
+    private func prepareSigning(_ message: SIPMessage, source: String, customer found: Customer?) -> SigningStep {
+        guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
+        guard let customer = found else { return .refused(Self.response(to: message, status: 403, reason: "Forbidden")) }
         let numbering = peerNumbering[source] ?? self.numbering
         guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
@@ -219,14 +287,32 @@ public final class RedirectService: Sendable {
         do {
             header = try Signer(key: key, x5u: x5u).sign(SigningRequest(orig: orig, dest: [dest], attestation: attestation,
                                                                        origid: customer.origid, iat: time))
-            let record = SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
-                                          origid: customer.origid, customerID: customer.id, trunk: source)
-            try await GroupCommitRecorder.record([record], via: recorder, store: store)
         } catch {
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         }
-        CounterCache.shared.increment("callsign_signing_total", [("attest", attestation.rawValue), ("face", "sip")])
-        return .signed(identity: header.value, attestation: attestation, origid: customer.origid)
+        let record = SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
+                                      origid: customer.origid, customerID: customer.id, trunk: source)
+        return .commit(record, .signed(identity: header.value, attestation: attestation, origid: customer.origid))
+    }
+
+    /// A signing answered once its traceback record committed (``Step/afterCommit(_:)``).
+    public struct Commit: Sendable {
+        /// The record to commit before answering.
+        public let record: SignedCallRecord
+        let message: SIPMessage
+        let outcome: SigningOutcome
+        let key: String
+    }
+
+    /// The answer to a ``Commit`` once the transaction holding its record
+    /// ended: the 302 when it committed, 500 when it failed (a call that cannot
+    /// be traced back is not signed). Kept for retransmissions.
+    public func committed(_ commit: Commit, ok: Bool) -> [UInt8] {
+        let response = ok ? signResponse(commit.message, Self.signed(commit.record, commit.outcome))
+            : Self.response(to: commit.message, status: 500, reason: "Server Internal Error")
+        let bytes = response.serialized()
+        cache.store(commit.key, bytes, now: now())
+        return bytes
     }
 
     func verify(_ message: SIPMessage, source: String) async -> SIPMessage {

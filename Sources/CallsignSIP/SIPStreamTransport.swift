@@ -1,5 +1,6 @@
 public import NIOCore
 import Synchronization
+import CallsignStore
 
 /// Frames SIP messages on a stream (TCP, RFC 3261 §18.3): headers up to the
 /// empty line, then exactly Content-Length bytes of body. CRLF keep-alives
@@ -82,6 +83,15 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
                 if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
                 return
             case .pending(let waiting): pending = waiting
+            case .afterCommit(let commit):
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let service = self.service
+                let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
+                    let reply = service.committed(commit, ok: (try? result.get()) != nil)
+                    loopBound.eventLoop.execute { loopBound.value.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
+                } ?? false
+                if !accepted { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: service.committed(commit, ok: false))), promise: nil) }
+                return
             }
         }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -1,5 +1,6 @@
 public import NIOCore
 import Synchronization
+import CallsignStore
 import Metrics
 
 /// The UDP transport of a redirect listener: one datagram = one message
@@ -41,6 +42,9 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
                 }
                 return
             case .pending(let waiting): pending = waiting
+            case .afterCommit(let commit):
+                answerAfterCommit(commit, to: remote, context: context)
+                return
             }
         } else {
             pending = nil
@@ -68,6 +72,26 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
             guard case .success(let reply?) = result else { return }
             loopBound.value.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
                                           promise: nil)
+        }
+    }
+}
+
+extension SIPUDPHandler {
+    /// Queues the signed call's traceback record and answers from the event loop once it committed.
+    func answerAfterCommit(_ commit: RedirectService.Commit, to remote: SocketAddress, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let service = self.service
+        let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
+            let reply = service.committed(commit, ok: (try? result.get()) != nil)
+            loopBound.eventLoop.execute {
+                loopBound.value.writeAndFlush(self.wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
+                                              promise: nil)
+            }
+        } ?? false
+        if !accepted {
+            // The writer stopped (shutdown): not traceable, so not signed.
+            let reply = service.committed(commit, ok: false)
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))), promise: nil)
         }
     }
 }

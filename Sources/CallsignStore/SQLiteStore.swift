@@ -180,11 +180,13 @@ public final class SQLiteStore: CallsignStore {
     public func record(_ calls: [SignedCallRecord]) async throws {
         guard !calls.isEmpty else { return }
         try await pool.write { db in
+            // One prepared statement for the batch (and kept by the connection for the next one).
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
             for call in calls {
-                try db.execute(sql: """
-                    INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue, call.origid,
-                                     call.customerID, call.trunk])
+                try insert.execute(arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue,
+                                               call.origid, call.customerID, call.trunk])
             }
         }
     }

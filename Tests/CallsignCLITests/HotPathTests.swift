@@ -2,11 +2,15 @@ import Callsign
 import CallsignServer
 import CallsignStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Prometheus
+import Synchronization
 import Testing
 
 /// The event-loop answers of the two hot endpoints, over a real loopback
@@ -105,16 +109,16 @@ struct HotPathTests {
     func errorsMatchTheRouter(_ name: String, _ path: String, _ headers: HTTPFields, _ body: String, _ status: Int, _ id: String) async throws {
         let live = try await Live()
         let routerOnly = live.fixture.application()
-        var routerAnswer = ""
+        let routerAnswer = Mutex("")
         try await routerOnly.test(.router) { client in
             let response = try await post(client, path, body, headers: headers)
             #expect(response.status.code == status)
-            routerAnswer = String(buffer: response.body)
+            routerAnswer.withLock { $0 = String(buffer: response.body) }
         }
         try await live.run { client in
             let response = try await post(client, path, body, headers: headers)
             #expect(response.status.code == status, "\(name)")
-            #expect(String(buffer: response.body) == routerAnswer)
+            #expect(String(buffer: response.body) == routerAnswer.withLock { $0 })
             #expect(String(buffer: response.body).contains(id))
             #expect(live.hotPath.answered == 1)
         }
@@ -132,6 +136,71 @@ struct HotPathTests {
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok)
             #expect(live.hotPath.answered == 0)
+        }
+    }
+
+    /// Sends `requests` in one write on one connection and reads until `count` responses ended (raw HTTP/1.1, pipelined).
+    static func pipelined(port: Int, _ requests: [String], count: Int) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(requests.joined().utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while String(decoding: received, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count - 1 < count
+            || !String(decoding: received, as: UTF8.self).hasSuffix("}\n")
+        {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    static func raw(_ path: String, _ body: String, id: String, token: String? = nil) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-RequestID: \(id)\r\n"
+            + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+    }
+
+    @Test("pipelined requests are answered in order: behind one the router is answering, and behind a signing waiting for its commit")
+    func pipeliningKeepsOrder() async throws {
+        let live = try await Live()
+        let fixture = live.fixture
+        try await live.run { client in
+            let port = try #require(client.port)
+            // Cache the token (router path).
+            _ = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
+            let signed = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
+            let identity = try #require((try json(signed.body)["signingResponse"] as? [String: Any])?["identity"] as? String)
+            #expect(live.hotPath.answered == 1)
+            // Cold x5u first (the router fetches the chain), then the same verification pipelined behind it.
+            let verify = Self.verificationBody(identity)
+            let first = try Self.pipelined(port: port, [Self.raw("/stir/v1/verification", verify, id: "A"),
+                                                        Self.raw("/stir/v1/verification", verify, id: "B")], count: 2)
+            let a = try #require(first.range(of: "X-RequestID: A")), b = try #require(first.range(of: "X-RequestID: B"))
+            #expect(a.lowerBound < b.lowerBound)
+            #expect(first.components(separatedBy: "TN-Validation-Passed").count == 3)
+            #expect(live.hotPath.answered == 1)  // both went to the router: B followed A there
+            // Two signings pipelined on the hot path: the second waits behind the first one's commit.
+            let body = ServerFixture.signingBody(orig: "12155550044")
+            let second = try Self.pipelined(port: port, [Self.raw("/stir/v1/signing", body, id: "S1", token: fixture.bankToken),
+                                                         Self.raw("/stir/v1/signing", body, id: "S2", token: fixture.bankToken),
+                                                         Self.raw("/stir/v1/verification", verify, id: "V3")], count: 3)
+            let s1 = try #require(second.range(of: "X-RequestID: S1")), s2 = try #require(second.range(of: "X-RequestID: S2"))
+            let v3 = try #require(second.range(of: "X-RequestID: V3"))
+            #expect(s1.lowerBound < s2.lowerBound && s2.lowerBound < v3.lowerBound)
+            #expect(live.hotPath.answered == 4)
         }
     }
 }

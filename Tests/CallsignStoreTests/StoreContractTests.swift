@@ -113,9 +113,9 @@ struct StoreContractTests {
         }
         // Drop the database with a fresh admin client (the previous ones are shut down).
         let cleanup = PostgresClient(configuration: try PostgresStore.configuration(url: url))
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             group.addTask { await cleanup.run() }
-            try? await cleanup.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"))
+            _ = try? await cleanup.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)"))
             group.cancelAll()
         }
     }

@@ -48,7 +48,7 @@ struct CachedVerificationTests {
         }
         let cached = Verifier().verifyCached(identityHeaders: [valid], call: call, now: fixedNow, resolver: pinned)
         #expect(cached?.verstat == .passed)
-        #expect(cached?.attestation == .a)
+        #expect(cached?.attestation == .full)
     }
 
     @Test("several Identity headers, div and rcd PASSporTs and Rich Call Data claims go to the full procedure")
