@@ -141,7 +141,7 @@ public final class RedirectService: Sendable {
                 response = Self.response(to: message, status: 483, reason: "Too Many Hops")
             } else if role == .verification, let outcome = verificationOutcomeImmediately(message, source: source) {
                 response = verifyResponse(message, outcome)
-            } else if role == .signing, recorder?.acceptsCallbacks == true, let step = signingImmediately(message, source: source) {
+            } else if role == .signing, let step = signingImmediately(message, source: source) {
                 switch step {
                 case .refused(let refusal): response = refusal
                 case .commit(let record, let outcome):
@@ -158,12 +158,14 @@ public final class RedirectService: Sendable {
         return .reply(bytes)
     }
 
-    /// A signing without suspending, or `nil` when the trunk's customer is not in ``customers``.
+    /// A signing without suspending, or `nil` when the trunk's customer is not
+    /// in ``customers`` or no writer takes event-loop commits (a refusal is at once).
     private func signingImmediately(_ message: SIPMessage, source: String) -> SigningStep? {
         switch signingPreflight(message, source: source) {
         case .failure(let refusal): return .refused(refusal.response)
         case .success(let customerID):
-            guard let cached = customers?.cachedCustomer(key: Array(customerID.utf8), now: now()) else { return nil }
+            guard recorder?.acceptsCallbacks == true, let cached = customers?.cachedCustomer(key: Array(customerID.utf8), now: now())
+            else { return nil }
             return prepareSigning(message, source: source, customer: cached)
         }
     }
