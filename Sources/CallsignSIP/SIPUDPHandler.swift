@@ -7,6 +7,13 @@ import Metrics
 /// (RFC 3261 §18.3). Parsing and answering run on the service; replies go
 /// back to the datagram's source. Past `maxInFlight` concurrent requests it
 /// answers `503 Service Unavailable` with `Retry-After` instead of queueing.
+///
+/// What needs no I/O (a verification with a cached credential, a signing
+/// whose record the traceback writer commits, retransmissions, OPTIONS,
+/// errors) is answered on an event loop without a task. One UDP socket is
+/// read by one event loop, so with `spreadOver` the datagrams are worked on
+/// the group's loops in turn (SIP peers are few addresses: the kernel cannot
+/// spread one socket's traffic by itself).
 public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     public typealias InboundIn = AddressedEnvelope<ByteBuffer>
     public typealias OutboundOut = AddressedEnvelope<ByteBuffer>
@@ -14,36 +21,55 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     let service: RedirectService
     let maxInFlight: Int
     let inFlight = Mutex(0)
-
     let eventLoopAnswers: Bool
+    let spreadOver: (any EventLoopGroup)?
 
-    /// - Parameter eventLoopAnswers: answer what needs no I/O here on the event
-    ///   loop (default); `false` sends every request through a task (for A/B measurements).
-    public init(service: RedirectService, maxInFlight: Int = 2048, eventLoopAnswers: Bool = true) {
+    /// - Parameters:
+    ///   - eventLoopAnswers: answer what needs no I/O on an event loop (default);
+    ///     `false` sends every request through a task (for A/B measurements).
+    ///   - spreadOver: the event loops to work datagrams on in turn (`nil`: the reading loop).
+    public init(service: RedirectService, maxInFlight: Int = 2048, eventLoopAnswers: Bool = true,
+                spreadOver: (any EventLoopGroup)? = nil)
+    {
         self.service = service
         self.maxInFlight = maxInFlight
         self.eventLoopAnswers = eventLoopAnswers
+        self.spreadOver = spreadOver
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
+        let channel = context.channel
+        if eventLoopAnswers, let target = spreadOver?.next(), !target.inEventLoop {
+            target.execute { [self] in process(bytes, from: remote, channel: channel, on: target) }
+        } else {
+            process(bytes, from: remote, channel: channel, on: context.eventLoop)
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to remote: SocketAddress, channel: any Channel) {
+        // Thread-safe: on the channel's loop it writes at once, elsewhere it hops there.
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), promise: nil)
+    }
+
+    private func process(_ bytes: [UInt8], from remote: SocketAddress, channel: any Channel, on loop: any EventLoop) {
         let source = remote.ipAddress ?? ""
-        // Answered here on the event loop when no I/O is needed (warm verification,
-        // retransmissions, OPTIONS, errors); a task only for the rest.
         let pending: RedirectService.Pending?
         if eventLoopAnswers {
             switch service.handleImmediately(datagram: bytes, source: source) {
             case .reply(let reply):
-                if let reply {
-                    context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
-                                          promise: nil)
-                }
+                if let reply { send(reply, to: remote, channel: channel) }
                 return
             case .pending(let waiting): pending = waiting
             case .afterCommit(let commit):
-                answerAfterCommit(commit, to: remote, context: context)
+                let service = self.service
+                let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
+                    send(service.committed(commit, ok: (try? result.get()) != nil), to: remote, channel: channel)
+                } ?? false
+                // The writer stopped (shutdown): not traceable, so not signed.
+                if !accepted { send(service.committed(commit, ok: false), to: remote, channel: channel) }
                 return
             }
         } else {
@@ -58,40 +84,18 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
             CounterCache.shared.increment("callsign_sip_overload_total")
             if let message = pending?.message ?? (try? SIPParser().parse(bytes)), message.isRequest, message.method != "ACK" {
                 let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
-                context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: busy.serialized()))),
-                                      promise: nil)
+                send(busy.serialized(), to: remote, channel: channel)
             }
             return
         }
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
-        context.eventLoop.makeFutureWithTask {
-            if let pending { await service.complete(pending) } else { await service.handle(datagram: bytes, source: source) }
+        let source2 = source
+        loop.makeFutureWithTask {
+            if let pending { await service.complete(pending) } else { await service.handle(datagram: bytes, source: source2) }
         }.whenComplete { [self] result in
             inFlight.withLock { $0 -= 1 }
             guard case .success(let reply?) = result else { return }
-            loopBound.value.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
-                                          promise: nil)
-        }
-    }
-}
-
-extension SIPUDPHandler {
-    /// Queues the signed call's traceback record and answers from the event loop once it committed.
-    func answerAfterCommit(_ commit: RedirectService.Commit, to remote: SocketAddress, context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let service = self.service
-        let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
-            let reply = service.committed(commit, ok: (try? result.get()) != nil)
-            loopBound.eventLoop.execute {
-                loopBound.value.writeAndFlush(self.wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))),
-                                              promise: nil)
-            }
-        } ?? false
-        if !accepted {
-            // The writer stopped (shutdown): not traceable, so not signed.
-            let reply = service.committed(commit, ok: false)
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: reply))), promise: nil)
+            send(reply, to: remote, channel: channel)
         }
     }
 }

@@ -30,7 +30,8 @@ struct SIPListener: Service {
             .channelOption(.datagramVectorReadMessageCount, value: 16)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers,
+                                                                                                    spreadOver: MultiThreadedEventLoopGroup.singleton)) }
             }
             .bind(host: host, port: port).get()
         logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port)")
