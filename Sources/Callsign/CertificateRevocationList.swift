@@ -238,23 +238,8 @@ extension CertificateRevocationList {
     }
 
     private static func utcTime(_ epoch: Int64) throws -> UTCTime {
-        let (y, m, d, hh, mm, ss) = civil(epoch)
-        return try UTCTime(year: y, month: m, day: d, hours: hh, minutes: mm, seconds: ss)
+        let t = CivilTime.civil(epoch)
+        return try UTCTime(year: t.year, month: t.month, day: t.day, hours: t.hours, minutes: t.minutes, seconds: t.seconds)
     }
 }
 
-/// Seconds since the epoch → (year, month, day, hours, minutes, seconds), UTC.
-func civil(_ epoch: Int64) -> (Int, Int, Int, Int, Int, Int) {
-    let days = Int(epoch >= 0 ? epoch / 86_400 : (epoch - 86_399) / 86_400)
-    let secs = Int(epoch - Int64(days) * 86_400)
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-    return (y, m, d, secs / 3600, (secs % 3600) / 60, secs % 60)
-}

@@ -213,14 +213,23 @@ public struct Verifier: Sendable {
             guard let cached = resolver.cachedCredential(x5u: x5u, at: now) else { return nil }
             try checkCredential(cached.get(), passport: passport, call: call, result: &result, matchDest: true)
             try checkReplay(result.passport, now: now, result: &result)
-            result.verstat = .passed
-            result.error = nil
+            Self.conclude(&result, failure: nil)
         } catch {
-            result.verstat = .failed
-            result.error = error
-            result.diagnostics.append("failed: \(error.code.rawValue)")
+            Self.conclude(&result, failure: error)
         }
         return result
+    }
+
+    /// Marks the verdict passed, or failed with `error` (the one way both paths end).
+    private static func conclude(_ result: inout Verdict, failure error: VerificationError?) {
+        guard let error else {
+            result.verstat = .passed
+            result.error = nil
+            return
+        }
+        result.verstat = .failed
+        result.error = error
+        result.diagnostics.append("failed: \(error.code.rawValue)")
     }
 
     /// Verifies one Identity header value against the call.
@@ -236,12 +245,9 @@ public struct Verifier: Sendable {
                 try await checkRichCallData(result.passport?.passport.claims, result: &result)
             }
             try checkReplay(result.passport, now: now, result: &result)
-            result.verstat = .passed
-            result.error = nil
+            Self.conclude(&result, failure: nil)
         } catch {
-            result.verstat = .failed
-            result.error = error
-            result.diagnostics.append("failed: \(error.code.rawValue)")
+            Self.conclude(&result, failure: error)
         }
         return result
     }

@@ -58,6 +58,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: [NIOAny] = []
     private var readRequested = false
     private var active = true
+    private var quiesceHeld = false
     private let shared: RESTHotPath
     private var service: STIService { shared.service }
 
@@ -66,6 +67,17 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { active = false }
+
+    /// Graceful shutdown closes idle connections: a request this handler is
+    /// still answering (a signing waiting for its commit) holds the event back
+    /// until its answer is written.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, waitingForCommit {
+            quiesceHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         active = false
@@ -207,6 +219,10 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         held.removeAll()
         for part in parts { channelRead(context: context, data: part) }
         flushIfNeeded(context)
+        if !waitingForCommit, quiesceHeld {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
         if !waitingForCommit, readRequested {
             readRequested = false
             context.read()

@@ -174,6 +174,16 @@ struct GroupCommitWriterTests {
         }
     }
 
+    /// Runs `body` while `recorder`'s writer runs, then stops the writer.
+    static func withWriter(_ recorder: GroupCommitRecorder, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await recorder.run() }
+            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+            try await body()
+            group.cancelAll()
+        }
+    }
+
     @Test("without a running writer, enqueue refuses (the caller takes the suspending path)")
     func refusedWithoutWriter() throws {
         let recorder = GroupCommitRecorder(store: try ControlledStore())
@@ -186,9 +196,7 @@ struct GroupCommitWriterTests {
         let store = try ControlledStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await recorder.run() }
-            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+        try await Self.withWriter(recorder) {
             for index in 0..<300 {
                 let call = GroupCommitTests.call(index)
                 #expect(recorder.enqueue([call]) { result in
@@ -196,7 +204,6 @@ struct GroupCommitWriterTests {
                 })
             }
             try await completions.wait(for: 300)
-            group.cancelAll()
         }
         #expect(completions.results.withLock { $0.values.allSatisfy { $0 } && $0.count == 300 })
         let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 1000)
@@ -211,9 +218,7 @@ struct GroupCommitWriterTests {
         let store = try ControlledStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await recorder.run() }
-            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+        try await Self.withWriter(recorder) {
             try await withThrowingTaskGroup(of: Void.self) { callers in
                 for index in 0..<100 {
                     callers.addTask { try await recorder.record([GroupCommitTests.call(1000 + index)]) }
@@ -222,7 +227,6 @@ struct GroupCommitWriterTests {
                 try await callers.waitForAll()
             }
             try await completions.wait(for: 100)
-            group.cancelAll()
         }
         #expect(completions.results.withLock { $0.count == 100 && $0.values.allSatisfy { $0 } })
         let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 1000)
@@ -234,16 +238,13 @@ struct GroupCommitWriterTests {
         let store = try ControlledStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await recorder.run() }
-            while !recorder.acceptsCallbacks { try await Task.sleep(for: .milliseconds(1)) }
+        try await Self.withWriter(recorder) {
             store.failWrites.withLock { $0 = true }
             _ = recorder.enqueue([GroupCommitTests.call(1)]) { result in completions.add(1, (try? result.get()) != nil) }
             try await completions.wait(for: 1)
             store.failWrites.withLock { $0 = false }
             _ = recorder.enqueue([GroupCommitTests.call(2)]) { result in completions.add(2, (try? result.get()) != nil) }
             try await completions.wait(for: 2)
-            group.cancelAll()
         }
         #expect(completions.results.withLock { $0 } == [1: false, 2: true])
         let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10)
@@ -254,11 +255,7 @@ struct GroupCommitWriterTests {
     func suspendingCallersAfterStop() async throws {
         let store = try ControlledStore()
         let recorder = GroupCommitRecorder(store: store)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await recorder.run() }
-            while !recorder.acceptsCallbacks { try? await Task.sleep(for: .milliseconds(1)) }
-            group.cancelAll()
-        }
+        try await Self.withWriter(recorder) {}
         try await recorder.record([GroupCommitTests.call(7)])
         let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10)
         #expect(stored.count == 1)
