@@ -122,6 +122,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(.head(head)))
                 context.fireChannelRead(wrapInboundOut(.body(body)))
                 context.fireChannelRead(data)
+                if case .head = part { passedUnanswered += 1 }
             case .body(var chunk):
                 state = .idle  // drop the copy held in `state` so `body` is appended to in place
                 body.writeBuffer(&chunk)
@@ -189,8 +190,11 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func waitForCommit(_ record: SignedCallRecord, _ response: APIResponse, for head: HTTPRequest, started: UInt64,
                                context: ChannelHandlerContext)
     {
-        guard let recorder = service.recorder else { return }
         waitingForCommit = true
+        guard let recorder = service.recorder else {
+            committed(.error("POL5000"), for: head, started: started, context: context)  // not reached: checked in answer()
+            return
+        }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let accepted = recorder.enqueue([record]) { result in
             bound.eventLoop.execute {
