@@ -306,6 +306,16 @@ public final class RedirectService: Sendable {
         let key: String
     }
 
+    /// Queues the record of `commit` on the traceback writer and calls `send`
+    /// with the answer once its transaction ended — at once with 500 when no
+    /// writer takes it (shutdown: a call that cannot be traced back is not signed).
+    public func commitThenAnswer(_ commit: Commit, send: @escaping @Sendable ([UInt8]) -> Void) {
+        let accepted = recorder?.enqueue([commit.record]) { [self] result in
+            send(committed(commit, ok: (try? result.get()) != nil))
+        } ?? false
+        if !accepted { send(committed(commit, ok: false)) }
+    }
+
     /// The answer to a ``Commit`` once the transaction holding its record
     /// ended: the 302 when it committed, 500 when it failed (a call that cannot
     /// be traced back is not signed). Kept for retransmissions.

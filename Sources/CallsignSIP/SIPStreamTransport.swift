@@ -84,13 +84,9 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
                 return
             case .pending(let waiting): pending = waiting
             case .afterCommit(let commit):
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                let service = self.service
-                let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
-                    let reply = service.committed(commit, ok: (try? result.get()) != nil)
-                    loopBound.eventLoop.execute { loopBound.value.writeAndFlush(self.wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
-                } ?? false
-                if !accepted { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: service.committed(commit, ok: false))), promise: nil) }
+                // Thread-safe: the channel hops to its own loop when the commit ends elsewhere.
+                let channel = context.channel
+                service.commitThenAnswer(commit) { reply in channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
                 return
             }
         }

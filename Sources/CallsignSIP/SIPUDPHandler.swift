@@ -64,12 +64,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
                 return
             case .pending(let waiting): pending = waiting
             case .afterCommit(let commit):
-                let service = self.service
-                let accepted = service.recorder?.enqueue([commit.record]) { [self] result in
-                    send(service.committed(commit, ok: (try? result.get()) != nil), to: remote, channel: channel)
-                } ?? false
-                // The writer stopped (shutdown): not traceable, so not signed.
-                if !accepted { send(service.committed(commit, ok: false), to: remote, channel: channel) }
+                service.commitThenAnswer(commit) { [self] reply in send(reply, to: remote, channel: channel) }
                 return
             }
         } else {
