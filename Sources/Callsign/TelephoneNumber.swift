@@ -83,21 +83,24 @@ public enum TelephoneNumber {
         let isSIP = hasPrefixIgnoringCase(text, "sip:")
         if isSIP || hasPrefixIgnoringCase(text, "sips:") {
             let schemeLength = isSIP ? 4 : 5
-            let rest = text.dropFirst(schemeLength)
-            guard let at = rest.lastIndex(of: "@") else {
+            // On UTF-8 bytes (this runs for orig and dest of every call; the delimiters are ASCII).
+            let rest = text[text.utf8.index(text.startIndex, offsetBy: schemeLength)...]
+            guard let at = rest.utf8.lastIndex(of: UInt8(ascii: "@")) else {
                 return .uri(String(text))
             }
             let userinfo = rest[..<at]
-            let hostPart = rest[rest.index(after: at)...]
+            let hostPart = rest[rest.utf8.index(after: at)...]
             // User part: before ';' (user parameters such as ;verstat=, ;npdi) and ':' (password).
-            let user = userinfo.split(whereSeparator: { $0 == ";" || $0 == ":" }).first.map(Substring.init) ?? ""
+            // (The first non-empty piece, as `split` gives it.)
+            func isSeparator(_ byte: UInt8) -> Bool { byte == UInt8(ascii: ";") || byte == UInt8(ascii: ":") }
+            let userStart = userinfo.utf8.firstIndex(where: { !isSeparator($0) }) ?? userinfo.endIndex
+            let user = userinfo[userStart..<(userinfo.utf8[userStart...].firstIndex(where: isSeparator) ?? userinfo.endIndex)]
             guard !user.isEmpty else { return nil }
             let decodedUser = percentDecoded(user)
-            let uriParameters = hostPart.split(separator: ";").dropFirst().map { $0.lowercased() }
-            let userIsPhone = uriParameters.contains("user=phone")
             if let tn = number(decodedUser, policy: policy) { return .tn(tn) }
-            if userIsPhone { return nil }
-            let host = hostPart.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let uriParameters = hostPart.split(separator: ";").dropFirst().map { $0.lowercased() }
+            if uriParameters.contains("user=phone") { return nil }
+            let host = hostPart[..<(hostPart.utf8.firstIndex(of: UInt8(ascii: ";")) ?? hostPart.endIndex)]
             return .uri("sip:\(decodedUser)@\(host.lowercased())")
         }
         if text.contains(":") || text.contains("@") { return .uri(String(text)) }
@@ -130,44 +133,47 @@ public enum TelephoneNumber {
         var digits = ""  // up to 15 ASCII bytes stay inline (no allocation)
         var count = 0
         var sawPlus = false
-        var sawDigit = false
+        var isDialString = false
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "+"):
                 // Only one leading '+'.
-                if sawPlus || sawDigit { return nil }
+                if sawPlus || count > 0 { return nil }
                 sawPlus = true
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"), UInt8(ascii: "#"):
                 count += 1
                 guard count <= 64 else { return nil }
                 digits.unicodeScalars.append(Unicode.Scalar(byte))
-                sawDigit = true
+                if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "#") { isDialString = true }
             case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "):
                 continue  // visual separators (RFC 3966 §5.1.1)
             default:
                 return nil
             }
         }
-        guard !digits.isEmpty else { return nil }
-        let isDialString = digits.contains("*") || digits.contains("#")
+        guard count > 0 else { return nil }
+        // `count` is the number of ASCII digits in `digits` (String.count would walk Characters).
         if sawPlus {
-            guard !isDialString, digits.count <= 15 else { return nil }
+            guard !isDialString, count <= 15 else { return nil }
             return digits
         }
-        if isDialString { return digits.count <= 15 ? digits : nil }
+        if isDialString { return count <= 15 ? digits : nil }
+        if policy.countryCode.isEmpty, policy.internationalPrefixes.isEmpty, policy.trunkPrefix == nil {
+            return count <= 15 ? digits : nil  // E.164 only: nothing to add or remove
+        }
         var result = digits
-        if let prefix = policy.internationalPrefixes.first(where: { digits.hasPrefix($0) && digits.count > $0.count + 6 }) {
+        if let prefix = policy.internationalPrefixes.first(where: { digits.hasPrefix($0) && count > $0.utf8.count + 6 }) {
             result = String(digits.dropFirst(prefix.count))
         } else if let trunk = policy.trunkPrefix, digits.hasPrefix(trunk),
-            policy.nationalNumberLengths.contains(digits.count - trunk.count)
+            policy.nationalNumberLengths.contains(count - trunk.utf8.count)
         {
             result = policy.countryCode + digits.dropFirst(trunk.count)
         } else if policy.trunkPrefix == nil, !policy.countryCode.isEmpty,
-            policy.nationalNumberLengths.contains(digits.count)
+            policy.nationalNumberLengths.contains(count)
         {
             result = policy.countryCode + digits
         }
-        guard result.count <= 15 else { return nil }
+        guard result.utf8.count <= 15 else { return nil }
         return result
     }
 
@@ -196,7 +202,7 @@ public enum TelephoneNumber {
 
     /// Decodes `%XX` escapes (RFC 3986 §2.1), e.g. `%2B` for `+`; invalid escapes are kept.
     static func percentDecoded(_ text: some StringProtocol) -> String {
-        guard text.contains("%") else { return String(text) }
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
         var bytes: [UInt8] = []
         let utf8 = Array(text.utf8)
         var i = 0

@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Answer warm verifications and cached-token signings on the event loop that read them: on (default) or off (every request through the router / a task; CALLSIGN_EVENT_LOOP_ANSWERS).")
     var eventLoopAnswers: String?
 
+    @Option(name: .long, help: "SIP redirect listeners over UDP: per-loop (default: one SO_REUSEPORT socket per event loop, datagrams spread at random; Linux) or one (one socket, datagrams handed to the loops in turn; CALLSIGN_SIP_UDP_SOCKETS).")
+    var sipUdpSockets: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
@@ -74,6 +77,11 @@ struct Serve: AsyncParsableCommand {
             printError("--event-loop-answers must be on or off")
             throw Exit.badInput
         }
+        guard let udpSockets = SIPUDPSockets(rawValue: sipUdpSockets ?? env["CALLSIGN_SIP_UDP_SOCKETS"] ?? "per-loop") else {
+            printError("--sip-udp-sockets must be per-loop or one")
+            throw Exit.badInput
+        }
+        options.sipUDPSockets = udpSockets
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

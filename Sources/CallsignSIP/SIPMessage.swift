@@ -41,8 +41,12 @@ public struct SIPMessage: Sendable, Hashable {
     ]
 
     static func canonicalName(_ name: String) -> String {
-        let lower = name.lowercased()
-        return compactForms[lower] ?? lower
+        // Compact forms are one letter; most names arrive lower case or need only ASCII lowering.
+        if name.utf8.count == 1 {
+            let lower = name.lowercased()
+            return compactForms[lower] ?? lower
+        }
+        return name.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }) ? name.lowercased() : name
     }
 
     /// Headers whose values are comma-separated lists that may be split (RFC 3261 §7.3.1).
@@ -51,9 +55,10 @@ public struct SIPMessage: Sendable, Hashable {
     /// Every value of a header: repeated fields in order, comma-joined list values split.
     public func values(_ name: String) -> [String] {
         let canonical = Self.canonicalName(name)
+        let isList = Self.listHeaders.contains(canonical)
         var result: [String] = []
         for header in headers where header.canonicalName == canonical {
-            if Self.listHeaders.contains(canonical) {
+            if isList {
                 result += Self.splitList(header.value).map { $0.trimmed() }
             } else {
                 result.append(header.value)
@@ -62,8 +67,15 @@ public struct SIPMessage: Sendable, Hashable {
         return result
     }
 
-    /// The first value of a header.
-    public func first(_ name: String) -> String? { values(name).first }
+    /// The first value of a header (of a list header: its first element).
+    public func first(_ name: String) -> String? {
+        let canonical = Self.canonicalName(name)
+        for header in headers where header.canonicalName == canonical {
+            guard Self.listHeaders.contains(canonical) else { return header.value }
+            if let first = IdentityHeader.splitCommaJoined(header.value).first { return first.trimmed() }
+        }
+        return nil
+    }
 
     /// The method of a request, or of the CSeq of a response.
     public var method: String? {
@@ -86,21 +98,39 @@ public struct SIPMessage: Sendable, Hashable {
 
     /// The `branch` parameter of the top Via.
     public var topViaBranch: String? {
-        guard let via = values("via").first else { return nil }
+        guard let via = first("via") else { return nil }
         return Self.parameter("branch", in: via)
     }
 
-    /// Value of `;name=value` in a header value (outside `<…>`).
+    /// Value of `;name=value` in a header value (outside `<…>`); `name` is
+    /// matched ignoring ASCII case.
     public static func parameter(_ name: String, in value: String) -> String? {
-        var text = Substring(value)
-        if let close = text.lastIndex(of: ">") { text = text[text.index(after: close)...] }
-        for part in text.split(separator: ";").dropFirst() {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            if pair.first?.trimmed().lowercased() == name.lowercased() {
-                return pair.count > 1 ? String(pair[1]).trimmed() : ""
-            }
+        // On UTF-8 bytes: this runs for several headers of every message.
+        let utf8 = value.utf8
+        var start = utf8.startIndex
+        if let close = utf8.lastIndex(of: UInt8(ascii: ">")) { start = utf8.index(after: close) }
+        let text = value[start...]
+        var parts = text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true)[...]
+        if text.utf8.first != UInt8(ascii: ";") { parts = parts.dropFirst() }  // what precedes the first ';'
+        for part in parts {
+            let equals = part.firstIndex(of: UInt8(ascii: "="))
+            let key = Substring(part[..<(equals ?? part.endIndex)])
+            guard equalsIgnoringASCIICase(key.trimmedBytes(), name) else { continue }
+            guard let equals else { return "" }
+            return Substring(part[part.index(after: equals)...]).trimmed()
         }
         return nil
+    }
+
+    /// ASCII case-insensitive comparison (header and parameter names are ASCII tokens).
+    static func equalsIgnoringASCIICase(_ a: Substring, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lx = x >= 0x41 && x <= 0x5A ? x + 32 : x
+            let ly = y >= 0x41 && y <= 0x5A ? y + 32 : y
+            if lx != ly { return false }
+        }
+        return true
     }
 
     /// Splits a header value at top-level commas (not inside `<…>` or quotes).
@@ -125,11 +155,18 @@ public struct SIPMessage: Sendable, Hashable {
 }
 
 extension StringProtocol {
-    func trimmed() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
+    /// Without leading and trailing spaces and tabs.
+    func trimmed() -> String { String(Substring(self).trimmedBytes()) }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (on UTF-8 bytes: both are ASCII).
+    func trimmedBytes() -> Substring {
+        let utf8 = self.utf8
+        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+            let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
+        else { return self[endIndex...] }
+        return self[first..<utf8.index(after: last)]
     }
 }
 

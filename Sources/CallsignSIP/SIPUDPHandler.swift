@@ -11,9 +11,11 @@ import Metrics
 /// What needs no I/O (a verification with a cached credential, a signing
 /// whose record the traceback writer commits, retransmissions, OPTIONS,
 /// errors) is answered on an event loop without a task. One UDP socket is
-/// read by one event loop, so with `spreadOver` the datagrams are worked on
-/// the group's loops in turn (SIP peers are few addresses: the kernel cannot
-/// spread one socket's traffic by itself).
+/// read by one event loop: the server gives each loop a socket of its own on
+/// the same address (`SO_REUSEPORT` with a spreading program, Linux), or —
+/// with `spreadOver` — one socket whose datagrams are worked on the group's
+/// loops in turn (SIP peers are few addresses: the kernel's default
+/// reuse-port hash cannot spread one peer's traffic).
 public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     public typealias InboundIn = AddressedEnvelope<ByteBuffer>
     public typealias OutboundOut = AddressedEnvelope<ByteBuffer>

@@ -115,14 +115,13 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .collecting(let head, var body, let started):
             switch part {
-            case .head, .body where body.readableBytes + (part.bodyBytes ?? 0) > STIService.maxBodyBytes:
-                // Too large (Hummingbird answers 413 as it always did), or not HTTP/1 as NIO decodes it.
-                state = .passing
+            case .head:
+                // Not HTTP/1 as NIO decodes it: Hummingbird gets what was collected, then this.
+                passCollected(head, body, then: data, context: context)
                 passedUnanswered += 1
-                context.fireChannelRead(wrapInboundOut(.head(head)))
-                context.fireChannelRead(wrapInboundOut(.body(body)))
-                context.fireChannelRead(data)
-                if case .head = part { passedUnanswered += 1 }
+            case .body where body.readableBytes + (part.bodyBytes ?? 0) > STIService.maxBodyBytes:
+                // Too large: Hummingbird answers 413 as it always did.
+                passCollected(head, body, then: data, context: context)
             case .body(var chunk):
                 state = .idle  // drop the copy held in `state` so `body` is appended to in place
                 body.writeBuffer(&chunk)
@@ -145,6 +144,15 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if case .end = part { state = .idle }
             context.fireChannelRead(data)
         }
+    }
+
+    /// Hands a request collected so far, and the part that ended its collection, to Hummingbird.
+    private func passCollected(_ head: HTTPRequest, _ body: ByteBuffer, then data: NIOAny, context: ChannelHandlerContext) {
+        state = .passing
+        passedUnanswered += 1
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        context.fireChannelRead(wrapInboundOut(.body(body)))
+        context.fireChannelRead(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -4,6 +4,15 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+/// How a UDP SIP listener reads its address.
+public enum SIPUDPSockets: String, Sendable, CaseIterable {
+    /// One socket per event loop (`SO_REUSEPORT`, datagrams spread by a BPF
+    /// program; Linux), each loop answering on its own socket.
+    case perEventLoop = "per-loop"
+    /// One socket; its datagrams are handed to the event loops in turn.
+    case one
+}
+
 /// A redirect listener (UDP and TCP on the same address) as a Service:
 /// binds, serves until graceful shutdown, then closes.
 struct SIPListener: Service {
@@ -11,6 +20,7 @@ struct SIPListener: Service {
     let port: Int
     let service: RedirectService
     var eventLoopAnswers = true
+    var udpSockets: SIPUDPSockets = .perEventLoop
     let logger: Logger
 
     func run() async throws {
@@ -25,19 +35,40 @@ struct SIPListener: Service {
                 }
             }
             .bind(host: host, port: port).get()
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let group = MultiThreadedEventLoopGroup.singleton
+        // One socket per event loop when answers are made on the loops (see ReusePortUDP);
+        // else (or where the platform cannot spread one peer's datagrams) one socket whose
+        // datagrams are handed to the loops in turn.
+        var channels: [any Channel] = []
+        if eventLoopAnswers, udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
+            host: host, port: port, loops: Array(group.makeIterator()),
+            configure: { [service, eventLoopAnswers] in Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, spreadOver: nil) })
+        {
+            channels = sockets
+        } else {
+            channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
+                                           spreadOver: group).bind(host: host, port: port).get()]
+        }
+        logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port) (\(channels.count) UDP socket\(channels.count == 1 ? "" : "s"))")
+        try? await gracefulShutdown()
+        for channel in channels { try? await channel.close() }
+        try await tcp.close()
+    }
+
+    /// The options and handler of a redirect listener's UDP socket.
+    static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool,
+                    spreadOver: (any EventLoopGroup)?) -> DatagramBootstrap
+    {
+        bootstrap
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.datagramVectorReadMessageCount, value: 16)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers,
-                                                                                                    spreadOver: MultiThreadedEventLoopGroup.singleton)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers,
+                                                                                spreadOver: spreadOver))
+                }
             }
-            .bind(host: host, port: port).get()
-        logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port)")
-        try? await gracefulShutdown()
-        try await channel.close()
-        try await tcp.close()
     }
 }
 

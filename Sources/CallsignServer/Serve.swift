@@ -55,6 +55,9 @@ public struct ServeOptions: Sendable {
     /// verifications, cached-token signings; SIP: warm verifications, OPTIONS,
     /// retransmissions…). Off: every request takes the router / a task.
     public var eventLoopAnswers = true
+    /// How the SIP redirect listeners read UDP: one socket per event loop
+    /// (default on Linux) or one socket.
+    public var sipUDPSockets: SIPUDPSockets = .perEventLoop
 
     public init() {}
 }
@@ -205,7 +208,7 @@ public enum CallsignServe {
                                            sharedPolicy: policyBox, internationalSources: options.internationalSources,
                                            peerPolicies: peerPolicies, recorder: recorder, customers: trunkCustomers, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
@@ -214,7 +217,7 @@ public enum CallsignServe {
                                            peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
                                            internationalSources: options.internationalSources, peerPolicies: peerPolicies, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, logger: logger)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {
             guard let (listen, next) = pair else { continue }
