@@ -127,3 +127,36 @@ struct TypedHeaderTests {
         #expect(message.historyInfo.last?.parameters["index"] == "1.1")
     }
 }
+
+@Suite("Header parameters and lookups")
+struct HeaderParameterTests {
+    @Test("a parameter after a name-addr is found: the To tag of a request inside a dialog")
+    func parameterAfterNameAddr() {
+        #expect(SIPMessage.parameter("tag", in: "<sip:+12125551213@sbc.example;user=phone>;tag=a6c85cf") == "a6c85cf")
+        #expect(SIPMessage.parameter("tag", in: "\"Bank\" <sip:+12155551212@example.com> ; tag = 1928 ") == "1928")
+        // Parameters inside <…> belong to the URI, not to the header.
+        #expect(SIPMessage.parameter("user", in: "<sip:+12125551213@sbc.example;user=phone>") == nil)
+        #expect(SIPMessage.parameter("tag", in: "<sip:+12125551213@sbc.example>") == nil)
+    }
+
+    @Test("parameter names match ignoring case; a flag parameter has an empty value; the first token is not a parameter")
+    func parameterNames() {
+        let via = "SIP/2.0/UDP 192.0.2.1:5060;Branch=z9hG4bK-1;rport;received=198.51.100.1"
+        #expect(SIPMessage.parameter("branch", in: via) == "z9hG4bK-1")
+        #expect(SIPMessage.parameter("RPORT", in: via) == "")
+        #expect(SIPMessage.parameter("received", in: via) == "198.51.100.1")
+        #expect(SIPMessage.parameter("SIP/2.0/UDP 192.0.2.1:5060", in: via) == nil)
+        #expect(SIPMessage.parameter("tag", in: "sip:a@b;tag=x") == "x")
+    }
+
+    @Test("first() is the first element of a list header and the first field of others, in any name case")
+    func firstValues() throws {
+        let message = try SIPParser().parse(Array(invite.utf8))
+        #expect(message.first("VIA") == "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds")
+        #expect(message.values("via").count == 3)
+        #expect(message.first("i") == "a84b4c76e66710@pc33.example")
+        #expect(message.first("Identity") == message.values("identity").first)
+        #expect(message.topViaBranch == "z9hG4bK776asdhds")
+        #expect(message.first("x-absent") == nil)
+    }
+}

@@ -77,7 +77,7 @@ for mode in $MODES; do
   out=$(PKI_DIR="$PKI" bash "$PEERS/kamailio-secsipid.sh" bench $mode "$RATES" "$DUR" 2>&1 || true)
   echo "$out" | grep -E "target_cps=" | sed "s/^/kamailio $mode: /" || echo "kamailio $mode: no step ran: $(echo "$out" | tail -3)"
   # (|| true: a peer with no clean step must give 0, not end the script under pipefail)
-  KMCPU[$mode]=$( { echo "$out" | grep -E "failed=0 retrans=0 " || true; } | grep -oE "kam_cpu_ms_per_call=[0-9.]+" | cut -d= -f2 | sort -n \
+  KMCPU[$mode]=$( { echo "$out" | grep -E "failed=0 retrans=0 " | grep -oE "kam_cpu_ms_per_call=[0-9.]+" || true; } | cut -d= -f2 | sort -n \
      | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
   KM[$mode]=$( { echo "$out" | grep -oE "target_cps=[0-9]+ +achieved_cps= *[0-9.]+ ok=[0-9]+ failed=[0-9]+ retrans=[0-9]+" || true; } \
      | sed -E 's/target_cps=([0-9]+) +achieved_cps= *([0-9.]+) ok=[0-9]+ failed=([0-9]+) retrans=([0-9]+)/\1 \2 \3 \4/' | best)
