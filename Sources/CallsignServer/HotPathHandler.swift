@@ -349,7 +349,16 @@ enum HotPathRequestCheck {
 
     /// The token of `Authorization: Bearer <token>`, if any.
     static func bearerToken(_ fields: HTTPFields) -> String? {
-        guard let authorization = fields[.authorization], authorization.lowercased().hasPrefix("bearer ") else { return nil }
-        return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        // On UTF-8 bytes (per signing request): "Bearer" in any case, one space, the token without surrounding blanks.
+        guard let authorization = fields[.authorization] else { return nil }
+        let utf8 = authorization.utf8
+        guard utf8.count > 7, utf8.prefix(6).elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
+            utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " ")
+        else { return nil }
+        let token = Substring(authorization)[utf8.index(utf8.startIndex, offsetBy: 7)...].utf8
+        guard let first = token.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+            let last = token.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
+        else { return "" }
+        return String(Substring(token[first...last]))
     }
 }
