@@ -263,6 +263,17 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Substring {
+    /// Without leading and trailing spaces and tabs (the blanks of RFC 3261
+    /// §25.1 LWS and RFC 9110 §5.6.3 OWS), found on UTF-8 bytes: both are ASCII,
+    /// so the result's bounds stay on scalar boundaries.
+    public func trimmingSpacesAndTabs() -> Substring {
+        let utf8 = self.utf8
+        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
+            let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
+        else { return self[endIndex...] }
+        return self[first..<utf8.index(after: last)]
+    }
+
     func trimmingTrailingSpaces() -> Substring {
         var s = self
         while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }

@@ -115,7 +115,7 @@ public struct SIPMessage: Sendable, Hashable {
         for part in parts {
             let equals = part.firstIndex(of: UInt8(ascii: "="))
             let key = Substring(part[..<(equals ?? part.endIndex)])
-            guard equalsIgnoringASCIICase(key.trimmedBytes(), name) else { continue }
+            guard equalsIgnoringASCIICase(key.trimmingSpacesAndTabs(), name) else { continue }
             guard let equals else { return "" }
             return Substring(part[part.index(after: equals)...]).trimmed()
         }
@@ -156,18 +156,7 @@ public struct SIPMessage: Sendable, Hashable {
 
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs.
-    func trimmed() -> String { String(Substring(self).trimmedBytes()) }
-}
-
-extension Substring {
-    /// Without leading and trailing spaces and tabs (on UTF-8 bytes: both are ASCII).
-    func trimmedBytes() -> Substring {
-        let utf8 = self.utf8
-        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
-            let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
-        else { return self[endIndex...] }
-        return self[first..<utf8.index(after: last)]
-    }
+    func trimmed() -> String { String(Substring(self).trimmingSpacesAndTabs()) }
 }
 
 /// Why a SIP message was refused, with the response RFC 3261 calls for.

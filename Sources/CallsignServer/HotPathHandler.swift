@@ -355,10 +355,6 @@ enum HotPathRequestCheck {
         guard utf8.count > 7, utf8.prefix(6).elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
             utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " ")
         else { return nil }
-        let token = Substring(authorization)[utf8.index(utf8.startIndex, offsetBy: 7)...].utf8
-        guard let first = token.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }),
-            let last = token.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })
-        else { return "" }
-        return String(Substring(token[first...last]))
+        return String(Substring(authorization)[utf8.index(utf8.startIndex, offsetBy: 7)...].trimmingSpacesAndTabs())
     }
 }
