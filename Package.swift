@@ -158,6 +158,7 @@ let package = Package(
             dependencies: [
                 "Callsign", "CallsignStore", "CallsignStorePostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -67,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SIP redirect listeners over UDP: per-loop (default: one SO_REUSEPORT socket per event loop, datagrams spread at random; Linux) or one (one socket, datagrams handed to the loops in turn; CALLSIGN_SIP_UDP_SOCKETS).")
     var sipUdpSockets: String?
 
+    @Option(name: .long, help: "Traceback writer of the SQLite store: thread (default: a thread of its own writing each batch synchronously) or task (a task and GRDB's async write; CALLSIGN_TRACEBACK_WRITER).")
+    var tracebackWriter: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
@@ -82,6 +85,13 @@ struct Serve: AsyncParsableCommand {
             throw Exit.badInput
         }
         options.sipUDPSockets = udpSockets
+        switch tracebackWriter ?? env["CALLSIGN_TRACEBACK_WRITER"] ?? "thread" {
+        case "thread": options.tracebackWriterThread = true
+        case "task": options.tracebackWriterThread = false
+        default:
+            printError("--traceback-writer must be thread or task")
+            throw Exit.badInput
+        }
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

@@ -58,6 +58,9 @@ public struct ServeOptions: Sendable {
     /// How the SIP redirect listeners read UDP: one socket per event loop
     /// (default on Linux) or one socket.
     public var sipUDPSockets: SIPUDPSockets = .perEventLoop
+    /// Traceback records of the SQLite store written from a thread of the
+    /// recorder's own (``GroupCommitRecorder/writerThread``); `false`: by a task.
+    public var tracebackWriterThread = true
 
     public init() {}
 }
@@ -154,7 +157,7 @@ public enum CallsignServe {
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
         // Signing's store work off the per-call path: grouped traceback commits, cached customer lookups.
-        let recorder = GroupCommitRecorder(store: store)
+        let recorder = GroupCommitRecorder(store: store, writerThread: options.tracebackWriterThread)
         service.recorder = recorder
         service.tokenCache = CustomerCache()
         let trunkCustomers = CustomerCache()

@@ -1,4 +1,5 @@
 public import Callsign
+import Foundation
 import Synchronization
 
 /// Traceback records written by group commit: concurrent signings share one
@@ -19,7 +20,11 @@ import Synchronization
 /// Callers that cannot suspend (a SwiftNIO event loop answering a request on
 /// the thread that read it) use ``enqueue(_:completion:)`` instead: their
 /// records join the same batches, and ``run()`` — a long-lived service task
-/// in the server's service group — leads the batches they start.
+/// in the server's service group — leads the batches they start. When the
+/// store can write without suspending (``SynchronousRecording``, SQLite),
+/// ``run()`` leads them from a thread of its own that writes synchronously:
+/// one thread wake-up per batch instead of a task resumption, a hop to the
+/// database queue and a hop back (measured in BENCHMARKS.md, round 5).
 public final class GroupCommitRecorder: Sendable {
     private enum Outcome: Sendable {
         case written
@@ -63,14 +68,31 @@ public final class GroupCommitRecorder: Sendable {
         /// The lead was handed to the writer while it was not parked.
         var writerHasLead = false
 
-        /// Gives the lead to the writer: the continuation to resume, if it is parked.
-        mutating func handLeadToWriter() -> CheckedContinuation<Bool, Never>? {
+        /// The writer is a thread (``SynchronousRecording``): it is woken through ``GroupCommitRecorder/wake``.
+        var writerIsThread = false
+
+        /// Gives the lead to the writer: how to wake it.
+        mutating func handLeadToWriter() -> WriterWake? {
             if let parked = writerParked {
                 writerParked = nil
-                return parked
+                return .resume(parked)
             }
             writerHasLead = true
-            return nil
+            return writerIsThread ? .signal : nil
+        }
+    }
+
+    /// How a writer handed the lead is woken.
+    private enum WriterWake {
+        case resume(CheckedContinuation<Bool, Never>)
+        case signal
+    }
+
+    private func fire(_ wake: WriterWake?) {
+        switch wake {
+        case .resume(let continuation)?: continuation.resume(returning: true)
+        case .signal?: threadSignal.signal()
+        case nil: break
         }
     }
 
@@ -80,13 +102,19 @@ public final class GroupCommitRecorder: Sendable {
     }
 
     private let state = Mutex(State())
+    private let threadSignal = WriterSignal()
     public let store: any CallsignStore
     /// Most callers joined in one transaction.
     public let maxBatch: Int
 
-    public init(store: any CallsignStore, maxBatch: Int = 256) {
+    /// Whether ``run()`` writes from a thread of its own when the store
+    /// allows it (``SynchronousRecording``); `false` keeps the task writer.
+    public let writerThread: Bool
+
+    public init(store: any CallsignStore, maxBatch: Int = 256, writerThread: Bool = true) {
         self.store = store
         self.maxBatch = max(1, maxBatch)
+        self.writerThread = writerThread
     }
 
     /// Records `calls`, returning once they are committed.
@@ -116,14 +144,14 @@ public final class GroupCommitRecorder: Sendable {
     /// caller answers its call only then. Returns `false`, with nothing
     /// queued, when ``run()`` is not running (use ``record(_:)``).
     public func enqueue(_ calls: [SignedCallRecord], completion: @escaping Completion) -> Bool {
-        let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+        let (accepted, wake) = state.withLock { state -> (Bool, WriterWake?) in
             guard state.writerRunning else { return (false, nil) }
             state.queue.append(.callback(calls, completion))
             if state.writing { return (true, nil) }
             state.writing = true
             return (true, state.handLeadToWriter())
         }
-        wake?.resume(returning: true)
+        fire(wake)
         return accepted
     }
 
@@ -134,6 +162,16 @@ public final class GroupCommitRecorder: Sendable {
     /// the task is cancelled (graceful shutdown). Callbacks still queued then
     /// are failed; callers that can suspend are unaffected.
     public func run() async {
+        if writerThread, let synchronous = store as? any SynchronousRecording {
+            await runThread(synchronous)
+        } else {
+            await runTask()
+        }
+        stopWriter()
+    }
+
+    /// The writer as a task: parked on a continuation until handed the lead.
+    private func runTask() async {
         state.withLock { $0.writerRunning = true }
         while true {
             let go: Bool = await withTaskCancellationHandler {
@@ -159,7 +197,88 @@ public final class GroupCommitRecorder: Sendable {
             guard go else { break }
             try? await lead([])
         }
-        // Stopping: refuse new callbacks, fail the queued ones, and pass on a lead handed to the writer.
+    }
+
+    /// The writer as a thread of its own, writing synchronously; the task
+    /// waits for it and stops it when cancelled.
+    private func runThread(_ synchronous: any SynchronousRecording) async {
+        threadSignal.reset()
+        state.withLock { state in
+            state.writerIsThread = true
+            state.writerRunning = true
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    Self.nameThisThread()
+                    while threadSignal.wait() {
+                        while !threadSignal.isStopped, state.withLock({ state in
+                            defer { state.writerHasLead = false }
+                            return state.writerHasLead
+                        }) {
+                            leadSynchronously(synchronous)
+                        }
+                    }
+                    finished.resume()
+                }
+                thread.start()
+            }
+        } onCancel: {
+            threadSignal.stop()
+        }
+        state.withLock { $0.writerIsThread = false }
+    }
+
+    /// The writer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes;
+    /// Foundation passes `Thread.name` to the kernel only when the thread sets it itself).
+    public static let threadName = "callsign-writer"
+
+    private static func nameThisThread() {
+        Thread.current.name = threadName
+    }
+
+    /// Writes the queued callbacks' records in one transaction on the calling
+    /// thread, answers them, and passes the lead on as ``lead(_:)`` does (to
+    /// this thread again, through ``State/writerHasLead``, when the next in line is a callback).
+    private func leadSynchronously(_ synchronous: any SynchronousRecording) {
+        let batch = state.withLock { state -> [Waiter] in
+            let count = min(state.queue.count, maxBatch)
+            let taken = Array(state.queue.prefix(count))
+            state.queue.removeFirst(count)
+            return taken
+        }
+        var all: [SignedCallRecord] = []
+        for waiter in batch { all += waiter.calls }
+        var failure: (any Error)?
+        if !all.isEmpty {
+            do {
+                try synchronous.recordSynchronously(all)
+            } catch {
+                failure = error
+            }
+        }
+        state.withLock { state in
+            state.batches += 1
+            if failure == nil { state.records += all.count }
+        }
+        for waiter in batch { waiter.finish(failure) }
+        let next = state.withLock { state -> Waiter? in
+            guard let first = state.queue.first else {
+                state.writing = false
+                return nil
+            }
+            if case .callback = first {
+                state.writerHasLead = true  // this thread's loop goes on
+                return nil
+            }
+            state.queue.removeFirst()
+            return first
+        }
+        if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
+    }
+
+    /// Stopping: refuse new callbacks, fail the queued ones, and pass on a lead handed to the writer.
+    private func stopWriter() {
         let (failed, next) = state.withLock { state -> ([Waiter], Waiter?) in
             state.writerRunning = false
             var failed: [Waiter] = []
@@ -211,7 +330,7 @@ public final class GroupCommitRecorder: Sendable {
         if !leaderCancelled {
             for waiter in batch { waiter.finish(failure) }
         }
-        let (next, wakeWriter) = state.withLock { state -> (Waiter?, CheckedContinuation<Bool, Never>?) in
+        let (next, wakeWriter) = state.withLock { state -> (Waiter?, WriterWake?) in
             guard let first = state.queue.first else {
                 state.writing = false
                 return (nil, nil)
@@ -223,7 +342,7 @@ public final class GroupCommitRecorder: Sendable {
             return (first, nil)
         }
         if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
-        wakeWriter?.resume(returning: true)
+        fire(wakeWriter)
         if let failure { throw failure }
     }
 
@@ -235,6 +354,58 @@ public final class GroupCommitRecorder: Sendable {
     /// Transactions and records written so far (records per batch shows the grouping).
     public var statistics: (batches: Int, records: Int) {
         state.withLock { ($0.batches, $0.records) }
+    }
+}
+
+/// A store that can write traceback records without suspending, from a
+/// thread of its own: the group-commit writer thread of
+/// ``GroupCommitRecorder/run()`` (SQLite, whose writes are synchronous
+/// underneath anyway).
+public protocol SynchronousRecording: Sendable {
+    /// Writes `calls` in one transaction, returning once it committed.
+    func recordSynchronously(_ calls: [SignedCallRecord]) throws
+}
+
+/// Wakes the writer thread: a flag under a condition variable.
+private final class WriterSignal: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending = false  // guarded by `condition`
+    private var stopped = false  // guarded by `condition`
+
+    func reset() {
+        condition.lock()
+        pending = false
+        stopped = false
+        condition.unlock()
+    }
+
+    func signal() {
+        condition.lock()
+        pending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    var isStopped: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopped
+    }
+
+    /// Waits for a signal: `true` when signalled, `false` once stopped.
+    func wait() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !pending && !stopped { condition.wait() }
+        pending = false
+        return !stopped
     }
 }
 

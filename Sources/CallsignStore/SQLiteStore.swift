@@ -3,7 +3,7 @@ public import GRDB
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
-public final class SQLiteStore: CallsignStore {
+public final class SQLiteStore: CallsignStore, SynchronousRecording {
     public let pool: DatabasePool
 
     /// Opens (and migrates) the database at `path`.
@@ -179,15 +179,24 @@ public final class SQLiteStore: CallsignStore {
 
     public func record(_ calls: [SignedCallRecord]) async throws {
         guard !calls.isEmpty else { return }
-        try await pool.write { db in
-            // One prepared statement for the batch (and kept by the connection for the next one).
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            for call in calls {
-                try insert.execute(arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue,
-                                               call.origid, call.customerID, call.trunk])
-            }
+        try await pool.write { db in try Self.insert(calls, db) }
+    }
+
+    /// ``record(_:)`` without suspending, for the group-commit writer thread
+    /// (GRDB runs the transaction on the calling thread's behalf, serialized with every other write).
+    public func recordSynchronously(_ calls: [SignedCallRecord]) throws {
+        guard !calls.isEmpty else { return }
+        try pool.write { db in try Self.insert(calls, db) }
+    }
+
+    private static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
+        // One prepared statement for the batch (and kept by the connection for the next one).
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        for call in calls {
+            try insert.execute(arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue,
+                                           call.origid, call.customerID, call.trunk])
         }
     }
 

@@ -1,6 +1,7 @@
 import Callsign
 import CallsignStore
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 
@@ -259,5 +260,159 @@ struct GroupCommitWriterTests {
         try await recorder.record([GroupCommitTests.call(7)])
         let stored = try await store.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10)
         #expect(stored.count == 1)
+    }
+}
+
+/// SQLite through a store that can also write synchronously: the recorder's
+/// writer is then a thread of its own (``SynchronousRecording``).
+final class SynchronousControlledStore: CallsignStore, SynchronousRecording {
+    let inner: ControlledStore
+    let failWrites = Mutex(false)
+    let transactions = Mutex(0)
+    let writerThreads = Mutex(Set<String>())
+    let writeDelayMicroseconds = Mutex<UInt32>(2_000)
+
+    init() throws { inner = try ControlledStore() }
+
+    func recordSynchronously(_ calls: [SignedCallRecord]) throws {
+        transactions.withLock { $0 += 1 }
+        writerThreads.withLock { _ = $0.insert(Thread.current.name ?? "") }
+        usleep(writeDelayMicroseconds.withLock { $0 })  // a slow disk: callers pile up behind the write
+        if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
+        try inner.inner.recordSynchronously(calls)
+    }
+
+    /// The suspending path, counted alike.
+    func record(_ calls: [SignedCallRecord]) async throws {
+        transactions.withLock { $0 += 1 }
+        if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
+        try await inner.inner.record(calls)
+    }
+
+    func stored() async throws -> [SignedCallRecord] {
+        try await inner.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10_000)
+    }
+
+    func saveCustomer(_ customer: Customer) async throws { try await inner.saveCustomer(customer) }
+    func customer(id: String) async throws -> Customer? { try await inner.customer(id: id) }
+    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
+    func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
+    func customer(tokenHash: [UInt8]) async throws -> Customer? { try await inner.customer(tokenHash: tokenHash) }
+    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
+        try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
+    }
+    func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
+        try await inner.importDNO(entries, replace: replace, now: now, progress: progress)
+    }
+    func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
+    func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
+    func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
+    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
+    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
+}
+
+@Suite("Group commit from the writer thread (stores that write synchronously)")
+struct GroupCommitWriterThreadTests {
+    typealias Completions = GroupCommitWriterTests.Completions
+
+    @Test("queued records are written by the writer thread in shared transactions, each completion after its record is readable")
+    func threadWritesBatches() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        let readable = Mutex(0)
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            for index in 0..<300 {
+                #expect(recorder.enqueue([GroupCommitTests.call(index)]) { result in
+                    // Answered: the record is in the database now (read on this thread, synchronously).
+                    let count = (try? store.inner.inner.pool.read { db in
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM signed_call WHERE time = ?", arguments: [1_700_000_000 + index])
+                    }) ?? 0
+                    if count == 1 { readable.withLock { $0 += 1 } }
+                    completions.add(index, (try? result.get()) != nil)
+                })
+            }
+            try await completions.wait(for: 300)
+        }
+        #expect(completions.results.withLock { $0.count == 300 && $0.values.allSatisfy { $0 } })
+        #expect(readable.withLock { $0 } == 300)
+        #expect(try await store.stored().count == 300)
+        #expect(store.writerThreads.withLock { $0 } == [GroupCommitRecorder.threadName])
+        let transactions = store.transactions.withLock { $0 }
+        #expect(transactions < 100, "\(transactions) transactions for 300 records")
+        #expect(recorder.statistics.batches == transactions)
+        #expect(!recorder.acceptsCallbacks)
+    }
+
+    @Test("a failed synchronous transaction fails its callers, and the writer thread goes on with the next batch")
+    func threadFailureReachesCallbacks() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            store.failWrites.withLock { $0 = true }
+            _ = recorder.enqueue([GroupCommitTests.call(1)]) { result in completions.add(1, (try? result.get()) != nil) }
+            try await completions.wait(for: 1)
+            store.failWrites.withLock { $0 = false }
+            _ = recorder.enqueue([GroupCommitTests.call(2)]) { result in completions.add(2, (try? result.get()) != nil) }
+            try await completions.wait(for: 2)
+        }
+        #expect(completions.results.withLock { $0 } == [1: false, 2: true])
+        #expect(try await store.stored().map(\.orig) == [GroupCommitTests.call(2).orig])
+    }
+
+    @Test("suspending callers and queued callers pass the lead between them and the writer thread, and all commit")
+    func threadAndTasksShareTheLead() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            try await withThrowingTaskGroup(of: Void.self) { callers in
+                for index in 0..<100 {
+                    callers.addTask { try await recorder.record([GroupCommitTests.call(1000 + index)]) }
+                    _ = recorder.enqueue([GroupCommitTests.call(index)]) { result in completions.add(index, (try? result.get()) != nil) }
+                }
+                try await callers.waitForAll()
+            }
+            try await completions.wait(for: 100)
+        }
+        #expect(completions.results.withLock { $0.count == 100 && $0.values.allSatisfy { $0 } })
+        #expect(try await store.stored().count == 200)
+        // Both kinds of writer led batches.
+        #expect(store.writerThreads.withLock { $0 }.contains(GroupCommitRecorder.threadName))
+        #expect(recorder.statistics.records == 200)
+    }
+
+    @Test("a stopped writer thread refuses callbacks, and suspending callers still lead their own transactions")
+    func stoppedThread() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            #expect(recorder.acceptsCallbacks)
+        }
+        #expect(!recorder.acceptsCallbacks)
+        #expect(!recorder.enqueue([GroupCommitTests.call(1)]) { _ in Issue.record("completion must not run") })
+        try await recorder.record([GroupCommitTests.call(7)])
+        #expect(try await store.stored().count == 1)
+        // And it starts again (a service group restarted in tests).
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            _ = recorder.enqueue([GroupCommitTests.call(8)]) { result in completions.add(8, (try? result.get()) != nil) }
+            try await completions.wait(for: 1)
+        }
+        #expect(completions.results.withLock { $0 } == [8: true])
+    }
+
+    @Test("writerThread: false keeps the task writer even for a store that writes synchronously")
+    func taskWriterOnRequest() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store, writerThread: false)
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            _ = recorder.enqueue([GroupCommitTests.call(3)]) { result in completions.add(3, (try? result.get()) != nil) }
+            try await completions.wait(for: 1)
+        }
+        #expect(completions.results.withLock { $0 } == [3: true])
+        #expect(!store.writerThreads.withLock { $0 }.contains(GroupCommitRecorder.threadName))
     }
 }
