@@ -76,8 +76,8 @@ public enum TelephoneNumber {
             text = trimmed(text)
         }
         if hasPrefixIgnoringCase(text, "tel:") {
-            let body = text.dropFirst(4)
-            let digits = body.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let body = text[text.utf8.index(text.startIndex, offsetBy: 4)...]
+            let digits = body[..<(body.utf8.firstIndex(of: UInt8(ascii: ";")) ?? body.endIndex)]
             return number(percentDecoded(digits), policy: policy).map { .tn($0) }
         }
         let isSIP = hasPrefixIgnoringCase(text, "sip:")
@@ -103,9 +103,9 @@ public enum TelephoneNumber {
             let host = hostPart[..<(hostPart.utf8.firstIndex(of: UInt8(ascii: ";")) ?? hostPart.endIndex)]
             return .uri("sip:\(decodedUser)@\(host.lowercased())")
         }
-        if text.contains(":") || text.contains("@") { return .uri(String(text)) }
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "@") }) { return .uri(String(text)) }
         // A bare string: strip any parameters.
-        let bare = text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let bare = text[..<(text.utf8.firstIndex(of: UInt8(ascii: ";")) ?? text.endIndex)]
         return number(bare, policy: policy).map { .tn($0) }
     }
 

@@ -58,7 +58,7 @@ struct Traceback: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if UUID(uuidString: origid) == nil { throw ValidationError("--origid must be a UUID") }
+        if !UUIDText.isValid(origid) { throw ValidationError("--origid must be a UUID") }
     }
 
     func run() async throws {

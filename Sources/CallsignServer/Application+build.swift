@@ -191,7 +191,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         else {
             return APIResponse.error("POL4001", ["admin token"]).http
         }
-        guard let origid = request.uri.queryParameters["origid"].map(String.init), UUID(uuidString: origid) != nil else {
+        guard let origid = request.uri.queryParameters["origid"].map(String.init), UUIDText.isValid(origid) else {
             return APIResponse.invalid("origid", "Must be a UUID").http
         }
         let since = request.uri.queryParameters["since"].flatMap { Int64(String($0)) }

@@ -66,7 +66,20 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.shared = shared
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { active = false }
+    /// The context of the ``SocketWriteHandler`` this handler put first in the pipeline.
+    private var socketContext: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let socketWriter = SocketWriteHandler()
+        if (try? context.pipeline.syncOperations.addHandler(socketWriter, position: .first)) != nil {
+            socketContext = try? context.pipeline.syncOperations.context(handler: socketWriter)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        active = false
+        socketContext = nil
+    }
 
     /// Graceful shutdown closes idle connections: a request this handler is
     /// still answering (a signing waiting for its commit) holds the event back
@@ -242,23 +255,101 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
-        var bytes = JSONWriter.canonical(.object(response.body))
-        bytes.append(0x0A)
-        var fields: HTTPFields = [
-            .contentType: "application/json",
-            .contentLength: String(bytes.count),
-            .date: shared.date(),
-            .server: "callsign",
-        ]
-        if let id = head.headerFields[HotPathRequestCheck.requestID], id.utf8.count <= 128 {
-            fields[HotPathRequestCheck.requestID] = id
+        var body = JSONWriter.canonical(.object(response.body))
+        body.append(0x0A)
+        let requestID = head.headerFields[HotPathRequestCheck.requestID].flatMap { $0.utf8.count <= 128 ? $0 : nil }
+        if let socket = socketContext {
+            // One buffer, already HTTP/1.1, written below Hummingbird's encoders (same head fields as they write).
+            var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
+            HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: shared.dateBytes(),
+                                         requestID: requestID, into: &buffer)
+            buffer.writeBytes(body)
+            socket.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+        } else {
+            var fields: HTTPFields = [
+                .contentType: "application/json",
+                .contentLength: String(body.count),
+                .date: shared.date(),
+                .server: "callsign",
+            ]
+            if let requestID { fields[HotPathRequestCheck.requestID] = requestID }
+            let status = HTTPResponse.Status(code: response.status)
+            context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
+            context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
         }
-        let status = HTTPResponse.Status(code: response.status)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: bytes))), promise: nil)
-        context.write(wrapOutboundOut(.end(nil)), promise: nil)
         needsFlush = true
         shared.record(route: head.path ?? "", status: response.status, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+    }
+}
+
+/// First in the pipeline, next to the socket: the hot path writes its answers
+/// through this handler's context, already encoded as HTTP/1.1, so they skip
+/// the HTTPTypes conversion and NIO's response encoder (one buffer and one
+/// `write` instead of three parts and a `writev`). Passes everything through.
+final class SocketWriteHandler: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+}
+
+/// HTTP/1.1 response heads of the hot path's answers (RFC 9112 §4), written
+/// as bytes: the status line, then the fields Hummingbird's path writes too.
+enum HTTPAnswerEncoding {
+    static func writeHead(status: Int, contentLength: Int, date: [UInt8], requestID: String?, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/1.1 ")
+        writeDecimal(status, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(reasonPhrase(status))
+        buffer.writeStaticString("\r\nContent-Type: application/json\r\nContent-Length: ")
+        writeDecimal(contentLength, into: &buffer)
+        buffer.writeStaticString("\r\nDate: ")
+        buffer.writeBytes(date)
+        buffer.writeStaticString("\r\nServer: callsign\r\n")
+        if let requestID {
+            // A request field value as NIO parsed it: no CR, LF or NUL (RFC 9110 §5.5).
+            buffer.writeStaticString("X-RequestID: ")
+            buffer.writeString(requestID)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// The reason phrases of RFC 9110 §15 for what the two endpoints answer (as NIO's encoder writes them).
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: HTTPResponse.Status(code: status).reasonPhrase
+        }
+    }
+
+    private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        guard value > 0 else {
+            buffer.writeInteger(UInt8(ascii: "0"))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            while rest > 0, count < 20 {
+                raw[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+        }
     }
 }
 
@@ -285,7 +376,7 @@ public final class RESTHotPath: Sendable {
     public var answered: Int { answeredCount.load(ordering: .relaxed) }
     private let answeredCount = Atomic(0)
 
-    private let dateCache = Mutex((second: Int64.min, text: ""))
+    private let dateCache = Mutex((second: Int64.min, text: "", bytes: [UInt8]()))
     private let metrics = Mutex([Int: Metrics]())
     private let now: @Sendable () -> Int64
     let service: STIService
@@ -307,8 +398,17 @@ public final class RESTHotPath: Sendable {
     func date() -> String {
         let second = now()
         return dateCache.withLock { cached in
-            if cached.second != second { cached = (second, CivilTime.formatRFC1123(second)) }
+            if cached.second != second { cached = (second, CivilTime.formatRFC1123(second), Array(CivilTime.formatRFC1123(second).utf8)) }
             return cached.text
+        }
+    }
+
+    /// ``date()`` as UTF-8 bytes.
+    func dateBytes() -> [UInt8] {
+        let second = now()
+        return dateCache.withLock { cached in
+            if cached.second != second { cached = (second, CivilTime.formatRFC1123(second), Array(CivilTime.formatRFC1123(second).utf8)) }
+            return cached.bytes
         }
     }
 

@@ -222,7 +222,7 @@ public struct STIService: Sendable {
         }
         // origid: required by the API; the customer's configured origid is what is signed.
         guard let origidValue = request["origid"] else { return .answer(.missing("origid")) }
-        guard let origidText = origidValue.stringValue, UUID(uuidString: origidText) != nil else {
+        guard let origidText = origidValue.stringValue, UUIDText.isValid(origidText) else {
             return .answer(.invalid("origid", "Must be a UUID"))
         }
 

@@ -143,7 +143,7 @@ public struct ServerConfigurationFile: Sendable {
             var customers: [Customer] = []
             for (index, item) in items.enumerated() {
                 guard let c = item.objectValue, let id = c["id"]?.stringValue, !id.isEmpty,
-                    let origid = c["origid"]?.stringValue, UUID(uuidString: origid) != nil
+                    let origid = c["origid"]?.stringValue, UUIDText.isValid(origid)
                 else { throw Error(description: "customers[\(index)] needs an 'id' and a UUID 'origid'") }
                 let kind = Customer.Kind(rawValue: c["kind"]?.stringValue ?? "direct")
                 guard let kind else { throw Error(description: "customers[\(index)].kind must be 'direct' or 'gateway'") }

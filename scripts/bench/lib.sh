@@ -3,6 +3,7 @@
 # started and waited for, and wrk output summaries. Sourced, not run.
 #
 #   bench_init NAME LIFETIME_S TOOL...   sets ROOT PEERS BIN WORK, PIDS=(), trap cleanup
+#                                         (BIN: $CALLSIGN_BIN, else .build/release/callsign; for A/B of two builds)
 #   start_lab PORT                        PKI=$WORK/pki served at http://127.0.0.1:PORT, sets X5U
 #   start_serve ARG...                    `callsign serve ARG...` in $WORK/serve (trusting the lab PKI),
 #                                         sets SERVE_PID (its timeout wrapper), CS_PID, TOKEN, ORIGID
@@ -10,7 +11,7 @@
 #   caller_csv FILE                       SIPp CSV of 1,000 callers in the development customer's range
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
-BIN=$ROOT/.build/release/callsign
+BIN=$(realpath -m "${CALLSIGN_BIN:-$ROOT/.build/release/callsign}")
 
 bench_init() {
   local name=$1; LIFETIME=$2; shift 2
@@ -42,7 +43,7 @@ start_serve() {
      --trust "$PKI/root-ca.pem" --lab-allow "http://127.0.0.1:$CERT_PORT/" >"$WORK/serve.log" 2>&1) & PIDS+=($!)
   SERVE_PID=$!
   for _ in $(seq 1 100); do grep -q "Sign and verify" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-  CS_PID=$(pgrep -P "$SERVE_PID" -f "callsign serve" || echo "$SERVE_PID")  # the server itself, not timeout
+  CS_PID=$(pgrep -P "$SERVE_PID" || echo "$SERVE_PID")  # the server itself (child of timeout)
   TOKEN=$(cat "$WORK/serve/callsign-data/dev-token")
   ORIGID=$(grep -o 'origid=[0-9a-f-]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# profile-rest.sh - where a REST request's CPU goes: one `callsign serve` under
+# wrk (sign or verify), the server's CPU per request from /proc/PID/stat, and
+# with PERF=1 a `perf record` of the server (DWARF call graphs) left in
+# $WORK/perf.data (KEEP=1 keeps $WORK). Loopback only; stopped by PID on exit.
+#
+#   scripts/bench/profile-rest.sh sign|verify [SECONDS] [CONNECTIONS] [SERVE ARG...]
+#
+# Prints: mode rps p50ms p99ms non2xx server-cores server-us-per-request
+set -euo pipefail
+MODE=${1:?sign or verify}; DUR=${2:-8}; CONNS=${3:-16}; shift $(( $# < 3 ? $# : 3 ))
+. "$(dirname "$0")/lib.sh"
+bench_init profile 600 wrk
+start_lab 18290
+HTTP=18291
+start_serve --http 127.0.0.1:$HTTP --sip-sign off --sip-verify off --require-crl "$@"
+NOW=$(date +%s)
+LUA=$WORK/req.lua
+if [ "$MODE" = sign ]; then
+  BODY="{\"signingRequest\":{\"attest\":\"A\",\"dest\":{\"tn\":[\"12125551213\"]},\"iat\":$NOW,\"orig\":{\"tn\":\"12155550042\"},\"origid\":\"$ORIGID\"}}"
+  URL=http://127.0.0.1:$HTTP/stir/v1/signing
+  HEADERS=(-H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN")
+else
+  ID=$("$BIN" sign --key "$PKI/sp.key" --x5u "$X5U" --orig 12155550042 --dest 12125551213 --attest A --iat "$NOW" 2>/dev/null \
+       || secsipidx -sign-full -orig-tn 12155550042 -dest-tn 12125551213 -attest A -x5u "$X5U" -k "$PKI/sp.key")
+  BODY="{\"verificationRequest\":{\"from\":{\"tn\":\"12155550042\"},\"to\":{\"tn\":[\"12125551213\"]},\"time\":$NOW,\"identity\":\"$ID\"}}"
+  URL=http://127.0.0.1:$HTTP/stir/v1/verification
+  HEADERS=(-H "Content-Type: application/json")
+fi
+{ echo 'wrk.method = "POST"'; printf 'wrk.body = %s\n' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$BODY")"
+  echo 'wrk.headers["Content-Type"] = "application/json"'
+  [ "$MODE" = sign ] && echo "wrk.headers[\"Authorization\"] = \"Bearer $TOKEN\""; } > "$LUA"
+ANSWER=$(curl -s "${HEADERS[@]}" --data-binary "$BODY" "$URL")
+grep -q '"identity"\|TN-Validation-Passed' <<<"$ANSWER" || { echo "unexpected answer: $ANSWER" >&2; exit 1; }
+# Warm up, then measure.
+timeout 30 wrk -t1 -c"$CONNS" -d2s -s "$LUA" "$URL" >/dev/null 2>&1
+ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat"; }
+HZ=$(getconf CLK_TCK)
+if [ "${PERF:-0}" = 1 ]; then
+  perf record -F 999 -g --call-graph dwarf,16384 -p "$CS_PID" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
+T0=$(ticks)
+OUT=$(timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "$URL" 2>&1)
+T1=$(ticks)
+[ -n "${PERF_PID:-}" ] && wait "$PERF_PID" || true
+read -r RPS P50 P99 NON <<<"$(wrk_summary "$OUT")"
+python3 -c "
+rps, ticks, hz, dur = $RPS, $T1 - $T0, $HZ, $DUR
+cores = ticks / hz / dur
+print('$MODE rps=%d p50=%sms p99=%sms non2xx=%s server_cores=%.2f server_us_per_req=%.0f' % (rps, '$P50', '$P99', '$NON', cores, cores * 1e6 / rps if rps else 0))"
+[ "${PERF:-0}" = 1 ] && echo "perf data: $WORK/perf.data (KEEP=1 to keep)"
+exit 0
