@@ -67,6 +67,8 @@ let package = Package(
             dependencies: [
                 "Callsign",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API (through GRDB's own module) for the traceback writer's binds.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -3,6 +3,7 @@ public import CallsignStore
 public import Crypto
 import Foundation
 import Metrics
+public import NIOCore
 import Synchronization
 
 /// What a redirect listener does with failed verifications.
@@ -309,11 +310,23 @@ public final class RedirectService: Sendable {
     /// Queues the record of `commit` on the traceback writer and calls `send`
     /// with the answer once its transaction ended — at once with 500 when no
     /// writer takes it (shutdown: a call that cannot be traced back is not signed).
-    public func commitThenAnswer(_ commit: Commit, send: @escaping @Sendable ([UInt8]) -> Void) {
-        let accepted = recorder?.enqueue([commit.record]) { [self] result in
+    ///
+    /// Called on an event loop (`loop`), the writer is woken once that loop
+    /// has handled everything it read in this pass, so the signings of one
+    /// read share a transaction (``GroupCommitRecorder/enqueue(_:deferringWake:completion:)``).
+    public func commitThenAnswer(_ commit: Commit, on loop: (any EventLoop)? = nil, send: @escaping @Sendable ([UInt8]) -> Void) {
+        guard let recorder else {
+            send(committed(commit, ok: false))
+            return
+        }
+        let accepted = recorder.enqueue([commit.record], deferringWake: loop != nil) { [self] result in
             send(committed(commit, ok: (try? result.get()) != nil))
-        } ?? false
-        if !accepted { send(committed(commit, ok: false)) }
+        }
+        if !accepted {
+            send(committed(commit, ok: false))
+        } else if let loop {
+            loop.execute { recorder.wakeDeferredWriter() }
+        }
     }
 
     /// The answer to a ``Commit`` once the transaction holding its record

@@ -86,7 +86,7 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
             case .afterCommit(let commit):
                 // Thread-safe: the channel hops to its own loop when the commit ends elsewhere.
                 let channel = context.channel
-                service.commitThenAnswer(commit) { reply in channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
+                service.commitThenAnswer(commit, on: context.eventLoop) { reply in channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
                 return
             }
         }

@@ -66,7 +66,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
                 return
             case .pending(let waiting): pending = waiting
             case .afterCommit(let commit):
-                service.commitThenAnswer(commit) { [self] reply in send(reply, to: remote, channel: channel) }
+                service.commitThenAnswer(commit, on: loop) { [self] reply in send(reply, to: remote, channel: channel) }
                 return
             }
         } else {

@@ -217,13 +217,16 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let accepted = recorder.enqueue([record]) { result in
+        let accepted = recorder.enqueue([record], deferringWake: true) { result in
             bound.eventLoop.execute {
                 let (handler, context) = bound.value
                 let answer = (try? result.get()) != nil ? STIService.signed(record, response) : APIResponse.error("POL5000")
                 handler.committed(answer, for: head, started: started, context: context)
             }
         }
+        // Tasks run after the event loop handled everything it read in this pass: the
+        // signings read together go in one transaction (one writer wake-up for them all).
+        context.eventLoop.execute { recorder.wakeDeferredWriter() }
         if !accepted {
             // The writer stopped (shutdown): this call cannot be traced back, so it is not signed.
             committed(.error("POL5000"), for: head, started: started, context: context)

@@ -70,6 +70,9 @@ public final class GroupCommitRecorder: Sendable {
 
         /// The writer is a thread (``SynchronousRecording``): it is woken through ``GroupCommitRecorder/wake``.
         var writerIsThread = false
+        /// The lead is the writer's, but it is woken only by ``GroupCommitRecorder/wakeDeferredWriter()``
+        /// (an event loop queues all the signings it read in one pass before the writer starts).
+        var deferredLead = false
 
         /// Gives the lead to the writer: how to wake it.
         mutating func handLeadToWriter() -> WriterWake? {
@@ -143,16 +146,37 @@ public final class GroupCommitRecorder: Sendable {
     /// thread) once the transaction holding them committed or failed — the
     /// caller answers its call only then. Returns `false`, with nothing
     /// queued, when ``run()`` is not running (use ``record(_:)``).
-    public func enqueue(_ calls: [SignedCallRecord], completion: @escaping Completion) -> Bool {
+    ///
+    /// With `deferringWake`, a writer handed the lead by this call is not
+    /// woken yet: the caller promises to call ``wakeDeferredWriter()`` soon
+    /// (an event loop does it once it has handled everything it read in this
+    /// pass), so records read together start one transaction instead of
+    /// waking the writer for the first of them and queueing the rest.
+    public func enqueue(_ calls: [SignedCallRecord], deferringWake: Bool = false, completion: @escaping Completion) -> Bool {
         let (accepted, wake) = state.withLock { state -> (Bool, WriterWake?) in
             guard state.writerRunning else { return (false, nil) }
             state.queue.append(.callback(calls, completion))
             if state.writing { return (true, nil) }
             state.writing = true
+            if deferringWake {
+                state.deferredLead = true
+                return (true, nil)
+            }
             return (true, state.handLeadToWriter())
         }
         fire(wake)
         return accepted
+    }
+
+    /// Wakes the writer handed the lead by an ``enqueue(_:deferringWake:completion:)``
+    /// that deferred it; nothing when there is none (safe to call more than once).
+    public func wakeDeferredWriter() {
+        let wake = state.withLock { state -> WriterWake? in
+            guard state.deferredLead else { return nil }
+            state.deferredLead = false
+            return state.handLeadToWriter()
+        }
+        fire(wake)
     }
 
     /// Whether ``enqueue(_:completion:)`` is accepted now.
@@ -287,8 +311,9 @@ public final class GroupCommitRecorder: Sendable {
                 if case .callback = waiter { failed.append(waiter) } else { kept.append(waiter) }
             }
             state.queue = kept
-            guard state.writerHasLead else { return (failed, nil) }
+            guard state.writerHasLead || state.deferredLead else { return (failed, nil) }
             state.writerHasLead = false
+            state.deferredLead = false
             if state.queue.isEmpty {
                 state.writing = false
                 return (failed, nil)

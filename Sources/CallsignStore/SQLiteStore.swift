@@ -1,5 +1,6 @@
 public import Callsign
 public import GRDB
+import GRDBSQLite
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
@@ -66,6 +67,30 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
         migrator.registerMigration("v3-certificate-cache") { db in
             try db.execute(sql: """
                 CREATE TABLE certificate_cache (url TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v4-signed-call-rowid") { db in
+            // AUTOINCREMENT made every insert also update `sqlite_sequence` (one more
+            // b-tree write per record and one more page per commit, measured in
+            // BENCHMARKS.md round 6). Rows are never deleted, so the plain rowid
+            // still grows with each insert and `id` keeps ordering records of one second.
+            try db.execute(sql: """
+                CREATE TABLE signed_call_v4 (
+                    id INTEGER PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    orig TEXT NOT NULL,
+                    dest TEXT NOT NULL,
+                    attest TEXT NOT NULL CHECK (attest IN ('A', 'B', 'C')),
+                    origid TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    trunk TEXT
+                );
+                INSERT INTO signed_call_v4 (id, time, orig, dest, attest, origid, customer_id, trunk)
+                    SELECT id, time, orig, dest, attest, origid, customer_id, trunk FROM signed_call;
+                DROP TABLE signed_call;
+                ALTER TABLE signed_call_v4 RENAME TO signed_call;
+                CREATE INDEX signed_call_origid_time ON signed_call(origid, time);
+                DELETE FROM sqlite_sequence WHERE name = 'signed_call';
                 """)
         }
         return migrator
@@ -183,22 +208,69 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
     }
 
     /// ``record(_:)`` without suspending, for the group-commit writer thread
-    /// (GRDB runs the transaction on the calling thread's behalf, serialized with every other write).
+    /// (GRDB runs the transaction on the calling thread's behalf, serialized
+    /// with every other write). The hot loop of the server's signings: the
+    /// transaction statements are prepared once, and the records are bound
+    /// straight to SQLite (no `StatementArguments` per record).
     public func recordSynchronously(_ calls: [SignedCallRecord]) throws {
         guard !calls.isEmpty else { return }
-        try pool.write { db in try Self.insert(calls, db) }
+        try pool.writeWithoutTransaction { db in
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+            do {
+                let insert = try db.cachedStatement(sql: Self.insertSQL)
+                for call in calls { try Self.insertBound(call, insert, db) }
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                if db.isInsideTransaction { try? db.rollback() }
+                throw error
+            }
+        }
     }
+
+    private static let insertSQL = """
+        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
 
     private static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
         // One prepared statement for the batch (and kept by the connection for the next one).
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
-        for call in calls {
-            try insert.execute(arguments: [call.time, call.orig, call.dest.joined(separator: ","), call.attestation.rawValue,
-                                           call.origid, call.customerID, call.trunk])
+        let insert = try db.cachedStatement(sql: insertSQL)
+        for call in calls { try insertBound(call, insert, db) }
+    }
+
+    /// Binds one record to the prepared insert with SQLite's own calls and runs it.
+    private static func insertBound(_ call: SignedCallRecord, _ statement: Statement, _ db: Database) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        var code = sqlite3_bind_int64(handle, 1, call.time)
+        func text(_ index: Int32, _ value: String) {
+            guard code == SQLITE_OK else { return }
+            var value = value
+            code = value.withUTF8 { bytes -> Int32 in
+                guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                    return sqlite3_bind_text(handle, index, "", 0, nil)  // "" (a null pointer would bind NULL)
+                }
+                return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
+                }
+            }
+        }
+        text(2, call.orig)
+        text(3, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))
+        text(4, call.attestation.rawValue)
+        text(5, call.origid)
+        text(6, call.customerID)
+        if let trunk = call.trunk { text(7, trunk) }
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record") }
+        code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
     }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await pool.read { db in

@@ -403,6 +403,45 @@ struct GroupCommitWriterThreadTests {
         #expect(completions.results.withLock { $0 } == [8: true])
     }
 
+    @Test("records queued with a deferred wake wait for wakeDeferredWriter, then commit together in one transaction")
+    func deferredWakeBatchesTogether() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            for index in 0..<20 {
+                #expect(recorder.enqueue([GroupCommitTests.call(index)], deferringWake: true) { result in
+                    completions.add(index, (try? result.get()) != nil)
+                })
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(completions.results.withLock { $0.isEmpty }, "nothing is written before the wake")
+            #expect(store.transactions.withLock { $0 } == 0)
+            recorder.wakeDeferredWriter()
+            recorder.wakeDeferredWriter()  // a second wake finds nothing to do
+            try await completions.wait(for: 20)
+        }
+        #expect(completions.results.withLock { $0.count == 20 && $0.values.allSatisfy { $0 } })
+        #expect(store.transactions.withLock { $0 } == 1)
+        #expect(try await store.stored().count == 20)
+    }
+
+    @Test("a writer stopped while its wake is deferred fails the queued callbacks, and suspending callers still lead")
+    func stopWhileWakeDeferred() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            _ = recorder.enqueue([GroupCommitTests.call(1)], deferringWake: true) { result in completions.add(1, (try? result.get()) != nil) }
+        }
+        try await completions.wait(for: 1)
+        #expect(completions.results.withLock { $0 } == [1: false])
+        // The lead held for the deferred wake was released: this neither hangs nor fails.
+        try await recorder.record([GroupCommitTests.call(2)])
+        recorder.wakeDeferredWriter()
+        #expect(try await store.stored().map(\.orig) == [GroupCommitTests.call(2).orig])
+    }
+
     @Test("writerThread: false keeps the task writer even for a store that writes synchronously")
     func taskWriterOnRequest() async throws {
         let store = try SynchronousControlledStore()

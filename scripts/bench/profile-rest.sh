@@ -49,5 +49,8 @@ python3 -c "
 rps, ticks, hz, dur = $RPS, $T1 - $T0, $HZ, $DUR
 cores = ticks / hz / dur
 print('$MODE rps=%d p50=%sms p99=%sms non2xx=%s server_cores=%.2f server_us_per_req=%.0f' % (rps, '$P50', '$P99', '$NON', cores, cores * 1e6 / rps if rps else 0))"
+if [ "$MODE" = sign ]; then
+  curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_traceback_(transactions|records) /{v[$1]=$2} END{if (v["callsign_traceback_transactions"] > 0) printf "traceback records_per_transaction=%.1f (%d records)\n", v["callsign_traceback_records"]/v["callsign_traceback_transactions"], v["callsign_traceback_records"]}'
+fi
 [ "${PERF:-0}" = 1 ] && echo "perf data: $WORK/perf.data (KEEP=1 to keep)"
 exit 0

@@ -1,0 +1,95 @@
+import Callsign
+@testable import CallsignStore
+import Foundation
+import GRDB
+import Testing
+
+@Suite("SQLite store: traceback table")
+struct SQLiteStoreTests {
+    static func temporaryPath() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent("db.sqlite").path
+    }
+
+    static let origid = "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
+
+    @Test("upgrading a database from before v4 keeps every traceback record and its id, and drops AUTOINCREMENT")
+    func migrationKeepsRecords() async throws {
+        let path = try Self.temporaryPath()
+        do {
+            // A database as earlier releases left it.
+            let pool = try DatabasePool(path: path)
+            try SQLiteStore.migrator.migrate(pool, upTo: "v3-certificate-cache")
+            try await pool.write { db in
+                for index in 0..<3 {
+                    try db.execute(sql: """
+                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [1_800_000_000, "1215555000\(index)", "12125551213,12125551214", "A", Self.origid, "bank",
+                                         index == 1 ? "192.0.2.10" : nil])
+                }
+                #expect(try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'signed_call'") == 3)
+            }
+            try pool.close()
+        }
+        let store = try SQLiteStore(path: path)
+        let records = try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10)
+        // Same second: newest first by id, so the ids came across.
+        #expect(records.map(\.orig) == ["12155550002", "12155550001", "12155550000"])
+        #expect(records.map(\.trunk) == [nil, "192.0.2.10", nil])
+        #expect(records.allSatisfy { $0.dest == ["12125551213", "12125551214"] })
+        try await store.pool.read { db in
+            let schema = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'signed_call'") ?? ""
+            #expect(!schema.uppercased().contains("AUTOINCREMENT"))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'signed_call_origid_time'") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_sequence WHERE name = 'signed_call'") == 0)
+        }
+        // New records follow the old ones.
+        try store.recordSynchronously([SignedCallRecord(time: 1_800_000_000, orig: "12155550003", dest: ["12125551213"],
+                                                        attestation: .full, origid: Self.origid, customerID: "bank")])
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1).first?.orig == "12155550003")
+    }
+
+    @Test("the writer thread's direct binds store every field as the suspending path does, empty and non-ASCII text included")
+    func synchronousRecordsMatch() async throws {
+        let store = try SQLiteStore(path: try Self.temporaryPath())
+        let records = [
+            SignedCallRecord(time: 1_800_000_001, orig: "12155550001", dest: ["12125551213", "12125551214"], attestation: .partial,
+                             origid: Self.origid, customerID: "bank", trunk: "192.0.2.10"),
+            SignedCallRecord(time: 1_800_000_002, orig: "", dest: ["12125551213"], attestation: .gateway, origid: Self.origid,
+                             customerID: "bänk-ü", trunk: ""),
+            SignedCallRecord(time: 1_800_000_003, orig: "442071234567", dest: ["33123456789"], attestation: .full,
+                             origid: Self.origid, customerID: "bank", trunk: nil),
+        ]
+        try store.recordSynchronously(records)
+        try store.recordSynchronously([])
+        let stored = try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10)
+        #expect(stored == records.reversed())
+        let (nulls, empties) = try await store.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM signed_call WHERE trunk IS NULL"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM signed_call WHERE trunk = ''"))
+        }
+        #expect(nulls == 1)
+        #expect(empties == 1)
+    }
+
+    @Test("a failed synchronous insert rolls its whole batch back, and the next batch commits")
+    func failedBatchRollsBack() async throws {
+        let store = try SQLiteStore(path: try Self.temporaryPath())
+        let good = SignedCallRecord(time: 1_800_000_001, orig: "12155550001", dest: ["12125551213"], attestation: .full,
+                                    origid: Self.origid, customerID: "bank")
+        try await store.pool.write { db in
+            // Refuses one orig, so the second record of the batch fails after the first was inserted.
+            try db.execute(sql: """
+                CREATE TRIGGER refuse BEFORE INSERT ON signed_call WHEN NEW.orig = 'refused'
+                BEGIN SELECT RAISE(ABORT, 'refused'); END
+                """)
+        }
+        var bad = good
+        bad.orig = "refused"
+        #expect(throws: DatabaseError.self) { try store.recordSynchronously([good, bad]) }
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10).isEmpty)
+        try store.recordSynchronously([good])
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10) == [good])
+    }
+}
