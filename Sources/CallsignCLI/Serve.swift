@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Traceback writer of the SQLite store: thread (default: a thread of its own writing each batch synchronously) or task (a task and GRDB's async write; CALLSIGN_TRACEBACK_WRITER).")
     var tracebackWriter: String?
 
+    @Option(name: .long, help: "WAL checkpoints of the SQLite store: background (default: a task every second, never inside a signing's commit) or commit (SQLite's automatic checkpoint in the commit that crosses 1,000 pages; CALLSIGN_SQLITE_CHECKPOINTS).")
+    var sqliteCheckpoints: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
@@ -90,6 +93,13 @@ struct Serve: AsyncParsableCommand {
         case "task": options.tracebackWriterThread = false
         default:
             printError("--traceback-writer must be thread or task")
+            throw Exit.badInput
+        }
+        switch sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background" {
+        case "background": options.backgroundCheckpoints = true
+        case "commit": options.backgroundCheckpoints = false
+        default:
+            printError("--sqlite-checkpoints must be background or commit")
             throw Exit.badInput
         }
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"

@@ -313,14 +313,21 @@ public final class RedirectService: Sendable {
     ///
     /// Called on an event loop (`loop`), the writer is woken once that loop
     /// has handled everything it read in this pass, so the signings of one
-    /// read share a transaction (``GroupCommitRecorder/enqueue(_:deferringWake:completion:)``).
+    /// read share a transaction (``GroupCommitRecorder/enqueue(_:deferringWake:completion:)``),
+    /// and the answer is built and sent back on that loop.
     public func commitThenAnswer(_ commit: Commit, on loop: (any EventLoop)? = nil, send: @escaping @Sendable ([UInt8]) -> Void) {
         guard let recorder else {
             send(committed(commit, ok: false))
             return
         }
         let accepted = recorder.enqueue([commit.record], deferringWake: loop != nil) { [self] result in
-            send(committed(commit, ok: (try? result.get()) != nil))
+            let ok = (try? result.get()) != nil
+            // The answer is built and sent on the loop, not on the writer's thread (which only commits).
+            if let loop {
+                loop.execute { send(self.committed(commit, ok: ok)) }
+            } else {
+                send(committed(commit, ok: ok))
+            }
         }
         if !accepted {
             send(committed(commit, ok: false))

@@ -49,11 +49,20 @@ struct SIPListener: Service {
             channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
                                            spreadOver: group).bind(host: host, port: port).get()]
         }
-        logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port) (\(channels.count) UDP socket\(channels.count == 1 ? "" : "s"))")
+        // Linux reports twice the size it keeps for data (socket(7)).
+        let granted = (try? await channels.first?.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) / 2 } ?? 0
+        logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port) (\(channels.count) UDP socket\(channels.count == 1 ? "" : "s"), receive buffer \(granted / 1024) KiB each)")
         try? await gracefulShutdown()
         for channel in channels { try? await channel.close() }
         try await tcp.close()
     }
+
+    /// `SO_RCVBUF` asked for each UDP socket: 4 MiB holds ~250 ms of INVITEs at
+    /// 7,000 calls/s, so a loop held up for a moment (a busy 2-core host)
+    /// answers late instead of the kernel dropping the datagram and the caller
+    /// retransmitting after T1 (RFC 3261 §17.1.1.2). Linux caps it at
+    /// `net.core.rmem_max` (the granted size is logged at start).
+    static let udpReceiveBufferBytes = 4 << 20
 
     /// The options and handler of a redirect listener's UDP socket.
     static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool,
@@ -62,6 +71,7 @@ struct SIPListener: Service {
         bootstrap
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.datagramVectorReadMessageCount, value: 16)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(udpReceiveBufferBytes))
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -82,6 +92,7 @@ struct SIPProxyListener: Service {
     func run() async throws {
         let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPListener.udpReceiveBufferBytes))
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPProxyUDPHandler(proxy: proxy)) }

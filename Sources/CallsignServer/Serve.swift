@@ -61,6 +61,9 @@ public struct ServeOptions: Sendable {
     /// Traceback records of the SQLite store written from a thread of the
     /// recorder's own (``GroupCommitRecorder/writerThread``); `false`: by a task.
     public var tracebackWriterThread = true
+    /// SQLite: checkpoint the WAL from a task every second instead of inside
+    /// the commit that crosses 1,000 pages (``SQLiteStore/disableAutomaticCheckpoints()``).
+    public var backgroundCheckpoints = true
 
     public init() {}
 }
@@ -203,6 +206,13 @@ public enum CallsignServe {
             services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         }
         if let postgres { services.append(.init(service: postgres)) }
+        if options.backgroundCheckpoints, let sqlite = store as? SQLiteStore {
+            // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
+            try sqlite.disableAutomaticCheckpoints()
+            services.append(.init(service: PeriodicTask(interval: .seconds(1)) {
+                do { try await sqlite.checkpoint() } catch { logger.warning("SQLite checkpoint failed: \(error)") }
+            }))
+        }
         let trunks = options.trunks ?? (options.customers == nil ? ["127.0.0.1": "sample", "::1": "sample"] : [:])
         if let address = options.sipSign {
             let (host, port) = try Self.hostPort(address)

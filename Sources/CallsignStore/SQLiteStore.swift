@@ -1,14 +1,20 @@
 public import Callsign
 public import GRDB
 import GRDBSQLite
+import Synchronization
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
 public final class SQLiteStore: CallsignStore, SynchronousRecording {
     public let pool: DatabasePool
+    /// The database file.
+    public let path: String
+    /// A connection of its own for ``checkpoint()``, opened on first use.
+    private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
     /// Opens (and migrates) the database at `path`.
     public init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         // Reads are rare on the call path (customers and tokens are cached, traceback
@@ -17,6 +23,36 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
         configuration.maximumReaderCount = 2
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+    }
+
+    /// Stops SQLite from checkpointing the WAL inside the commit that crosses
+    /// 1,000 pages (`PRAGMA wal_autocheckpoint = 0` on the writing connection):
+    /// that commit's callers would wait for the copy and its two `fdatasync`s,
+    /// which a busy disk stretches past SIP's 500 ms T1 (measured in
+    /// BENCHMARKS.md, round 6). Whoever calls this must call ``checkpoint()``
+    /// regularly (`callsign serve` does, every second), or the WAL grows
+    /// until the last connection closes.
+    public func disableAutomaticCheckpoints() throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+    }
+
+    /// A PASSIVE checkpoint (SQLite §"Checkpointing") on a connection of its
+    /// own, so the writer goes on committing meanwhile: copies what it can of
+    /// the WAL into the database and syncs it. Runs on that connection's
+    /// queue; the caller suspends, no concurrency-pool thread waits on the disk.
+    /// - Returns: the WAL's frames and how many of them are now checkpointed.
+    @discardableResult
+    public func checkpoint() async throws -> (walFrames: Int, checkpointed: Int) {
+        let queue = try checkpointConnection.withLock { queue -> DatabaseQueue in
+            if let queue { return queue }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            queue = opened
+            return opened
+        }
+        let result = try await queue.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
     static var migrator: DatabaseMigrator {

@@ -92,4 +92,23 @@ struct SQLiteStoreTests {
         try store.recordSynchronously([good])
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10) == [good])
     }
+
+    @Test("with automatic checkpoints off, commits stay in the WAL past 1,000 pages until checkpoint() copies them, and writing goes on")
+    func backgroundCheckpoints() async throws {
+        let store = try SQLiteStore(path: try Self.temporaryPath())
+        try store.disableAutomaticCheckpoints()
+        func record(_ index: Int) -> SignedCallRecord {
+            SignedCallRecord(time: 1_800_000_000 + Int64(index), orig: "12155550001", dest: ["12125551213"], attestation: .full,
+                             origid: Self.origid, customerID: "bank")
+        }
+        // One transaction each: at least two pages (table and index) per commit.
+        for index in 0..<700 { try store.recordSynchronously([record(index)]) }
+        let first = try await store.checkpoint()
+        #expect(first.walFrames > 1_200, "SQLite checkpointed by itself: \(first.walFrames) frames in the WAL")
+        #expect(first.checkpointed == first.walFrames)
+        try store.recordSynchronously([record(700)])
+        let second = try await store.checkpoint()
+        #expect(second.walFrames < first.walFrames, "the WAL started over after the full checkpoint")
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1_000).count == 701)
+    }
 }

@@ -7,6 +7,12 @@
 #
 #   scripts/bench/sip.sh [RATES] [SECONDS]      (default "500 1000 2000 4000" 10)
 #
+# Env: MODES="sign verify", PEER=0 (Callsign only), SIPP_BUFF=BYTES (SIPp's
+# socket buffers, for Callsign's runs and the peer's alike; default: SIPp's 64 KiB),
+# CALLSIGN_BIN (another build). Each Callsign step also prints the datagrams
+# the kernel dropped at SIPp's sockets and at Callsign's (a retransmission is
+# the load generator's when its own socket overflowed).
+#
 # Needs: a release build (swift build -c release), sipp, secsipidx, kamailio,
 # kamailio-secsipid-modules, python3. Prints one line per run and final lines
 #   RESULT name=sip-sign callsign=CPS peer=CPS ratio=R
@@ -33,14 +39,22 @@ make_verify_csv() {
       echo "$o;$d;$j;$X5U;"; done; } > "$WORK/verify.csv"
 }
 
-# run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans cpu_ms_per_call"
+# UDP datagrams the kernel dropped for want of receive buffer: on the whole host, and on Callsign's sockets.
+udp_drops_all() { awk '/^Udp:/ { getline; print $6; exit }' /proc/net/snmp; }
+udp_drops_callsign() { awk -v a="$(printf '%04X' $SIGN)" -v b="$(printf '%04X' $VERIFY)" \
+  'NR > 1 { split($2, l, ":"); if (l[2] == a || l[2] == b) n += $NF } END { print n + 0 }' /proc/net/udp; }
+# SIPP_BUFF=BYTES gives SIPp bigger socket buffers (-buff_size; SIPp's default is 64 KiB, as in the peer's script).
+SIPP_ARGS=(); [ -n "${SIPP_BUFF:-}" ] && SIPP_ARGS=(-buff_size "$SIPP_BUFF")
+
+# run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans cpu_ms_per_call sipp_drops callsign_drops"
 run() {
-  local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5" t0; mkdir -p "$d"
-  t0=$(cpu_ticks)
+  local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5" t0 a0 c0; mkdir -p "$d"
+  t0=$(cpu_ticks); a0=$(udp_drops_all); c0=$(udp_drops_callsign)
   (cd "$d" && timeout $((DUR + 40)) sipp -sf "$SCEN/$sc.xml" -inf "$csv" -i 127.0.0.1 -p $((20000 + RANDOM % 10000)) 127.0.0.1:$port \
      -r "$rate" -m $((rate * DUR)) -l $((rate * 4)) -nostdin -timeout $((DUR + 30))s -trace_stat -stf stat.csv -fd 1 -max_socket 1024 -trace_err \
-     >stdout.log 2>&1) || true
-  python3 - "$d/stat.csv" "$rate" "$(( ($(cpu_ticks) - t0) * TICK_MS ))" <<'PY'
+     "${SIPP_ARGS[@]}" >stdout.log 2>&1) || true
+  local cd=$(( $(udp_drops_callsign) - c0 ))
+  python3 - "$d/stat.csv" "$rate" "$(( ($(cpu_ticks) - t0) * TICK_MS ))" "$(( $(udp_drops_all) - a0 - cd ))" "$cd" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
 h, last = rows[0], rows[-1]
@@ -48,7 +62,7 @@ g = lambda k: last[h.index(k)]
 el = float(g("CurrentTime").split("\t")[-1]) - float(g("StartTime").split("\t")[-1])
 ok, fail, retr = int(g("SuccessfulCall(C)")), int(g("FailedCall(C)")), int(g("Retransmissions(C)"))
 cpu_ms = int(sys.argv[3])
-print("%.1f %d %d %.3f" % (ok / el if el else 0, fail, retr, cpu_ms / ok if ok else 0))
+print("%.1f %d %d %.3f %s %s" % (ok / el if el else 0, fail, retr, cpu_ms / ok if ok else 0, sys.argv[4], sys.argv[5]))
 PY
 }
 
@@ -63,7 +77,7 @@ for mode in $MODES; do
   for rate in $RATES; do
     if [ $mode = sign ]; then r=$(run cs-sign uac-redirect "$WORK/sign.csv" $SIGN "$rate")
     else make_verify_csv; r=$(run cs-verify uac-verify-redirect "$WORK/verify.csv" $VERIFY "$rate"); fi
-    echo "callsign $mode-redirect target_cps=$rate achieved_cps/failed/retrans/cpu_ms_per_call=$r"
+    echo "callsign $mode-redirect target_cps=$rate achieved_cps/failed/retrans/cpu_ms_per_call/sipp_drops/callsign_drops=$r"
     echo "$rate $r" >> "$WORK/$mode.callsign"
   done
   CS[$mode]=$(best < "$WORK/$mode.callsign")
@@ -72,9 +86,21 @@ done
 kill "$SERVE_PID" 2>/dev/null || true
 
 declare -A KM
+# With SIPP_BUFF, the peer's SIPp gets the same buffers: a copy of its script with the
+# option added to its step runs (it sources its own lib.sh from ../shared/peers).
+PEER_SCRIPT="$PEERS/kamailio-secsipid.sh"
+if [ -n "${SIPP_BUFF:-}" ] && [ "${PEER:-1}" = 1 ]; then
+  PEER_SCRIPT="$WORK/kamailio-secsipid-buff.sh"
+  sed -e "s|^source \"\$(dirname \"\$0\")/lib.sh\"|source \"$PEERS/lib.sh\"|" \
+      -e 's|run_sipp "step-$what-$r" "$sc" "$csv" "$r" $(( r \* DUR ))$|& -buff_size "$SIPP_BUFF"|' \
+      "$PEERS/kamailio-secsipid.sh" > "$PEER_SCRIPT"
+  grep -q -- '-buff_size "$SIPP_BUFF"' "$PEER_SCRIPT" && grep -q "^source \"$PEERS/lib.sh\"" "$PEER_SCRIPT" \
+    || { echo "cannot pass SIPP_BUFF to the peer's script (changed upstream?)" >&2; exit 1; }
+  export SIPP_BUFF
+fi
 for mode in $MODES; do
   [ "${PEER:-1}" = 1 ] || continue
-  out=$(PKI_DIR="$PKI" bash "$PEERS/kamailio-secsipid.sh" bench $mode "$RATES" "$DUR" 2>&1 || true)
+  out=$(PKI_DIR="$PKI" bash "$PEER_SCRIPT" bench $mode "$RATES" "$DUR" 2>&1 || true)
   echo "$out" | grep -E "target_cps=" | sed "s/^/kamailio $mode: /" || echo "kamailio $mode: no step ran: $(echo "$out" | tail -3)"
   # (|| true: a peer with no clean step must give 0, not end the script under pipefail)
   KMCPU[$mode]=$( { echo "$out" | grep -E "failed=0 retrans=0 " | grep -oE "kam_cpu_ms_per_call=[0-9.]+" || true; } | cut -d= -f2 | sort -n \
