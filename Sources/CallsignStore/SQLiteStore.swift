@@ -27,9 +27,9 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
 
     /// Stops SQLite from checkpointing the WAL inside the commit that crosses
     /// 1,000 pages (`PRAGMA wal_autocheckpoint = 0` on the writing connection):
-    /// that commit's callers would wait for the copy and its two `fdatasync`s,
-    /// which a busy disk stretches past SIP's 500 ms T1 (measured in
-    /// BENCHMARKS.md, round 6). Whoever calls this must call ``checkpoint()``
+    /// that commit's callers would wait for the copy and its two `fdatasync`s
+    /// (0.3–5 ms each on the benchmark VM, BENCHMARKS.md round 6; as long as
+    /// the disk makes them elsewhere). Whoever calls this must call ``checkpoint()``
     /// regularly (`callsign serve` does, every second), or the WAL grows
     /// until the last connection closes.
     public func disableAutomaticCheckpoints() throws {
