@@ -73,35 +73,31 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "WAL checkpoints of the SQLite store: background (default: a task every second, never inside a signing's commit) or commit (SQLite's automatic checkpoint in the commit that crosses 1,000 pages; CALLSIGN_SQLITE_CHECKPOINTS).")
     var sqliteCheckpoints: String?
 
+    /// A two-valued option: `true` for `yes`, `false` for `no`, else the usage error.
+    private static func either(_ value: String, _ yes: String, or no: String, option: String) throws -> Bool {
+        switch value {
+        case yes: return true
+        case no: return false
+        default:
+            printError("\(option) must be \(yes) or \(no)")
+            throw Exit.badInput
+        }
+    }
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
-        switch eventLoopAnswers ?? env["CALLSIGN_EVENT_LOOP_ANSWERS"] ?? "on" {
-        case "on": options.eventLoopAnswers = true
-        case "off": options.eventLoopAnswers = false
-        default:
-            printError("--event-loop-answers must be on or off")
-            throw Exit.badInput
-        }
+        options.eventLoopAnswers = try Self.either(eventLoopAnswers ?? env["CALLSIGN_EVENT_LOOP_ANSWERS"] ?? "on",
+                                                   "on", or: "off", option: "--event-loop-answers")
         guard let udpSockets = SIPUDPSockets(rawValue: sipUdpSockets ?? env["CALLSIGN_SIP_UDP_SOCKETS"] ?? "per-loop") else {
             printError("--sip-udp-sockets must be per-loop or one")
             throw Exit.badInput
         }
         options.sipUDPSockets = udpSockets
-        switch tracebackWriter ?? env["CALLSIGN_TRACEBACK_WRITER"] ?? "thread" {
-        case "thread": options.tracebackWriterThread = true
-        case "task": options.tracebackWriterThread = false
-        default:
-            printError("--traceback-writer must be thread or task")
-            throw Exit.badInput
-        }
-        switch sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background" {
-        case "background": options.backgroundCheckpoints = true
-        case "commit": options.backgroundCheckpoints = false
-        default:
-            printError("--sqlite-checkpoints must be background or commit")
-            throw Exit.badInput
-        }
+        options.tracebackWriterThread = try Self.either(tracebackWriter ?? env["CALLSIGN_TRACEBACK_WRITER"] ?? "thread",
+                                                        "thread", or: "task", option: "--traceback-writer")
+        options.backgroundCheckpoints = try Self.either(sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background",
+                                                        "background", or: "commit", option: "--sqlite-checkpoints")
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

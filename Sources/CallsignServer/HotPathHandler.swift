@@ -224,13 +224,14 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 handler.committed(answer, for: head, started: started, context: context)
             }
         }
-        // Tasks run after the event loop handled everything it read in this pass: the
-        // signings read together go in one transaction (one writer wake-up for them all).
-        context.eventLoop.execute { recorder.wakeDeferredWriter() }
         if !accepted {
             // The writer stopped (shutdown): this call cannot be traced back, so it is not signed.
             committed(.error("POL5000"), for: head, started: started, context: context)
+            return
         }
+        // Tasks run after the event loop handled everything it read in this pass: the
+        // signings read together go in one transaction (one writer wake-up for them all).
+        context.eventLoop.execute { recorder.wakeDeferredWriter() }
     }
 
     /// The commit is done: answer, then go on with what was read meanwhile.

@@ -7,8 +7,8 @@ import Synchronization
 /// append-only named migrations.
 public final class SQLiteStore: CallsignStore, SynchronousRecording {
     public let pool: DatabasePool
-    /// The database file.
-    public let path: String
+    /// The database file (the checkpoint connection opens it too).
+    private let path: String
     /// A connection of its own for ``checkpoint()``, opened on first use.
     private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
