@@ -253,12 +253,38 @@ public final class GroupCommitRecorder: Sendable {
         state.withLock { $0.writerIsThread = false }
     }
 
-    /// The writer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes;
-    /// Foundation passes `Thread.name` to the kernel only when the thread sets it itself).
+    /// The writer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes).
     public static let threadName = "callsign-writer"
 
+    /// Marks the writer thread (its value is non-nil there only).
+    private static let writerKey: pthread_key_t? = {
+        var key = pthread_key_t()
+        return pthread_key_create(&key, nil) == 0 ? key : nil
+    }()
+
+    /// Whether the calling thread is a writer thread started by ``run()``
+    /// (decided by a thread-specific key, not by the thread's name).
+    public static var currentThreadIsWriter: Bool {
+        guard let key = writerKey else { return false }
+        return pthread_getspecific(key) != nil
+    }
+
+    /// The kernel's name for the calling thread (what `top -H` shows; Linux).
+    public static func currentThreadName() -> String {
+        guard let name = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) else { return "" }
+        return name.trimmingCharacters(in: .newlines)
+    }
+
+    /// Names the thread for the kernel itself, through `/proc/thread-self/comm`
+    /// (a new thread inherits its creator's name on Linux, and Foundation's
+    /// `Thread.name` does not always reach the kernel), and marks it as the writer.
     private static func nameThisThread() {
         Thread.current.name = threadName
+        if let handle = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
+            try? handle.write(contentsOf: Array(threadName.utf8))
+            try? handle.close()
+        }
+        if let key = writerKey { _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1)) }
     }
 
     /// Writes the queued callbacks' records in one transaction on the calling

@@ -271,13 +271,17 @@ final class SynchronousControlledStore: CallsignStore, SynchronousRecording {
     let transactions = Mutex(0)
     let writerThreads = Mutex(Set<String>())
     let writeDelayMicroseconds = Mutex<UInt32>(2_000)
+    /// While true, synchronous writes wait (a disk that stalls): the test decides who queues behind whom.
+    let holdWrites = Mutex(false)
+    let asyncTransactions = Mutex(0)
 
     init() throws { inner = try ControlledStore() }
 
     func recordSynchronously(_ calls: [SignedCallRecord]) throws {
         transactions.withLock { $0 += 1 }
-        writerThreads.withLock { _ = $0.insert(Thread.current.name ?? "") }
+        writerThreads.withLock { _ = $0.insert(GroupCommitRecorder.currentThreadIsWriter ? GroupCommitRecorder.currentThreadName() : "not the writer thread") }
         usleep(writeDelayMicroseconds.withLock { $0 })  // a slow disk: callers pile up behind the write
+        while holdWrites.withLock({ $0 }) { usleep(200) }
         if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
         try inner.inner.recordSynchronously(calls)
     }
@@ -285,6 +289,7 @@ final class SynchronousControlledStore: CallsignStore, SynchronousRecording {
     /// The suspending path, counted alike.
     func record(_ calls: [SignedCallRecord]) async throws {
         transactions.withLock { $0 += 1 }
+        asyncTransactions.withLock { $0 += 1 }
         if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
         try await inner.inner.record(calls)
     }
@@ -367,20 +372,29 @@ struct GroupCommitWriterThreadTests {
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
         try await GroupCommitWriterTests.withWriter(recorder) {
+            // Nobody is writing: a suspending caller leads its own transaction.
+            try await recorder.record([GroupCommitTests.call(2000)])
+            #expect(store.asyncTransactions.withLock { $0 } == 1)
+            // A queued caller hands the lead to the writer thread, whose write stalls
+            // until both kinds of caller have queued behind it.
+            store.holdWrites.withLock { $0 = true }
+            _ = recorder.enqueue([GroupCommitTests.call(100)]) { result in completions.add(100, (try? result.get()) != nil) }
+            while store.transactions.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
             try await withThrowingTaskGroup(of: Void.self) { callers in
                 for index in 0..<100 {
                     callers.addTask { try await recorder.record([GroupCommitTests.call(1000 + index)]) }
                     _ = recorder.enqueue([GroupCommitTests.call(index)]) { result in completions.add(index, (try? result.get()) != nil) }
                 }
+                try await Task.sleep(for: .milliseconds(20))
+                store.holdWrites.withLock { $0 = false }
                 try await callers.waitForAll()
             }
-            try await completions.wait(for: 100)
+            try await completions.wait(for: 101)
         }
-        #expect(completions.results.withLock { $0.count == 100 && $0.values.allSatisfy { $0 } })
-        #expect(try await store.stored().count == 200)
-        // Both kinds of writer led batches.
-        #expect(store.writerThreads.withLock { $0 }.contains(GroupCommitRecorder.threadName))
-        #expect(recorder.statistics.records == 200)
+        #expect(completions.results.withLock { $0.count == 101 && $0.values.allSatisfy { $0 } })
+        #expect(try await store.stored().count == 202)
+        #expect(store.writerThreads.withLock { $0 } == [GroupCommitRecorder.threadName])
+        #expect(recorder.statistics.records == 202)
     }
 
     @Test("a stopped writer thread refuses callbacks, and suspending callers still lead their own transactions")
