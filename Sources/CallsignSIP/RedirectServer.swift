@@ -313,14 +313,14 @@ public final class RedirectService: Sendable {
     ///
     /// Called on an event loop (`loop`), the writer is woken once that loop
     /// has handled everything it read in this pass, so the signings of one
-    /// read share a transaction (``GroupCommitRecorder/enqueue(_:deferringWake:completion:)``),
+    /// read share a transaction (``GroupCommitRecorder/enqueueDeferringWake(_:completion:)``),
     /// and the answer is built and sent back on that loop.
     public func commitThenAnswer(_ commit: Commit, on loop: (any EventLoop)? = nil, send: @escaping @Sendable ([UInt8]) -> Void) {
         guard let recorder else {
             send(committed(commit, ok: false))
             return
         }
-        let accepted = recorder.enqueue([commit.record], deferringWake: loop != nil) { [self] result in
+        let completion: GroupCommitRecorder.Completion = { [self] result in
             let ok = (try? result.get()) != nil
             // The answer is built and sent on the loop, not on the writer's thread (which only commits).
             if let loop {
@@ -329,10 +329,14 @@ public final class RedirectService: Sendable {
                 send(committed(commit, ok: ok))
             }
         }
-        if !accepted {
-            send(committed(commit, ok: false))
-        } else if let loop {
-            loop.execute { recorder.wakeDeferredWriter() }
+        guard let loop else {
+            if !recorder.enqueue([commit.record], completion: completion) { send(committed(commit, ok: false)) }
+            return
+        }
+        switch recorder.enqueueDeferringWake([commit.record], completion: completion) {
+        case .refused: send(committed(commit, ok: false))
+        case .queued: break
+        case .wakeOwed: loop.execute { recorder.wakeDeferredWriter() }  // one wake per loop pass
         }
     }
 

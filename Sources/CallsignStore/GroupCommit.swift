@@ -168,6 +168,31 @@ public final class GroupCommitRecorder: Sendable {
         return accepted
     }
 
+    /// What ``enqueueDeferringWake(_:completion:)`` did with a record.
+    public enum DeferredEnqueue: Sendable, Equatable {
+        /// No writer runs (shutdown): nothing was queued, the completion will not run.
+        case refused
+        /// Queued behind a write in progress or a wake another caller owes.
+        case queued
+        /// Queued, and the lead is held for the writer: this caller owes one
+        /// ``GroupCommitRecorder/wakeDeferredWriter()`` (at the end of its event loop's pass).
+        case wakeOwed
+    }
+
+    /// ``enqueue(_:deferringWake:completion:)`` with a deferred wake, telling
+    /// the caller whether it owes the wake: an event loop that queues many
+    /// records in one pass schedules one wake for them, not one per record.
+    public func enqueueDeferringWake(_ calls: [SignedCallRecord], completion: @escaping Completion) -> DeferredEnqueue {
+        state.withLock { state -> DeferredEnqueue in
+            guard state.writerRunning else { return .refused }
+            state.queue.append(.callback(calls, completion))
+            if state.writing { return .queued }
+            state.writing = true
+            state.deferredLead = true
+            return .wakeOwed
+        }
+    }
+
     /// Wakes the writer handed the lead by an ``enqueue(_:deferringWake:completion:)``
     /// that deferred it; nothing when there is none (safe to call more than once).
     public func wakeDeferredWriter() {

@@ -440,6 +440,28 @@ struct GroupCommitWriterThreadTests {
         #expect(try await store.stored().count == 20)
     }
 
+    @Test("enqueueDeferringWake: the first record owes the wake, the rest queue behind it, all commit in one transaction; refused once stopped")
+    func deferredEnqueueOutcomes() async throws {
+        let store = try SynchronousControlledStore()
+        let recorder = GroupCommitRecorder(store: store)
+        let completions = Completions()
+        var outcomes: [GroupCommitRecorder.DeferredEnqueue] = []
+        try await GroupCommitWriterTests.withWriter(recorder) {
+            for index in 0..<10 {
+                outcomes.append(recorder.enqueueDeferringWake([GroupCommitTests.call(index)]) { result in
+                    completions.add(index, (try? result.get()) != nil)
+                })
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(store.transactions.withLock { $0 } == 0, "nothing is written before the owed wake")
+            recorder.wakeDeferredWriter()
+            try await completions.wait(for: 10)
+        }
+        #expect(outcomes == [.wakeOwed] + Array(repeating: .queued, count: 9))
+        #expect(store.transactions.withLock { $0 } == 1)
+        #expect(recorder.enqueueDeferringWake([GroupCommitTests.call(99)]) { _ in Issue.record("completion must not run") } == .refused)
+    }
+
     @Test("a writer stopped while its wake is deferred fails the queued callbacks, and suspending callers still lead")
     func stopWhileWakeDeferred() async throws {
         let store = try SynchronousControlledStore()
