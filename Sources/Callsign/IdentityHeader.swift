@@ -98,7 +98,8 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: ``VerificationError`` `malformedIdentityHeader` (438) on bad
     ///   syntax or limits, `badInfo` (436) when `info` is not `<URI>`.
     public init(parsing text: some StringProtocol, limits: Limits = Limits()) throws(VerificationError) {
-        let bytes = Array(text.utf8)
+        // One memcpy when the text is contiguous (a Substring's UTF-8 view copies byte by byte otherwise).
+        let bytes = text.utf8.withContiguousStorageIfAvailable { Array($0) } ?? Array(text.utf8)
         guard bytes.count <= limits.maxHeaderBytes else {
             throw VerificationError(.malformedIdentityHeader, "Identity header longer than \(limits.maxHeaderBytes) bytes")
         }
@@ -240,6 +241,12 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     public static func splitCommaJoined(_ text: some StringProtocol) -> [Substring] {
         let string = Substring(text)
         let utf8 = string.utf8
+        // Nearly every Identity field holds one value: no comma at all, found on contiguous bytes.
+        let single = utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            guard !bytes.contains(UInt8(ascii: ",")) else { return nil }
+            return !bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }  // false: blank, no value
+        }
+        if let single = single ?? nil { return single ? [string] : [] }
         var parts: [Substring] = []
         var start = utf8.startIndex
         var inAngle = false

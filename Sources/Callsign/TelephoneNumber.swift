@@ -130,27 +130,31 @@ public enum TelephoneNumber {
     /// Turns a number with optional `+` and visual separators into canonical digits.
     static func number(_ text: some StringProtocol, policy: NumberingPolicy) -> String? {
         // On UTF-8 bytes: this runs several times per call (Character iteration costs ~10× more).
-        var digits = ""  // up to 15 ASCII bytes stay inline (no allocation)
         var count = 0
         var sawPlus = false
         var isDialString = false
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "+"):
-                // Only one leading '+'.
-                if sawPlus || count > 0 { return nil }
-                sawPlus = true
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"), UInt8(ascii: "#"):
-                count += 1
-                guard count <= 64 else { return nil }
-                digits.unicodeScalars.append(Unicode.Scalar(byte))
-                if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "#") { isDialString = true }
-            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "):
-                continue  // visual separators (RFC 3966 §5.1.1)
-            default:
-                return nil
+        // The digits go to a stack buffer, then into one String (up to 15 ASCII bytes stay inline: no allocation).
+        let scanned: String? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer -> String? in
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "+"):
+                    // Only one leading '+'.
+                    if sawPlus || count > 0 { return nil }
+                    sawPlus = true
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"), UInt8(ascii: "#"):
+                    guard count < 64 else { return nil }
+                    buffer[count] = byte
+                    count += 1
+                    if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "#") { isDialString = true }
+                case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "):
+                    continue  // visual separators (RFC 3966 §5.1.1)
+                default:
+                    return nil
+                }
             }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
         }
+        guard let digits = scanned else { return nil }
         guard count > 0 else { return nil }
         // `count` is the number of ASCII digits in `digits` (String.count would walk Characters).
         if sawPlus {

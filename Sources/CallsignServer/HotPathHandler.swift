@@ -124,7 +124,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             if passedUnanswered == 0, Self.isHot(head) {
-                let capacity = head.headerFields[.contentLength].flatMap(Int.init).map { min(max($0, 0), STIService.maxBodyBytes) } ?? 0
+                let capacity = HotPathRequestCheck.first(.contentLength, in: head.headerFields).flatMap(Int.init).map { min(max($0, 0), STIService.maxBodyBytes) } ?? 0
                 state = .collecting(head, context.channel.allocator.buffer(capacity: capacity),
                                     startedAt: DispatchTime.now().uptimeNanoseconds)
             } else {
@@ -195,8 +195,8 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The two POST endpoints, with nothing that asks for the full path.
     static func isHot(_ head: HTTPRequest) -> Bool {
         guard head.method == .post, head.path == "/stir/v1/verification" || head.path == "/stir/v1/signing" else { return false }
-        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
-        if head.headerFields[.expect] != nil { return false }
+        if head.headerFields.contains(.connection), let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
+        if head.headerFields.contains(.expect) { return false }
         return true
     }
 
@@ -270,7 +270,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
         var body = JSONWriter.canonical(.object(response.body))
         body.append(0x0A)
-        let requestID = head.headerFields[HotPathRequestCheck.requestID].flatMap { $0.utf8.count <= 128 ? $0 : nil }
+        let requestID = HotPathRequestCheck.first(HotPathRequestCheck.requestID, in: head.headerFields).flatMap { $0.utf8.count <= 128 ? $0 : nil }
         if let socket = socketContext {
             // One buffer, already HTTP/1.1, written below Hummingbird's encoders (same head fields as they write).
             var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
@@ -450,20 +450,29 @@ enum HotPathRequestCheck {
     static let requestID = HTTPField.Name("X-RequestID")!
 
     static func refusal(_ fields: HTTPFields) -> APIResponse? {
-        guard let type = fields[.contentType], type.lowercased().hasPrefix("application/json") else {
+        // First values, compared on UTF-8 bytes (`fields[name]` joins every value into a new String).
+        guard let type = first(.contentType, in: fields), type.utf8.count >= 16,
+            type.utf8.prefix(16).elementsEqual("application/json".utf8, by: { $0 | 0x20 == $1 })
+        else {
             return .error("SVC4004", ["application/json"])
         }
-        if let accept = fields[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
+        if fields.contains(.accept), let accept = fields[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
             return .error("SVC4002", [accept])
         }
-        guard fields[.contentLength] != nil else { return .error("SVC4007") }
+        guard fields.contains(.contentLength) else { return .error("SVC4007") }
+        return nil
+    }
+
+    /// The first value of `name`, without joining repeated fields.
+    static func first(_ name: HTTPField.Name, in fields: HTTPFields) -> String? {
+        for field in fields where field.name == name { return field.value }
         return nil
     }
 
     /// The token of `Authorization: Bearer <token>`, if any.
     static func bearerToken(_ fields: HTTPFields) -> String? {
         // On UTF-8 bytes (per signing request): "Bearer" in any case, one space, the token without surrounding blanks.
-        guard let authorization = fields[.authorization] else { return nil }
+        guard let authorization = first(.authorization, in: fields) else { return nil }
         let utf8 = authorization.utf8
         guard utf8.count > 7, utf8.prefix(6).elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
             utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " ")

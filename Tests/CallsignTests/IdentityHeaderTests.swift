@@ -50,6 +50,17 @@ struct IdentityHeaderTests {
         #expect(parts[1].hasPrefix(" d.e.f"))
     }
 
+    @Test("a field with one value (no comma) is that value; a blank field holds none", arguments: [
+        ("a.b.c;info=<https://x/a>;ppt=shaken", ["a.b.c;info=<https://x/a>;ppt=shaken"]),
+        (" \t ", []),
+        ("", []),
+        ("a.b.c, ", ["a.b.c"]),
+    ] as [(String, [String])])
+    func singleValue(_ text: String, _ expected: [String]) {
+        #expect(IdentityHeader.splitCommaJoined(text).map(String.init) == expected)
+        #expect(IdentityHeader.splitCommaJoined(text[...]).map(String.init) == expected)
+    }
+
     @Test("refuses malformed headers with 438, and a bad info with 436", arguments: [
         ("", VerificationError.Code.malformedIdentityHeader),
         (";info=<https://x>", .malformedIdentityHeader),

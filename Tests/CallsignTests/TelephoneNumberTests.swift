@@ -45,4 +45,14 @@ struct TelephoneNumberTests {
     func refuses(_ input: String) {
         #expect(TelephoneNumber.canonicalize(input, policy: .nanp) == nil)
     }
+
+    @Test("digits are collected up to 64 (a dial string of 15 or fewer keeps them all); more are refused")
+    func digitBounds() {
+        #expect(TelephoneNumber.canonicalNumber("1-2-3-4-5-6-7-8-9-0-1-2-3-4-5", policy: .e164) == "123456789012345")
+        #expect(TelephoneNumber.canonicalNumber("+" + String(repeating: "1", count: 15), policy: .e164) == String(repeating: "1", count: 15))
+        #expect(TelephoneNumber.canonicalNumber(String(repeating: "1", count: 16), policy: .e164) == nil)
+        #expect(TelephoneNumber.canonicalNumber(String(repeating: "1", count: 65), policy: .e164) == nil)
+        #expect(TelephoneNumber.canonicalNumber("12+3", policy: .e164) == nil)
+        #expect(TelephoneNumber.canonicalNumber("*6#7", policy: .e164) == "*6#7")
+    }
 }
