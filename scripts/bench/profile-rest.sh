@@ -6,7 +6,8 @@
 #
 #   scripts/bench/profile-rest.sh sign|verify [SECONDS] [CONNECTIONS] [SERVE ARG...]
 #
-# Prints: mode rps p50ms p99ms non2xx server-cores server-us-per-request
+# Prints: mode rps p50ms p99ms non2xx server-cores server-us-per-request; for verify also
+# "efficiency …": rps / (`callsign speed` verify/s on one core × (cores − wrk's CPU)), the issue-7 measure.
 set -euo pipefail
 MODE=${1:?sign or verify}; DUR=${2:-8}; CONNS=${3:-16}; shift $(( $# < 3 ? $# : 3 ))
 . "$(dirname "$0")/lib.sh"
@@ -40,15 +41,25 @@ if [ "${PERF:-0}" = 1 ]; then
   perf record -F 999 -g --call-graph dwarf,16384 -p "$CS_PID" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
+# The crypto bound's unit, measured in the same window: swift-crypto ES256 verifications per second on one core.
+SPEED=$("$BIN" speed --seconds 1 2>/dev/null | sed -n 's/.*verify_per_s=\([0-9]*\).*/\1/p')
 T0=$(ticks)
-OUT=$(timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "$URL" 2>&1)
+TIMEFORMAT='%U %S'
+{ time timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "$URL" >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time"
 T1=$(ticks)
+OUT=$(cat "$WORK/wrk.out")
+WRK_CPU=$(awk '{print $1 + $2}' "$WORK/wrk.time")
 [ -n "${PERF_PID:-}" ] && wait "$PERF_PID" || true
 read -r RPS P50 P99 NON <<<"$(wrk_summary "$OUT")"
 python3 -c "
 rps, ticks, hz, dur = $RPS, $T1 - $T0, $HZ, $DUR
 cores = ticks / hz / dur
-print('$MODE rps=%d p50=%sms p99=%sms non2xx=%s server_cores=%.2f server_us_per_req=%.0f' % (rps, '$P50', '$P99', '$NON', cores, cores * 1e6 / rps if rps else 0))"
+print('$MODE rps=%d p50=%sms p99=%sms non2xx=%s server_cores=%.2f server_us_per_req=%.0f' % (rps, '$P50', '$P99', '$NON', cores, cores * 1e6 / rps if rps else 0))
+# Efficiency (issue 7): throughput / (ES256 verify/s on one core x the cores left to the server while wrk runs).
+speed, wrk_cores, ncpu = float('${SPEED:-0}' or 0), float('${WRK_CPU:-0}' or 0) / dur, $(nproc)
+if '$MODE' == 'verify' and speed > 0:
+    left = ncpu - wrk_cores
+    print('efficiency verify_per_core=%d wrk_cores=%.2f cores_left=%.2f crypto_bound=%d rps=%d ratio=%.2f' % (speed, wrk_cores, left, speed * left, rps, rps / (speed * left)))"
 if [ "$MODE" = sign ]; then
   curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_traceback_(transactions|records) /{v[$1]=$2} END{if (v["callsign_traceback_transactions"] > 0) printf "traceback records_per_transaction=%.1f (%d records)\n", v["callsign_traceback_records"]/v["callsign_traceback_transactions"], v["callsign_traceback_records"]}'
 fi
