@@ -4,13 +4,19 @@ import NIOPosix
 import Synchronization
 import Testing
 
-/// Echoes each datagram and counts what its socket received.
+/// The test's datagrams start with this (tests run in parallel: a stray
+/// datagram from another test's peer can reach a port the kernel reassigned).
+private let marker = "reuseport-test-\(UInt64.random(in: 0...UInt64.max)) "
+
+/// Echoes each of the test's datagrams and counts what its socket received.
 private final class CountingEcho: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
     let received = Mutex(0)
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.data.getString(at: envelope.data.readerIndex, length: marker.utf8.count) == marker else { return }
         received.withLock { $0 += 1 }
         context.writeAndFlush(data, promise: nil)
     }
@@ -20,7 +26,11 @@ private final class CountingEcho: ChannelInboundHandler, Sendable {
 private final class Collector: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let count = Mutex(0)
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { count.withLock { $0 += 1 } }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.data.getString(at: envelope.data.readerIndex, length: marker.utf8.count) == marker else { return }
+        count.withLock { $0 += 1 }
+    }
 }
 
 @Suite("SIP UDP listener: one SO_REUSEPORT socket per event loop")
@@ -47,7 +57,7 @@ struct ReusePortUDPTests {
             .bind(host: "127.0.0.1", port: 0).get()
         let server = try SocketAddress(ipAddress: "127.0.0.1", port: port)
         for i in 0..<200 {
-            try await client.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: "OPTIONS \(i)"))).get()
+            try await client.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: marker + "OPTIONS \(i)"))).get()
         }
         for _ in 0..<200 where collector.count.withLock({ $0 }) < 200 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(collector.count.withLock { $0 } == 200)
