@@ -37,24 +37,24 @@ struct AdminTests {
         let store = try SQLiteStore(path: dir.appendingPathComponent("callsign.sqlite").path)
         let bank = Customer(id: "bank", name: "Bank", origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
         try await store.saveCustomer(bank)
-        let created = try CLI.callsign("token", "create", "--data", dir.path, "--customer", "bank")
+        let created = try await CLI.callsign("token", "create", "--data", dir.path, "--customer", "bank")
         #expect(created.status == 0)
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("cs_"))
         #expect(try await store.customer(tokenHash: APIToken.hash(token))?.id == "bank")
-        #expect(try CLI.callsign("token", "create", "--data", dir.path, "--customer", "nobody").status == 2)
-        #expect(try CLI.callsign("token", "revoke", "--data", dir.path, "--token", token).status == 0)
+        #expect(try await CLI.callsign("token", "create", "--data", dir.path, "--customer", "nobody").status == 2)
+        #expect(try await CLI.callsign("token", "revoke", "--data", dir.path, "--token", token).status == 0)
         #expect(try await store.customer(tokenHash: APIToken.hash(token)) == nil)
 
         try await store.record([SignedCallRecord(time: 1_800_000_000, orig: "12155550001", dest: ["12125551213"], attestation: .full,
                                                  origid: bank.origid, customerID: "bank")])
-        let trace = try CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--json")
+        let trace = try await CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--json")
         #expect(trace.status == 0)
         #expect(trace.stdout.contains("12155550001"))
         #expect(trace.stdout.contains("\"customer\": \"bank\""))
-        let none = try CLI.callsign("traceback", "--data", dir.path, "--origid", "11111111-2222-4333-8444-555555555555")
+        let none = try await CLI.callsign("traceback", "--data", dir.path, "--origid", "11111111-2222-4333-8444-555555555555")
         #expect(none.status == 1)
-        let window = try CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--until", "1700000000")
+        let window = try await CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--until", "1700000000")
         #expect(window.stdout.contains("no calls"))
     }
 
@@ -90,24 +90,24 @@ struct AdminTests {
     }
 
     @Test("policy test explains the rules from the configuration file, with its DNO list, and exits 1 on a block")
-    func policyTest() throws {
+    func policyTest() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try "+44 20 7123 4567,Example Bank inbound\n".write(to: dir.appendingPathComponent("dno.csv"), atomically: true, encoding: .utf8)
         let config = #"{"policy":{"rules":["do-not-originate","invalid-number",{"national-number-from-abroad":{"country":"44"}}],"dno_file":"\#(dir.appendingPathComponent("dno.csv").path)"}}"#
         try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        let blocked = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "02071234567",
+        let blocked = try await CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "02071234567",
                                        "--numbering", "uk", "--json")
         #expect(blocked.status == 1)
         let verdict = try jsonObject(blocked.stdout)
         #expect(verdict["rule"] as? String == "do-not-originate")
         #expect(verdict["sip_code"] as? Int == 603)
-        let allowed = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "+447911123456",
+        let allowed = try await CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "+447911123456",
                                        "--to", "+12125551213", "--ingress", "international")
         #expect(allowed.status == 0)
         #expect(allowed.stdout.contains("→ allow"))
         try "+44 20 7123 4567\nbanana\n".write(to: dir.appendingPathComponent("dno.csv"), atomically: true, encoding: .utf8)
-        let bad = try CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "1")
+        let bad = try await CLI.callsign("policy", "test", "--config", dir.appendingPathComponent("config.json").path, "--from", "1")
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("line 2"))
     }
@@ -119,25 +119,25 @@ struct AdminTests {
         let csv = dir.appendingPathComponent("dno.csv")
         try "# bank inbound\n+44 20 7123 4567,Example Bank\n1800555*,toll-free block\n".write(to: csv, atomically: true, encoding: .utf8)
         let data = dir.appendingPathComponent("data").path
-        #expect(try CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
-        #expect(try CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
+        #expect(try await CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
+        #expect(try await CLI.callsign("dno", "import", "--data", data, csv.path).status == 0)
         let store = try SQLiteStore(path: data + "/callsign.sqlite")
         var list = try await store.loadDNO()
         #expect(list.count == 2)
         #expect(list.contains("442071234567"))
         #expect(list.contains("18005551234"))
         try "+442000000000\n12a\n".write(to: csv, atomically: true, encoding: .utf8)
-        let bad = try CLI.callsign("dno", "import", "--data", data, csv.path)
+        let bad = try await CLI.callsign("dno", "import", "--data", data, csv.path)
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("line 2"))
         #expect(try await store.loadDNO().count == 2)
-        #expect(try CLI.callsign("dno", "add", "--data", data, "+1 (212) 555-0000", "--label", "x").status == 0)
-        #expect(try CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 0)
-        #expect(try CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 1)
+        #expect(try await CLI.callsign("dno", "add", "--data", data, "+1 (212) 555-0000", "--label", "x").status == 0)
+        #expect(try await CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 0)
+        #expect(try await CLI.callsign("dno", "remove", "--data", data, "442071234567").status == 1)
         list = try await store.loadDNO()
         #expect(list.contains("12125550000"))
         #expect(!list.contains("442071234567"))
-        let listed = try CLI.callsign("dno", "list", "--data", data)
+        let listed = try await CLI.callsign("dno", "list", "--data", data)
         #expect(listed.stdout.contains("1800555*,toll-free block"))
     }
 }

@@ -13,24 +13,24 @@ struct CLITests {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     @Test("keygen writes a 0600 PKCS#8 key and its public key; sign → verify round-trips with exit 0")
-    func keygenSignVerify() throws {
-        let keygen = try CLI.callsign("keygen", "--out", path("k.pem"))
+    func keygenSignVerify() async throws {
+        let keygen = try await CLI.callsign("keygen", "--out", path("k.pem"))
         #expect(keygen.status == 0)
         let attributes = try FileManager.default.attributesOfItem(atPath: path("k.pem"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(try String(contentsOfFile: path("k.pem"), encoding: .utf8).hasPrefix("-----BEGIN PRIVATE KEY-----"))
         #expect(try String(contentsOfFile: path("k.pub.pem"), encoding: .utf8).hasPrefix("-----BEGIN PUBLIC KEY-----"))
         // keygen refuses to overwrite.
-        #expect(try CLI.callsign("keygen", "--out", path("k.pem")).status == 2)
+        #expect(try await CLI.callsign("keygen", "--out", path("k.pem")).status == 2)
 
-        let sign = try CLI.callsign("sign", "--orig", "+1 215-555-1212", "--dest", "tel:+12155553434", "--attest", "B",
+        let sign = try await CLI.callsign("sign", "--orig", "+1 215-555-1212", "--dest", "tel:+12155553434", "--attest", "B",
                                     "--key", path("k.pem"), "--x5u", "https://cr.example.net/sp.pem",
                                     "--origid", "123e4567-e89b-12d3-a456-426655440000")
         #expect(sign.status == 0)
         let identity = sign.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(identity.hasSuffix(";info=<https://cr.example.net/sp.pem>;alg=ES256;ppt=shaken"))
 
-        let verify = try CLI.callsign("verify", "--identity", identity, "--from", "12155551212", "--to", "12155553434",
+        let verify = try await CLI.callsign("verify", "--identity", identity, "--from", "12155551212", "--to", "12155553434",
                                       "--cert", path("k.pub.pem"), "--json")
         #expect(verify.status == 0)
         let verdict = try jsonObject(verify.stdout)
@@ -40,25 +40,25 @@ struct CLITests {
     }
 
     @Test("verify fails with exit 1 and the SIP code for a wrong caller, a stale iat and a tampered token")
-    func verifyFailures() throws {
-        #expect(try CLI.callsign("keygen", "--out", path("k.pem")).status == 0)
-        let identity = try CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "A",
+    func verifyFailures() async throws {
+        #expect(try await CLI.callsign("keygen", "--out", path("k.pem")).status == 0)
+        let identity = try await CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "A",
                                         "--key", path("k.pem"), "--x5u", "https://cr.example.net/sp.pem", "--iat", "1800000000")
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        func verdict(_ args: [String]) throws -> (Int32, [String: Any]) {
-            let out = try CLI.callsign(arguments: ["verify", "--cert", path("k.pub.pem"), "--json"] + args)
+        func verdict(_ args: [String]) async throws -> (Int32, [String: Any]) {
+            let out = try await CLI.callsign(arguments: ["verify", "--cert", path("k.pub.pem"), "--json"] + args)
             return (out.status, try jsonObject(out.stdout))
         }
-        let (wrongFromStatus, wrongFrom) = try verdict(["--identity", identity, "--from", "12155550000", "--to", "12155553434", "--now", "1800000000"])
+        let (wrongFromStatus, wrongFrom) = try await verdict(["--identity", identity, "--from", "12155550000", "--to", "12155553434", "--now", "1800000000"])
         #expect(wrongFromStatus == 1)
         #expect(wrongFrom["verstat"] as? String == "TN-Validation-Failed")
         #expect((wrongFrom["error"] as? [String: Any])?["sip_code"] as? Int == 438)
 
-        let (staleStatus, stale) = try verdict(["--identity", identity, "--from", "12155551212", "--to", "12155553434", "--now", "1800000061"])
+        let (staleStatus, stale) = try await verdict(["--identity", identity, "--from", "12155551212", "--to", "12155553434", "--now", "1800000061"])
         #expect(staleStatus == 1)
         #expect((stale["error"] as? [String: Any])?["sip_code"] as? Int == 403)
         // --max-age widens the window.
-        let (wideStatus, _) = try verdict(["--identity", identity, "--from", "12155551212", "--to", "12155553434",
+        let (wideStatus, _) = try await verdict(["--identity", identity, "--from", "12155551212", "--to", "12155553434",
                                            "--now", "1800000061", "--max-age", "120"])
         #expect(wideStatus == 0)
 
@@ -66,20 +66,20 @@ struct CLITests {
         let jws = parts[0].split(separator: ".").map(String.init)
         let flipped: String = (jws[2].first == "A" ? "B" : "A") + String(jws[2].dropFirst())
         let tampered: String = jws[0] + "." + jws[1] + "." + flipped + ";" + parts[1]
-        let (tamperedStatus, tamperedVerdict) = try verdict(["--identity", String(tampered), "--from", "12155551212",
+        let (tamperedStatus, tamperedVerdict) = try await verdict(["--identity", String(tampered), "--from", "12155551212",
                                                               "--to", "12155553434", "--now", "1800000000"])
         #expect(tamperedStatus == 1)
         #expect((tamperedVerdict["error"] as? [String: Any])?["code"] as? String == "bad-signature")
     }
 
     @Test("verify reads @FILE with an 'Identity:' prefix and several headers, one per line")
-    func verifyFromFile() throws {
-        #expect(try CLI.callsign("keygen", "--out", path("k.pem")).status == 0)
-        let identity = try CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "C",
+    func verifyFromFile() async throws {
+        #expect(try await CLI.callsign("keygen", "--out", path("k.pem")).status == 0)
+        let identity = try await CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "C",
                                         "--key", path("k.pem"), "--x5u", "https://cr.example.net/sp.pem")
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try "Identity: garbage\ny: \(identity)\n".write(toFile: path("id.txt"), atomically: true, encoding: .utf8)
-        let out = try CLI.callsign("verify", "--identity", "@" + path("id.txt"), "--from", "12155551212", "--to", "12155553434",
+        let out = try await CLI.callsign("verify", "--identity", "@" + path("id.txt"), "--from", "12155551212", "--to", "12155553434",
                                    "--cert", path("k.pub.pem"))
         #expect(out.status == 0)
         #expect(out.stdout.contains("verstat: TN-Validation-Passed"))
@@ -87,34 +87,49 @@ struct CLITests {
     }
 
     @Test("bad input gives a one-line error and exit 2; bad options exit 64")
-    func badInput() throws {
-        let missingKey = try CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "A", "--key", path("nope.pem"), "--x5u", "https://x")
+    func badInput() async throws {
+        let missingKey = try await CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "A", "--key", path("nope.pem"), "--x5u", "https://x")
         #expect(missingKey.status == 2)
         #expect(missingKey.stderr.split(separator: "\n").count == 1)
         try "not a key".write(toFile: path("bad.pem"), atomically: true, encoding: .utf8)
-        let badKey = try CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "A", "--key", path("bad.pem"), "--x5u", "https://x")
+        let badKey = try await CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "A", "--key", path("bad.pem"), "--x5u", "https://x")
         #expect(badKey.status == 2)
         #expect(badKey.stderr.contains("not a P-256 private key"))
-        let badAttest = try CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "D", "--key", path("bad.pem"), "--x5u", "https://x")
+        let badAttest = try await CLI.callsign("sign", "--orig", "1", "--dest", "2", "--attest", "D", "--key", path("bad.pem"), "--x5u", "https://x")
         #expect(badAttest.status == 64)
-        let badCert = try CLI.callsign("verify", "--identity", "a.b.c", "--from", "1", "--to", "2", "--cert", path("bad.pem"))
+        let badCert = try await CLI.callsign("verify", "--identity", "a.b.c", "--from", "1", "--to", "2", "--cert", path("bad.pem"))
         #expect(badCert.status == 2)
-        let garbage = try CLI.callsign("decode", "%%%")
+        let garbage = try await CLI.callsign("decode", "%%%")
         #expect(garbage.status == 2)
         #expect(garbage.stderr.contains("438"))
-        let noCert = try CLI.callsign("verify", "--identity", "a.b.c", "--from", "1", "--to", "2")
+        let noCert = try await CLI.callsign("verify", "--identity", "a.b.c", "--from", "1", "--to", "2")
         #expect(noCert.status == 64)
         let huge = String(repeating: "A", count: 100_000)
-        let oversized = try CLI.callsign("decode", huge)
+        let oversized = try await CLI.callsign("decode", huge)
         #expect(oversized.status == 2)
     }
 
+    @Test("speed prints ES256 sign and verify rates on one core in one parseable line; a bad --seconds exits 64")
+    func speed() async throws {
+        let output = try await CLI.callsign("speed", "--seconds", "0.2")
+        #expect(output.status == 0)
+        let line = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let fields = Dictionary(line.split(separator: " ").dropFirst().compactMap { field -> (String, String)? in
+            let parts = field.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(line.hasPrefix("es256 "))
+        #expect((fields["sign_per_s"].flatMap { Int($0) } ?? 0) > 100)
+        #expect((fields["verify_per_s"].flatMap { Int($0) } ?? 0) > 100)
+        #expect(try await CLI.callsign("speed", "--seconds", "0").status == 64)
+    }
+
     @Test("decode prints header, claims and parameters, and lists problems without verifying")
-    func decode() throws {
+    func decode() async throws {
         let vectorURL = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignTests/Vectors/shaken-test-pki/passport-valid.json")
         let vector = try jsonObject(try String(contentsOf: vectorURL, encoding: .utf8))
         let value = try #require(vector["identity_header_value"] as? String)
-        let out = try CLI.callsign("decode", value)
+        let out = try await CLI.callsign("decode", value)
         #expect(out.status == 0)
         let decoded = try jsonObject(out.stdout)
         #expect((decoded["header"] as? [String: Any])?["ppt"] as? String == "shaken")
@@ -123,7 +138,7 @@ struct CLITests {
         #expect((decoded["problems"] as? [Any])?.isEmpty == true)
         // An HS256 token decodes but its problem is listed.
         let hs = "eyJhbGciOiJIUzI1NiIsInR5cCI6InBhc3Nwb3J0In0.eyJkZXN0Ijp7InRuIjpbIjEiXX0sImlhdCI6MSwib3JpZyI6eyJ0biI6IjIifX0.AAAA"
-        let hsOut = try CLI.callsign("decode", hs)
+        let hsOut = try await CLI.callsign("decode", hs)
         #expect(hsOut.status == 0)
         #expect(hsOut.stdout.contains("ES256"))
     }

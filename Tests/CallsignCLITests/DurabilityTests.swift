@@ -13,7 +13,7 @@ struct DurabilityTests {
         let port = Int.random(in: 40_000...49_000)
         let server = try BackgroundProcess(CLI.path, ["serve", "--http", "127.0.0.1:\(port)", "--sip-sign", "off", "--sip-verify", "off"],
                                            directory: dir.path)
-        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
         let token = try String(contentsOf: dir.appendingPathComponent("callsign-data/dev-token"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let origid = try #require(server.output.components(separatedBy: "origid=").dropFirst().first?.prefix(36).description)
@@ -21,7 +21,7 @@ struct DurabilityTests {
         var acknowledged = 0
         for i in 0..<20 {
             let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"121555500\#(String(format: "%02d", i))"},"origid":"\#(origid)"}}"#
-            let out = try run(curl, ["-s", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json", "-d", body,
+            let out = try await run(curl, ["-s", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json", "-d", body,
                                      "http://127.0.0.1:\(port)/stir/v1/signing"], timeout: 20)
             if out.stdout.contains("signingResponse") { acknowledged += 1 }
         }

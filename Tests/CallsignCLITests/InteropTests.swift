@@ -14,49 +14,49 @@ struct InteropTests {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
-    func sign(orig: String = "12155551212", dest: String = "12155553434", attest: String = "A") throws -> String {
-        let pki = try Peers.pkiDirectory()
-        let out = try CLI.callsign("sign", "--orig", orig, "--dest", dest, "--attest", attest,
+    func sign(orig: String = "12155551212", dest: String = "12155553434", attest: String = "A") async throws -> String {
+        let pki = try await Peers.pkiDirectory()
+        let out = try await CLI.callsign("sign", "--orig", orig, "--dest", dest, "--attest", attest,
                                    "--key", pki.appendingPathComponent("sp.key").path, "--x5u", Peers.x5u)
         try #require(out.status == 0, "callsign sign failed: \(out.stderr)")
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func callsignVerify(_ identity: String, orig: String = "12155551212", dest: String = "12155553434") throws -> ProcessOutput {
-        let pki = try Peers.pkiDirectory()
-        return try CLI.callsign("verify", "--identity", identity, "--from", orig, "--to", dest,
+    func callsignVerify(_ identity: String, orig: String = "12155551212", dest: String = "12155553434") async throws -> ProcessOutput {
+        let pki = try await Peers.pkiDirectory()
+        return try await CLI.callsign("verify", "--identity", identity, "--from", orig, "--to", dest,
                                 "--cert", pki.appendingPathComponent("sp-chain.pem").path, "--json")
     }
 
-    func secsipidxVerify(_ identity: String) throws -> ProcessOutput {
+    func secsipidxVerify(_ identity: String) async throws -> ProcessOutput {
         let file = work.appendingPathComponent("identity.txt")
         try identity.write(to: file, atomically: true, encoding: .utf8)
-        return try run("/bin/bash", [Peers.script("secsipidx-sign-verify.sh"), "verify", file.path, "60"],
-                       environment: ["PKI_DIR": try Peers.pkiDirectory().path, "SERVE": "1", "CERT_PORT": String(Peers.certPort)],
+        return try await run("/bin/bash", [Peers.script("secsipidx-sign-verify.sh"), "verify", file.path, "60"],
+                       environment: ["PKI_DIR": try await Peers.pkiDirectory().path, "SERVE": "1", "CERT_PORT": String(Peers.certPort)],
                        timeout: 60)
     }
 
     @Test("an Identity header made by `callsign sign` verifies with secsipidx (x5u fetched, chain + CRL checked)",
           .enabled(if: Peers.enabled(Peers.haveSecsipidx), "secsipidx or ../shared/peers not installed"))
-    func secsipidxAcceptsOurs() throws {
-        let identity = try sign()
-        let out = try secsipidxVerify(identity)
+    func secsipidxAcceptsOurs() async throws {
+        let identity = try await sign()
+        let out = try await secsipidxVerify(identity)
         #expect(out.status == 0, "secsipidx refused: \(out.stdout) \(out.stderr)")
         // And it rejects a tampered copy (the check can fail).
         let tampered = identity.replacingOccurrences(of: ".eyJ", with: ".eyK")
-        #expect(try secsipidxVerify(tampered).status != 0)
+        #expect(try await secsipidxVerify(tampered).status != 0)
     }
 
     @Test("headers signed by secsipidx -sign-full verify with `callsign verify`; tampered ones give 438",
           .enabled(if: Peers.enabled(Peers.haveSecsipidx), "secsipidx not installed"))
-    func oursAcceptsSecsipidx() throws {
-        let pki = try Peers.pkiDirectory()
-        let signed = try run(try #require(Peers.which("secsipidx")),
+    func oursAcceptsSecsipidx() async throws {
+        let pki = try await Peers.pkiDirectory()
+        let signed = try await run(try #require(Peers.which("secsipidx")),
                              ["-sign-full", "-orig-tn", "12155551212", "-dest-tn", "12155553434", "-attest", "B",
                               "-x5u", Peers.x5u, "-k", pki.appendingPathComponent("sp.key").path], timeout: 30)
         try #require(signed.status == 0, "secsipidx -sign-full failed: \(signed.stderr)")
         let identity = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let out = try callsignVerify(identity)
+        let out = try await callsignVerify(identity)
         #expect(out.status == 0, "\(out.stdout)")
         let verdict = try jsonObject(out.stdout)
         #expect(verdict["verstat"] as? String == "TN-Validation-Passed")
@@ -65,39 +65,39 @@ struct InteropTests {
         let parts = identity.split(separator: ".", maxSplits: 2).map(String.init)
         let sig = parts[2]
         let tampered = parts[0] + "." + parts[1] + "." + (sig.first == "A" ? "B" : "A") + sig.dropFirst()
-        let bad = try callsignVerify(tampered)
+        let bad = try await callsignVerify(tampered)
         #expect(bad.status == 1)
         #expect(((try jsonObject(bad.stdout))["error"] as? [String: Any])?["sip_code"] as? Int == 438)
     }
 
     @Test("`callsign sign` output verifies with the OpenSSL-only reference (jws-openssl.py)",
           .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl/python3 or ../shared/peers not installed"))
-    func opensslAcceptsOurs() throws {
-        let pki = try Peers.pkiDirectory()
-        let identity = try sign()
-        let out = try run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "verify",
+    func opensslAcceptsOurs() async throws {
+        let pki = try await Peers.pkiDirectory()
+        let identity = try await sign()
+        let out = try await run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "verify",
                                            pki.appendingPathComponent("sp.pem").path, identity], timeout: 30)
         #expect(out.status == 0, "jws-openssl.py refused: \(out.stdout) \(out.stderr)")
     }
 
     @Test("a PASSporT signed by the OpenSSL-only reference verifies with `callsign verify`",
           .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl/python3 or ../shared/peers not installed"))
-    func oursAcceptsOpenSSL() throws {
-        let pki = try Peers.pkiDirectory()
+    func oursAcceptsOpenSSL() async throws {
+        let pki = try await Peers.pkiDirectory()
         let header = #"{"alg":"ES256","ppt":"shaken","typ":"passport","x5u":"\#(Peers.x5u)"}"#
         let claims = #"{"attest":"A","dest":{"tn":["12155553434"]},"iat":\#(now()),"orig":{"tn":"12155551212"},"origid":"123e4567-e89b-12d3-a456-426655440000"}"#
-        let signed = try run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "sign",
+        let signed = try await run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "sign",
                                               pki.appendingPathComponent("sp.key").path, header, claims], timeout: 30)
         try #require(signed.status == 0, "jws-openssl.py sign failed: \(signed.stderr)")
         let jws = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let out = try callsignVerify(jws + ";info=<\(Peers.x5u)>;alg=ES256;ppt=shaken")
+        let out = try await callsignVerify(jws + ";info=<\(Peers.x5u)>;alg=ES256;ppt=shaken")
         #expect(out.status == 0, "\(out.stdout)")
     }
 
     @Test("a PASSporT made with PyJWT verifies with `callsign verify`",
           .enabled(if: Peers.enabled(Peers.havePyJWT), "python3 with PyJWT (pip install pyjwt) not installed"))
-    func oursAcceptsPyJWT() throws {
-        let pki = try Peers.pkiDirectory()
+    func oursAcceptsPyJWT() async throws {
+        let pki = try await Peers.pkiDirectory()
         let script = """
             import jwt, sys, time
             key = open(sys.argv[1]).read()
@@ -106,31 +106,31 @@ struct InteropTests {
                                key, algorithm="ES256", headers={"typ": "passport", "ppt": "shaken", "x5u": sys.argv[2]})
             print(token)
             """
-        let signed = try run("/usr/bin/env", ["python3", "-c", script, pki.appendingPathComponent("sp.key").path, Peers.x5u],
+        let signed = try await run("/usr/bin/env", ["python3", "-c", script, pki.appendingPathComponent("sp.key").path, Peers.x5u],
                              timeout: 30)
         try #require(signed.status == 0, "PyJWT failed: \(signed.stderr)")
         let jws = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let out = try callsignVerify(jws + ";info=<\(Peers.x5u)>;alg=ES256;ppt=shaken")
+        let out = try await callsignVerify(jws + ";info=<\(Peers.x5u)>;alg=ES256;ppt=shaken")
         #expect(out.status == 0, "\(out.stdout)")
     }
 
     @Test("a SEC1 key made by `openssl ecparam -genkey` signs with `callsign sign`, and secsipidx verifies with its public key",
           .enabled(if: Peers.enabled(Peers.haveSecsipidx && Peers.haveOpenSSL), "secsipidx/openssl not installed"))
-    func opensslKeyFormats() throws {
+    func opensslKeyFormats() async throws {
         let openssl = try #require(Peers.which("openssl"))
         let key = work.appendingPathComponent("sec1.pem").path
         let pub = work.appendingPathComponent("pub.pem").path
-        #expect(try run(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key]).status == 0)
-        #expect(try run(openssl, ["ec", "-in", key, "-pubout", "-out", pub]).status == 0)
-        let out = try CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "A",
+        #expect(try await run(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key]).status == 0)
+        #expect(try await run(openssl, ["ec", "-in", key, "-pubout", "-out", pub]).status == 0)
+        let out = try await CLI.callsign("sign", "--orig", "12155551212", "--dest", "12155553434", "--attest", "A",
                                    "--key", key, "--x5u", "https://cr.example.net/sp.pem")
         try #require(out.status == 0, "\(out.stderr)")
         let identity = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let check = try run(try #require(Peers.which("secsipidx")),
+        let check = try await run(try #require(Peers.which("secsipidx")),
                             ["-check", "-identity", identity, "-fpubkey", pub, "-expire", "60"], timeout: 30)
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         // And callsign verifies with the same PEM public key.
-        let verify = try CLI.callsign("verify", "--identity", identity, "--from", "12155551212", "--to", "12155553434", "--cert", pub)
+        let verify = try await CLI.callsign("verify", "--identity", identity, "--from", "12155551212", "--to", "12155553434", "--cert", pub)
         #expect(verify.status == 0)
     }
 }
@@ -142,7 +142,7 @@ struct InteropTests {
 struct OpenSSLPKITests {
     /// Serves the PKI directory's files (chains are built as EE + issuer).
     static func serve() async throws -> (TestHTTPServer, URL) {
-        let pki = try Peers.pkiDirectory()
+        let pki = try await Peers.pkiDirectory()
         let server = try await TestHTTPServer()
         func file(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: pki.appendingPathComponent(name))) }
         for name in ["sp-chain.pem", "inter-ca.crl", "inter-ca-revoked.crl"] {
@@ -156,12 +156,12 @@ struct OpenSSLPKITests {
     }
 
     func verify(_ server: TestHTTPServer, pki: URL, chain: String, orig: String = "12155551212", extra: [String] = [])
-        throws -> (Int32, [String: Any])
+        async throws -> (Int32, [String: Any])
     {
-        let sign = try CLI.callsign("sign", "--orig", orig, "--dest", "12155553434", "--attest", "A",
+        let sign = try await CLI.callsign("sign", "--orig", orig, "--dest", "12155553434", "--attest", "A",
                                     "--key", pki.appendingPathComponent("sp.key").path, "--x5u", server.url("/" + chain))
         try #require(sign.status == 0, "\(sign.stderr)")
-        let out = try CLI.callsign(arguments: [
+        let out = try await CLI.callsign(arguments: [
             "verify", "--identity", sign.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "--from", orig, "--to", "12155553434",
             "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(server.port)/", "--json",
         ] + extra)
@@ -179,7 +179,7 @@ struct OpenSSLPKITests {
     ])
     func certificates(_ chain: String, _ expected: String?) async throws {
         let (server, pki) = try await Self.serve()
-        let (status, verdict) = try verify(server, pki: pki, chain: chain)
+        let (status, verdict) = try await verify(server, pki: pki, chain: chain)
         if let expected {
             #expect(status == 1)
             #expect(errorCode(verdict) == expected)
@@ -196,13 +196,13 @@ struct OpenSSLPKITests {
     @Test("the revoked certificate fails with 437 and the reason 'revoked' when the CRL lists it")
     func revoked() async throws {
         let (server, pki) = try await Self.serve()
-        let (status, verdict) = try verify(server, pki: pki, chain: "sp-revoked-chain.pem",
+        let (status, verdict) = try await verify(server, pki: pki, chain: "sp-revoked-chain.pem",
                                            extra: ["--crl", server.url("/inter-ca-revoked.crl")])
         #expect(status == 1)
         #expect(errorCode(verdict) == "certificate-revoked")
         #expect(((verdict["error"] as? [String: Any])?["detail"] as? String)?.contains("revoked") == true)
         // The same certificate with a CRL that does not list it passes.
-        let (okStatus, _) = try verify(server, pki: pki, chain: "sp-revoked-chain.pem")
+        let (okStatus, _) = try await verify(server, pki: pki, chain: "sp-revoked-chain.pem")
         #expect(okStatus == 0)
         try await server.stop()
     }
@@ -210,11 +210,11 @@ struct OpenSSLPKITests {
     @Test("--require-crl: the OpenSSL chain passes with its end entity's CRL (the intermediate names none) and fails without it")
     func requireCRL() async throws {
         let (server, pki) = try await Self.serve()
-        let (status, verdict) = try verify(server, pki: pki, chain: "sp-chain.pem",
+        let (status, verdict) = try await verify(server, pki: pki, chain: "sp-chain.pem",
                                            extra: ["--require-crl", "--crl", server.url("/inter-ca.crl")])
         #expect(status == 0, "\(verdict)")
         // The distribution point (port 18080) is outside --lab-allow, so no CRL covers the end entity.
-        let (missing, refused) = try verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--require-crl"])
+        let (missing, refused) = try await verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--require-crl"])
         #expect(missing == 1)
         #expect(errorCode(refused) == "certificate-invalid")
         #expect(((refused["error"] as? [String: Any])?["detail"] as? String)?.contains("CRL") == true)
@@ -224,10 +224,10 @@ struct OpenSSLPKITests {
     @Test("strict profile rejects the OpenSSL intermediate (no certificatePolicies); lenient reports it")
     func strictProfile() async throws {
         let (server, pki) = try await Self.serve()
-        let (status, verdict) = try verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--cert-profile", "strict"])
+        let (status, verdict) = try await verify(server, pki: pki, chain: "sp-chain.pem", extra: ["--cert-profile", "strict"])
         #expect(status == 1)
         #expect(errorCode(verdict) == "certificate-invalid")
-        let (lenientStatus, lenient) = try verify(server, pki: pki, chain: "sp-chain.pem")
+        let (lenientStatus, lenient) = try await verify(server, pki: pki, chain: "sp-chain.pem")
         #expect(lenientStatus == 0)
         #expect((lenient["diagnostics"] as? [String])?.contains { $0.contains("e_atis_ext_certificate_policies_ca") } == true)
         try await server.stop()
@@ -236,9 +236,9 @@ struct OpenSSLPKITests {
     @Test("a TN-range certificate signs numbers inside its TNAuthList only")
     func tnRange() async throws {
         let (server, pki) = try await Self.serve()
-        let (inside, _) = try verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550042")
+        let (inside, _) = try await verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550042")
         #expect(inside == 0)
-        let (outside, verdict) = try verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550100")
+        let (outside, verdict) = try await verify(server, pki: pki, chain: "sp-tnlist-chain.pem", orig: "12155550100")
         #expect(outside == 1)
         #expect(errorCode(verdict) == "certificate-not-authorized")
         try await server.stop()
@@ -246,7 +246,7 @@ struct OpenSSLPKITests {
 
     @Test("OpenSSL CRLs decode and verify against their issuer; a CRL forged with another key is ignored")
     func crls() async throws {
-        let pki = try Peers.pkiDirectory()
+        let pki = try await Peers.pkiDirectory()
         let inter = try #require(try KeyLoading.certificates(pem: String(contentsOf: pki.appendingPathComponent("inter-ca.pem"), encoding: .utf8)).first)
         let revokedCert = try #require(try KeyLoading.certificates(pem: String(contentsOf: pki.appendingPathComponent("sp-revoked.pem"), encoding: .utf8)).first)
         let crl = try CertificateRevocationList(pemOrDER: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca-revoked.crl"))))

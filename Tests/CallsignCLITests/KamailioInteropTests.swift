@@ -7,7 +7,7 @@ import Testing
        .enabled(if: Peers.enabled(Peers.which("kamailio") != nil && Peers.which("sipp") != nil && Peers.haveScripts),
                 "kamailio, sipp or ../shared/peers not installed"))
 struct KamailioInteropTests {
-    static func kamailio(_ config: String, port: Int, pki: URL, x5u: String, relay: Int, dir: URL) throws -> BackgroundProcess {
+    static func kamailio(_ config: String, port: Int, pki: URL, x5u: String, relay: Int, dir: URL) async throws -> BackgroundProcess {
         let cache = dir.appendingPathComponent("kcache")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         let kamailio = try #require(Peers.which("kamailio"))
@@ -16,13 +16,13 @@ struct KamailioInteropTests {
             "-A", "PKI_DIR=\(pki.path)", "-A", "SIP_PORT=\(port)", "-A", "CHILDREN=2", "-A", "EXPIRE=3600",
             "-A", "X5U=\"\(x5u)\"", "-A", "RELAY=\"sip:127.0.0.1:\(relay)\"", "-A", "CACHE_DIR=\"\(cache.path)\"",
         ], directory: dir.path)
-        usleep(1_500_000)
+        try await Task.sleep(for: .milliseconds(1500))
         return process
     }
 
     @Test("Kamailio signs with secsipid and relays to Callsign's verification redirect: 302 TN-Validation-Passed")
     func kamailioSignsCallsignVerifies() async throws {
-        let pki = try Peers.pkiDirectory()
+        let pki = try await Peers.pkiDirectory()
         let certs = try await TestHTTPServer()
         certs.set("/sp-chain.pem", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("sp-chain.pem")))))
         certs.set("/inter-ca.crl", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl")))))
@@ -34,18 +34,20 @@ struct KamailioInteropTests {
             "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(certs.port)/",
         ], directory: dir.path)
         defer { server.stop() }
-        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
-        let kamailio = try Self.kamailio("kamailio-sign.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 1, dir: dir)
+        try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        let kamailio = try await Self.kamailio("kamailio-sign.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 1, dir: dir)
         defer { kamailio.stop() }
-        let out = try SIPRedirectInteropTests.sipp("uac-redirect-verstat", csv: "SEQUENTIAL\n12155550042;12125551213;\n",
+        let out = try await SIPRedirectInteropTests.sipp("uac-redirect-verstat", csv: "SEQUENTIAL\n12155550042;12125551213;\n",
                                                    target: base + 2, calls: 10, dir: dir)
         #expect(out.status == 0, "\(out.stdout.suffix(600)) \(kamailio.errors.suffix(600))")
         try await certs.stop()
+        await kamailio.terminate()
+        await server.terminate()
     }
 
     @Test("Callsign's signing proxy adds Identity and forwards to Kamailio + secsipid, which accepts it (200, X-Secsipid-Ret: 1)")
     func callsignSignsKamailioVerifies() async throws {
-        let pki = try Peers.pkiDirectory()
+        let pki = try await Peers.pkiDirectory()
         let certs = try await TestHTTPServer()
         certs.set("/sp-chain.pem", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("sp-chain.pem")))))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
@@ -58,13 +60,15 @@ struct KamailioInteropTests {
             "--sip-sign-proxy", "127.0.0.1:\(base + 1),127.0.0.1:\(base + 2)",
         ], directory: dir.path)
         defer { server.stop() }
-        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
-        let kamailio = try Self.kamailio("kamailio-verify.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 3, dir: dir)
+        try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        let kamailio = try await Self.kamailio("kamailio-verify.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 3, dir: dir)
         defer { kamailio.stop() }
-        let out = try SIPRedirectInteropTests.sipp("uac-via-proxy", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
+        let out = try await SIPRedirectInteropTests.sipp("uac-via-proxy", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
                                                    target: base + 1, calls: 10, dir: dir)
         #expect(out.status == 0, "\(out.stdout.suffix(600)) \(kamailio.errors.suffix(600))")
         try await certs.stop()
+        await kamailio.terminate()
+        await server.terminate()
     }
 
     @Test("Kamailio uses Callsign as a redirect server (t_relay, follow the 302 with its Identity): the call completes end to end")
@@ -77,7 +81,7 @@ struct KamailioInteropTests {
             "serve", "--http", "127.0.0.1:\(http)", "--sip-sign", "127.0.0.1:\(sign)", "--sip-verify", "off",
         ], directory: dir.path)
         defer { server.stop() }
-        try #require(server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
+        try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
         let sipp = try #require(Peers.which("sipp"))
         let callee = try BackgroundProcess(sipp, [
             "-sf", Peers.script("sipp/uas-accept.xml"), "-i", "127.0.0.1", "-p", String(uas), "-m", "5", "-nostdin",
@@ -91,11 +95,14 @@ struct KamailioInteropTests {
             "-A", "CALLSIGN=\"sip:127.0.0.1:\(sign)\"", "-A", "UAS=\"sip:127.0.0.1:\(uas)\"",
         ], directory: dir.path)
         defer { carrier.stop() }
-        usleep(1_500_000)
-        let caller = try run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(Int.random(in: 50_000...59_000)) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
+        try await Task.sleep(for: .milliseconds(1500))
+        let caller = try await run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(Int.random(in: 50_000...59_000)) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
         #expect(caller.status == 0, "\(caller.stdout.suffix(600)) \(carrier.errors.suffix(600))")
         // The callee (uas-accept.xml fails calls without a well-formed Identity) completed its 5 calls.
-        usleep(500_000)
-        #expect(callee.stop() == 0, "\(callee.output.suffix(400))")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await callee.terminate() == 0, "\(callee.output.suffix(400))")
+        await carrier.terminate()
+        await callee.terminate()
+        await server.terminate()
     }
 }

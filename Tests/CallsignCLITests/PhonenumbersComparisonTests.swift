@@ -17,7 +17,7 @@ import Testing
 @Suite("CLI validity vs libphonenumber")
 struct PhonenumbersComparisonTests {
     static var havePhonenumbers: Bool {
-        (try? run("/usr/bin/env", ["python3", "-c", "import phonenumbers"], timeout: 30).status) == 0
+        (try? runBlocking("/usr/bin/env", ["python3", "-c", "import phonenumbers"], timeout: 30).status) == 0
     }
 
     /// A deterministic sample: NANP and UK numbers across the structure, some malformed.
@@ -42,7 +42,7 @@ struct PhonenumbersComparisonTests {
 
     @Test("no number libphonenumber knows as valid is rejected, except the documented deliberate differences",
           .enabled(if: Peers.enabled(havePhonenumbers), "python3 with phonenumbers (pip install phonenumbers) not installed"))
-    func comparison() throws {
+    func comparison() async throws {
         let numbers = Self.sample()
         let input = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pn-\(UUID().uuidString).txt")
         try numbers.joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
@@ -55,7 +55,7 @@ struct PhonenumbersComparisonTests {
                 except Exception:
                     print("0")
             """
-        let out = try run("/usr/bin/env", ["python3", "-c", script, input.path], timeout: 120)
+        let out = try await run("/usr/bin/env", ["python3", "-c", script, input.path], timeout: 120)
         try #require(out.status == 0, "\(out.stderr)")
         let verdicts = out.stdout.split(separator: "\n").map { $0 == "1" }
         try #require(verdicts.count == numbers.count)

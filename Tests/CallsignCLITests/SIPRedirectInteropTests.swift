@@ -17,7 +17,7 @@ struct SIPRedirectInteropTests {
     }
 
     static func start() async throws -> Running {
-        let pki = try Peers.pkiDirectory()
+        let pki = try await Peers.pkiDirectory()
         let certs = try await TestHTTPServer()
         certs.set("/sp-chain.pem", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("sp-chain.pem")))))
         certs.set("/inter-ca.crl", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl")))))
@@ -29,28 +29,28 @@ struct SIPRedirectInteropTests {
             "serve", "--http", "127.0.0.1:\(http)", "--sip-sign", "127.0.0.1:\(sign)", "--sip-verify", "127.0.0.1:\(verify)",
             "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(certs.port)/",
         ], directory: dir.path)
-        try #require(server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")
+        try #require(await server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")
         return Running(server: server, certs: certs, dir: dir, http: http, sign: sign, verify: verify, pki: pki)
     }
 
     static let scenarios = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignCLITests/sipp")
 
     /// Runs SIPp in `dir`; returns its exit status (0: every call as the scenario expects).
-    static func sipp(_ scenario: String, csv: String, target: Int, calls: Int, dir: URL, extra: String = "") throws -> ProcessOutput {
+    static func sipp(_ scenario: String, csv: String, target: Int, calls: Int, dir: URL, extra: String = "") async throws -> ProcessOutput {
         let csvPath = dir.appendingPathComponent("\(scenario).csv").path
         try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
         let sipp = try #require(Peers.which("sipp"))
         let local = Int.random(in: 31_000...39_000)
         let command = "cd '\(dir.path)' && exec '\(sipp)' -sf '\(scenarios.appendingPathComponent(scenario + ".xml").path)' -inf '\(csvPath)'"
             + " -i 127.0.0.1 -p \(local) 127.0.0.1:\(target) -m \(calls) -r 50 -nostdin -timeout 30s -trace_msg -trace_err \(extra)"
-        return try run("/bin/sh", ["-c", command], timeout: 60)
+        return try await run("/bin/sh", ["-c", command], timeout: 60)
     }
 
     @Test("signing redirect: SIPp gets 302 with an Identity for every call, and secsipidx verifies them")
     func signingRedirect() async throws {
         let running = try await Self.start()
         defer { running.server.stop() }
-        let out = try Self.sipp("uac-redirect", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
+        let out = try await Self.sipp("uac-redirect", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
                                 target: running.sign, calls: 20, dir: running.dir)
         #expect(out.status == 0, "\(out.stdout.suffix(800))")
         let logs = try FileManager.default.contentsOfDirectory(atPath: running.dir.path).filter { $0.hasSuffix("_messages.log") }
@@ -62,7 +62,7 @@ struct SIPRedirectInteropTests {
         let secsipidx = try #require(Peers.which("secsipidx"))
         let ca = running.dir.appendingPathComponent("callsign-data/ca")
         for identity in identities.prefix(3) {
-            let check = try run(secsipidx, ["-check", "-identity", identity, "-fpubkey", "http://127.0.0.1:\(running.http)/certs/sp-chain.pem",
+            let check = try await run(secsipidx, ["-check", "-identity", identity, "-fpubkey", "http://127.0.0.1:\(running.http)/certs/sp-chain.pem",
                                             "-expire", "60", "-cert-verify", "13", "-ca-file", ca.appendingPathComponent("root-ca.pem").path,
                                             "-ca-inter", ca.appendingPathComponent("inter-ca.pem").path], timeout: 30)
             #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
@@ -74,7 +74,7 @@ struct SIPRedirectInteropTests {
     func signingRedirectTCP() async throws {
         let running = try await Self.start()
         defer { running.server.stop() }
-        let out = try Self.sipp("uac-redirect", csv: "SEQUENTIAL\n12155550042;12125551213;\n", target: running.sign, calls: 10,
+        let out = try await Self.sipp("uac-redirect", csv: "SEQUENTIAL\n12155550042;12125551213;\n", target: running.sign, calls: 10,
                                 dir: running.dir, extra: "-t t1")
         #expect(out.status == 0, "\(out.stdout.suffix(800))")
         try await running.certs.stop()
@@ -90,7 +90,7 @@ struct SIPRedirectInteropTests {
         var bad = "SEQUENTIAL\n"
         for i in 0..<5 {
             let orig = "1215555\(String(format: "%04d", i))"
-            let signed = try run(secsipidx, ["-sign-full", "-orig-tn", orig, "-dest-tn", "12125551213", "-attest", "A", "-x5u", x5u,
+            let signed = try await run(secsipidx, ["-sign-full", "-orig-tn", orig, "-dest-tn", "12125551213", "-attest", "A", "-x5u", x5u,
                                              "-k", running.pki.appendingPathComponent("sp.key").path], timeout: 30)
             try #require(signed.status == 0)
             let jws = String(signed.stdout.split(separator: ";").first ?? "")
@@ -99,11 +99,11 @@ struct SIPRedirectInteropTests {
             let tampered = parts[0] + "." + parts[1] + "." + (parts[2].first == "A" ? "B" : "A") + parts[2].dropFirst()
             bad += "\(orig);12125551213;\(tampered);\(x5u);\n"
         }
-        let passed = try Self.sipp("uac-verify-redirect", csv: good, target: running.verify, calls: 5, dir: running.dir)
+        let passed = try await Self.sipp("uac-verify-redirect", csv: good, target: running.verify, calls: 5, dir: running.dir)
         #expect(passed.status == 0, "\(passed.stdout.suffix(800))")
-        let rejected = try Self.sipp("uac-verify-reject", csv: bad, target: running.verify, calls: 5, dir: running.dir)
+        let rejected = try await Self.sipp("uac-verify-reject", csv: bad, target: running.verify, calls: 5, dir: running.dir)
         #expect(rejected.status == 0, "\(rejected.stdout.suffix(800))")
-        let none = try run("/usr/bin/env", ["python3", Peers.script("sip-invite.py"), "--port", String(running.verify),
+        let none = try await run("/usr/bin/env", ["python3", Peers.script("sip-invite.py"), "--port", String(running.verify),
                                             "--from", "12155550042", "--to", "12125551213"], timeout: 30)
         #expect(none.stdout.contains("CODE 302"), "\(none.stdout)")
         try await running.certs.stop()

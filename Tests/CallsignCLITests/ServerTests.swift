@@ -260,11 +260,11 @@ struct ServerTests {
         try await fixture.application().test(.router) { client in
             let response = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
             let identity = try #require((try json(response.body)["signingResponse"] as? [String: Any])?["identity"] as? String)
-            let check = try run(secsipidx, ["-check", "-identity", identity, "-fpubkey", fixture.x5u, "-expire", "60",
+            let check = try await run(secsipidx, ["-check", "-identity", identity, "-fpubkey", fixture.x5u, "-expire", "60",
                                             "-cert-verify", "5", "-ca-file", rootPath], timeout: 30)
             #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
 
-            let signed = try run(secsipidx, ["-sign-full", "-orig-tn", "12155550042", "-dest-tn", "12125551213", "-attest", "B",
+            let signed = try await run(secsipidx, ["-sign-full", "-orig-tn", "12155550042", "-dest-tn", "12125551213", "-attest", "B",
                                              "-x5u", fixture.x5u, "-k", keyPath], timeout: 30)
             try #require(signed.status == 0, "\(signed.stderr)")
             let theirs = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -23,32 +24,91 @@ enum ProcessError: Error, CustomStringConvertible {
 /// Runs a program with a hard time limit; output goes through files so a
 /// chatty child can never block on a full pipe. Started with ``spawn`` and
 /// reaped with waitpid: on a time-out the whole group is killed.
+///
+/// The wait is a `Task.sleep` poll, so a test waiting for a child gives its
+/// thread back: Swift Testing runs tests on the cooperative pool (one thread
+/// per core), and a blocking wait there starves every other test's timers
+/// and continuations (CI once saw a 500 ms fetch time-out fire after 5.3 s).
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-         timeout: Double = 60) throws -> ProcessOutput
+         timeout: Double = 60) async throws -> ProcessOutput
 {
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let (pid, dir, outPath, errPath) = try startChild(executable, arguments, environment: environment)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let outPath = dir.appendingPathComponent("out").path
-    let errPath = dir.appendingPathComponent("err").path
+    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+    var status: Int32 = 0
+    var pause = Duration.milliseconds(1)
+    while true {
+        if let reaped = try reap(pid, &status) {
+            status = reaped
+            break
+        }
+        if ContinuousClock.now > deadline {
+            kill(-pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            throw ProcessError.timedOut(([executable] + arguments).joined(separator: " "))
+        }
+        do {
+            try await Task.sleep(for: pause)
+        } catch {
+            kill(-pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            throw error
+        }
+        pause = min(pause * 2, .milliseconds(20))
+    }
+    return finish(pid, status: status, outPath: outPath, errPath: errPath)
+}
 
-    let pid = try spawn(executable, arguments, environment: env, stdout: outPath, stderr: errPath)
-
-    let deadline = Date().addingTimeInterval(timeout)
+/// ``run`` for the few places that cannot await (a once-per-run trait
+/// condition); keep what it runs short.
+func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                 timeout: Double = 60) throws -> ProcessOutput
+{
+    let (pid, dir, outPath, errPath) = try startChild(executable, arguments, environment: environment)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
     var status: Int32 = 0
     while true {
-        let reaped = waitpid(pid, &status, WNOHANG)
-        if reaped == pid { break }
-        if reaped < 0 && errno != EINTR { throw PeerError("waitpid failed: errno \(errno)") }
-        if Date() > deadline {
+        if let reaped = try reap(pid, &status) {
+            status = reaped
+            break
+        }
+        if ContinuousClock.now > deadline {
             kill(-pid, SIGKILL)
             _ = waitpid(pid, &status, 0)
             throw ProcessError.timedOut(([executable] + arguments).joined(separator: " "))
         }
         usleep(2_000)
     }
+    return finish(pid, status: status, outPath: outPath, errPath: errPath)
+}
+
+private func startChild(_ executable: String, _ arguments: [String], environment: [String: String]) throws
+    -> (pid_t, URL, String, String)
+{
+    var env = ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let outPath = dir.appendingPathComponent("out").path
+    let errPath = dir.appendingPathComponent("err").path
+    do {
+        return (try spawn(executable, arguments, environment: env, stdout: outPath, stderr: errPath), dir, outPath, errPath)
+    } catch {
+        try? FileManager.default.removeItem(at: dir)
+        throw error
+    }
+}
+
+/// The wait status once the child has exited, nil while it runs.
+private func reap(_ pid: pid_t, _ status: inout Int32) throws -> Int32? {
+    let reaped = waitpid(pid, &status, WNOHANG)
+    if reaped == pid { return status }
+    if reaped < 0 && errno != EINTR { throw PeerError("waitpid failed: errno \(errno)") }
+    return nil
+}
+
+private func finish(_ pid: pid_t, status: Int32, outPath: String, errPath: String) -> ProcessOutput {
     // Stop anything the child left behind in its process group.
     kill(-pid, SIGTERM)
     let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
@@ -107,12 +167,12 @@ enum CLI {
         return dir.appendingPathComponent("callsign").path
     }()
 
-    static func callsign(_ arguments: String...) throws -> ProcessOutput {
-        try run(path, arguments)
+    static func callsign(_ arguments: String...) async throws -> ProcessOutput {
+        try await run(path, arguments)
     }
 
-    static func callsign(arguments: [String]) throws -> ProcessOutput {
-        try run(path, arguments)
+    static func callsign(arguments: [String]) async throws -> ProcessOutput {
+        try await run(path, arguments)
     }
 }
 
@@ -146,7 +206,7 @@ enum Peers {
     static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil && haveScripts }
     static var havePyJWT: Bool {
         guard which("python3") != nil else { return false }
-        return haveScripts && (try? run("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
+        return haveScripts && (try? runBlocking("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
     }
 
     /// Enables a test when the peer is present, or always when peers are required.
@@ -155,20 +215,42 @@ enum Peers {
     /// A port for the x5u server of this test run (the scripts default to 18080).
     static let certPort: Int = Int.random(in: 21_000...29_000)
 
-    /// A test PKI made by the shared OpenSSL script, once per test run.
-    static let pki: Result<URL, any Error> = Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pki-\(UUID().uuidString)")
-        let output = try run("/bin/bash", [script("make-test-pki.sh"), dir.path, "1234", "http://127.0.0.1:\(certPort)"],
-                             timeout: 120)
-        guard output.status == 0 else {
-            throw PeerError("make-test-pki.sh failed (\(output.status)): \(output.stderr.suffix(500))")
-        }
-        return dir
-    }
-
-    static func pkiDirectory() throws -> URL { try pki.get() }
+    /// A test PKI made by the shared OpenSSL script, once per test run; the
+    /// first caller makes it, the others wait for it without blocking a thread.
+    static func pkiDirectory() async throws -> URL { try await PKIOnce.shared.get() }
 
     static var x5u: String { "http://127.0.0.1:\(certPort)/sp-chain.pem" }
+}
+
+/// Makes the shared test PKI once; concurrent callers wait on continuations.
+actor PKIOnce {
+    static let shared = PKIOnce()
+    private var result: Result<URL, any Error>?
+    private var waiters: [CheckedContinuation<URL, any Error>]?
+
+    func get() async throws -> URL {
+        if let result { return try result.get() }
+        if waiters != nil {
+            return try await withCheckedThrowingContinuation { waiters?.append($0) }
+        }
+        waiters = []
+        let made: Result<URL, any Error>
+        do {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pki-\(UUID().uuidString)")
+            let output = try await run("/bin/bash", [Peers.script("make-test-pki.sh"), dir.path, "1234",
+                                                     "http://127.0.0.1:\(Peers.certPort)"], timeout: 120)
+            guard output.status == 0 else {
+                throw PeerError("make-test-pki.sh failed (\(output.status)): \(output.stderr.suffix(500))")
+            }
+            made = .success(dir)
+        } catch {
+            made = .failure(error)
+        }
+        result = made
+        for waiter in waiters ?? [] { waiter.resume(with: made) }
+        waiters = nil
+        return try made.get()
+    }
 }
 
 struct PeerError: Error, CustomStringConvertible {
@@ -203,27 +285,70 @@ final class BackgroundProcess: @unchecked Sendable {
     var errors: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
     /// Waits until the output contains `text` (or the process dies, or the time is up).
-    func waitForOutput(_ text: String, timeout: Double) -> Bool {
+    func waitForOutput(_ text: String, timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if output.contains(text) { return true }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return output.contains(text) }
-            usleep(20_000)
+            if reapOnce() != nil { return output.contains(text) }
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return false }
         }
         return false
     }
 
-    /// SIGTERM, then SIGKILL after 5 s; returns the exit status.
-    @discardableResult func stop() -> Int32 {
+    /// The exit status once reaped (so a second stop neither signals a
+    /// reused PID nor waits on a child that is gone).
+    private let exited = Mutex<Int32?>(nil)
+
+    private func reapOnce() -> Int32? {
+        exited.withLock { exited in
+            if let exited { return exited }
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid {
+                kill(-pid, SIGKILL)
+                exited = status
+                return status
+            }
+            if reaped < 0 && errno == ECHILD {
+                exited = -1
+                return -1
+            }
+            return nil
+        }
+    }
+
+    private func killAndReap() -> Int32 {
+        exited.withLock { exited in
+            if let exited { return exited }
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            exited = status
+            return status
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s; returns the exit status. Waits
+    /// without holding a thread; use it wherever the caller can await.
+    @discardableResult func terminate() async -> Int32 {
+        if let status = reapOnce() { return status }
         kill(pid, SIGTERM)
-        var status: Int32 = 0
         for _ in 0..<250 {
-            if waitpid(pid, &status, WNOHANG) == pid { kill(-pid, SIGKILL); return status }
+            if let status = reapOnce() { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return killAndReap()
+    }
+
+    /// ``terminate()`` for `defer` blocks, which cannot await: a safety net
+    /// after the test has already stopped the process (then it returns at once).
+    @discardableResult func stop() -> Int32 {
+        if let status = reapOnce() { return status }
+        kill(pid, SIGTERM)
+        for _ in 0..<250 {
+            if let status = reapOnce() { return status }
             usleep(20_000)
         }
-        kill(-pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
-        return status
+        return killAndReap()
     }
 }

@@ -27,47 +27,48 @@ struct TwoNodeTests {
                 "--sip-verify", "127.0.0.1:\(verify)",
             ], directory: dir.path)
             nodes.append((process, dir, http, verify))
-            try #require(process.waitForOutput("Sign and verify", timeout: 60), "node \(index): \(process.errors)")
+            try #require(await process.waitForOutput("Sign and verify", timeout: 60), "node \(index): \(process.errors)")
         }
         let number = "1212555" + String(Int.random(in: 1000...9999))
-        func callOnB() throws -> String {
-            try run("/usr/bin/env", ["python3", Peers.script("sip-invite.py"), "--port", String(nodes[1].3), "--from", number,
+        func callOnB() async throws -> String {
+            try await run("/usr/bin/env", ["python3", Peers.script("sip-invite.py"), "--port", String(nodes[1].3), "--from", number,
                                      "--to", "12125551213"], timeout: 20).stdout
         }
-        #expect(try callOnB().contains("CODE 302"))
+        #expect(try await callOnB().contains("CODE 302"))
         // Add on node A through the admin API.
         let admin = try String(contentsOf: nodes[0].1.appendingPathComponent("callsign-data/admin-token"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let curl = try #require(Peers.which("curl"))
-        let added = try run(curl, ["-s", "-H", "Authorization: Bearer \(admin)", "--data-binary", "\(number),test bank",
+        let added = try await run(curl, ["-s", "-H", "Authorization: Bearer \(admin)", "--data-binary", "\(number),test bank",
                                    "http://127.0.0.1:\(nodes[0].2)/admin/dno"], timeout: 20)
         #expect(added.stdout.contains("\"imported\":1"), "\(added.stdout)")
         let start = Date()
         var blocked = false
         while Date().timeIntervalSince(start) < 5 {
-            if try callOnB().contains("CODE 603") {
+            if try await callOnB().contains("CODE 603") {
                 blocked = true
                 break
             }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
         #expect(blocked, "node B did not block within 5 s")
         // The admin policy-test endpoint on node B explains it.
-        let explained = try run(curl, ["-s", "-H", "Authorization: Bearer \(try String(contentsOf: nodes[1].1.appendingPathComponent("callsign-data/admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))",
+        let explained = try await run(curl, ["-s", "-H", "Authorization: Bearer \(try String(contentsOf: nodes[1].1.appendingPathComponent("callsign-data/admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))",
                                        "http://127.0.0.1:\(nodes[1].2)/admin/policy/test?from=\(number)"], timeout: 20)
         #expect(explained.stdout.contains("\"rule\":\"do-not-originate\""), "\(explained.stdout)")
         // And removal propagates too.
-        _ = try run(curl, ["-s", "-X", "DELETE", "-H", "Authorization: Bearer \(admin)", "http://127.0.0.1:\(nodes[0].2)/admin/dno/\(number)"],
+        _ = try await run(curl, ["-s", "-X", "DELETE", "-H", "Authorization: Bearer \(admin)", "http://127.0.0.1:\(nodes[0].2)/admin/dno/\(number)"],
                     timeout: 20)
         var unblocked = false
         let again = Date()
         while Date().timeIntervalSince(again) < 5 {
-            if try callOnB().contains("CODE 302") {
+            if try await callOnB().contains("CODE 302") {
                 unblocked = true
                 break
             }
-            usleep(200_000)
+            try await Task.sleep(for: .milliseconds(200))
         }
         #expect(unblocked)
+        for (process, _, _, _) in nodes { await process.terminate() }
     }
 }
