@@ -36,6 +36,14 @@ grep -q '"identity"\|TN-Validation-Passed' <<<"$ANSWER" || { echo "unexpected an
 # Warm up, then measure.
 timeout 30 wrk -t1 -c"$CONNS" -d2s -s "$LUA" "$URL" >/dev/null 2>&1
 ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat"; }
+# CPU ticks of the traceback writer thread (its name in /proc is callsign-writer).
+writer_ticks() {
+  local t sum=0
+  for t in /proc/$CS_PID/task/*; do
+    [ "$(cat "$t/comm" 2>/dev/null)" = callsign-writer ] && sum=$((sum + $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$sum"
+}
 HZ=$(getconf CLK_TCK)
 if [ "${PERF:-0}" = 1 ]; then
   perf record -F 999 -g --call-graph dwarf,16384 -p "$CS_PID" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
@@ -43,10 +51,10 @@ if [ "${PERF:-0}" = 1 ]; then
 fi
 # The crypto bound's unit, measured in the same window: swift-crypto ES256 verifications per second on one core.
 SPEED=$("$BIN" speed --seconds 1 2>/dev/null | sed -n 's/.*verify_per_s=\([0-9]*\).*/\1/p')
-T0=$(ticks)
+T0=$(ticks); W0=$(writer_ticks)
 TIMEFORMAT='%U %S'
 { time timeout $((DUR + 30)) wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "$URL" >"$WORK/wrk.out" 2>&1; } 2>"$WORK/wrk.time"
-T1=$(ticks)
+T1=$(ticks); W1=$(writer_ticks)
 OUT=$(cat "$WORK/wrk.out")
 WRK_CPU=$(awk '{print $1 + $2}' "$WORK/wrk.time")
 [ -n "${PERF_PID:-}" ] && wait "$PERF_PID" || true
@@ -61,6 +69,7 @@ if '$MODE' == 'verify' and speed > 0:
     left = ncpu - wrk_cores
     print('efficiency verify_per_core=%d wrk_cores=%.2f cores_left=%.2f crypto_bound=%d rps=%d ratio=%.2f' % (speed, wrk_cores, left, speed * left, rps, rps / (speed * left)))"
 if [ "$MODE" = sign ]; then
+  [ $((T1 - T0)) -gt 0 ] && echo "traceback writer_thread_share=$(python3 -c "print('%.1f%%' % (100.0 * ($W1 - $W0) / ($T1 - $T0)))") of the server's CPU"
   curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_traceback_(transactions|records) /{v[$1]=$2} END{if (v["callsign_traceback_transactions"] > 0) printf "traceback records_per_transaction=%.1f (%d records)\n", v["callsign_traceback_records"]/v["callsign_traceback_transactions"], v["callsign_traceback_records"]}'
 fi
 [ "${PERF:-0}" = 1 ] && echo "perf data: $WORK/perf.data (KEEP=1 to keep)"

@@ -46,9 +46,10 @@ caller_csv "$WORK/sign.csv"
    -i 127.0.0.1 -p 28482 127.0.0.1:$SIGN -r "$SIP_CPS" -m $((SIP_CPS * TOTAL)) -l $((SIP_CPS * 4)) -nostdin \
    -timeout $((TOTAL + 30))s -trace_stat -stf "$WORK/sip-stat.csv" -fd 10 -max_socket 1024 >"$WORK/sipp.log" 2>&1) & PIDS+=($!)
 
-# RSS every 10 s.
+# RSS every 10 s, with its parts (anonymous memory: heaps, stacks; file-backed:
+# the binary, libraries, SQLite's mapped -shm index) and the database files' sizes.
 ( while kill -0 "$CS_PID" 2>/dev/null; do
-    echo "$(date +%s) $(awk '/VmRSS/ {print $2}' /proc/$CS_PID/status)"; sleep 10
+    echo "$(date +%s) $(awk '/^(VmRSS|RssAnon|RssFile|RssShmem|Threads):/ {printf "%s ", $2}' /proc/$CS_PID/status)$(du -k "$WORK/serve/callsign-data"/callsign.sqlite* 2>/dev/null | awk '{s=s $1 " "} END {print s}')"; sleep 10
   done ) > "$WORK/rss.log" & PIDS+=($!)
 
 START=$(date +%s)
@@ -75,12 +76,19 @@ PY
 echo "RSS samples (s since start, kB):"
 python3 - "$WORK/rss.log" "$START" <<'PY'
 import sys
-rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+full = [list(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) >= 2]
+rows = [(r[0], r[1]) for r in full]
 start = int(sys.argv[2])
 print(" ".join("%d:%d" % (t - start, kb) for t, kb in rows))
 warm = next((kb for t, kb in rows if t - start >= 60), rows[0][1])
 last = rows[-1][1]
 print("RSS after warm-up %d kB, at the end %d kB, peak %d kB" % (warm, last, max(kb for _, kb in rows)))
+# Parts (kB): anonymous, file-backed, shared memory, threads, then the database, -shm and -wal sizes.
+first_warm = next((r for r in full if r[0] - start >= 60), full[0])
+if len(full[-1]) >= 6:
+    names = ["anon", "file", "shmem", "threads", "db", "shm", "wal"]
+    print("parts after warm-up: " + " ".join("%s=%d" % (n, v) for n, v in zip(names, first_warm[2:])))
+    print("parts at the end:    " + " ".join("%s=%d" % (n, v) for n, v in zip(names, full[-1][2:])))
 print("RESULT name=soak-rss-growth-pct callsign=%.1f peer=- ratio=-" % (100.0 * (last - warm) / warm))
 PY
 echo "RESULT name=soak-rest-p99-ms callsign=$WORST_P99 peer=- ratio=-"
