@@ -2,6 +2,7 @@ import Callsign
 @testable import CallsignStore
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @Suite("SQLite store: traceback table")
@@ -110,5 +111,48 @@ struct SQLiteStoreTests {
         let second = try await store.checkpoint()
         #expect(second.walFrames < first.walFrames, "the WAL started over after the full checkpoint")
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1_000).count == 701)
+    }
+
+    @Test("under a writer that never pauses, checkpoint() restarts a WAL grown past its bound, so the log starts over instead of growing without end")
+    func walBoundedUnderSteadyWrites() async throws {
+        let path = try Self.temporaryPath()
+        let store = try SQLiteStore(path: path, walRestartFrames: 300)
+        try store.disableAutomaticCheckpoints()
+        let stop = Atomic<Bool>(false)
+        let written = Atomic<Int>(0)
+        let failures = Atomic<Int>(0)
+        let done = Atomic<Bool>(false)
+        // One transaction per record, back to back, from a thread of its own (as the traceback writer does).
+        let writer = Thread {
+            var index: Int64 = 0
+            while !stop.load(ordering: .relaxed) {
+                let record = SignedCallRecord(time: 1_800_000_000 + index, orig: "12155550001", dest: ["12125551213"],
+                                              attestation: .full, origid: Self.origid, customerID: "bank")
+                do { try store.recordSynchronously([record]) } catch { failures.add(1, ordering: .relaxed) }
+                index += 1
+                written.add(1, ordering: .relaxed)
+            }
+            done.store(true, ordering: .releasing)
+        }
+        writer.start()
+        var frames: [Int] = []
+        for _ in 0..<40 {
+            try await Task.sleep(for: .milliseconds(50))
+            frames.append(try await store.checkpoint().walFrames)
+        }
+        stop.store(true, ordering: .relaxed)
+        while !done.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(written.load(ordering: .relaxed) > 500, "the writer wrote \(written.load(ordering: .relaxed)) records")
+        // The log started over (fewer frames than at the checkpoint before) while the writer kept writing...
+        let restarts = zip(frames, frames.dropFirst()).filter { $1 < $0 }.count
+        #expect(restarts >= 1, "WAL frames at each checkpoint: \(frames)")
+        // ...so the WAL file stays near its bound: the longest log seen plus what one interval appends
+        // (a frame is a 4 KiB page and a 24-byte header).
+        let walBytes = (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        let longestStep = zip(frames, frames.dropFirst()).map { $1 - $0 }.max() ?? 0
+        #expect(walBytes <= ((frames.max() ?? 0) + max(0, longestStep) + 64) * 4_120, "WAL \(walBytes) bytes; frames \(frames)")
+        #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10_000).count
+                == min(10_000, written.load(ordering: .relaxed)))
     }
 }
