@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "WAL checkpoints of the SQLite store: background (default: a task every second, never inside a signing's commit) or commit (SQLite's automatic checkpoint in the commit that crosses 1,000 pages; CALLSIGN_SQLITE_CHECKPOINTS).")
     var sqliteCheckpoints: String?
 
+    @Option(name: .long, help: "Bound of the SQLite store's WAL in MiB (default 64): past it the background checkpoint restarts the log (CALLSIGN_SQLITE_WAL_LIMIT).")
+    var sqliteWalLimit: Int?
+
     /// A two-valued option: `true` for `yes`, `false` for `no`, else the usage error.
     private static func either(_ value: String, _ yes: String, or no: String, option: String) throws -> Bool {
         switch value {
@@ -98,6 +101,12 @@ struct Serve: AsyncParsableCommand {
                                                         "thread", or: "task", option: "--traceback-writer")
         options.backgroundCheckpoints = try Self.either(sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background",
                                                         "background", or: "commit", option: "--sqlite-checkpoints")
+        let walLimit = sqliteWalLimit ?? env["CALLSIGN_SQLITE_WAL_LIMIT"].flatMap { Int($0) } ?? 64
+        guard (1...65_536).contains(walLimit) else {
+            printError("--sqlite-wal-limit must be 1 to 65536 (MiB)")
+            throw Exit.badInput
+        }
+        options.sqliteWALLimitMiB = walLimit
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

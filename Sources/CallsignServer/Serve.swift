@@ -64,6 +64,8 @@ public struct ServeOptions: Sendable {
     /// SQLite: checkpoint the WAL from a task every second instead of inside
     /// the commit that crosses 1,000 pages (``SQLiteStore/disableAutomaticCheckpoints()``).
     public var backgroundCheckpoints = true
+    /// SQLite: the WAL's bound in MiB (``SQLiteStore/walRestartFrames``, at 4 KiB pages).
+    public var sqliteWALLimitMiB = 64
 
     public init() {}
 }
@@ -130,7 +132,8 @@ public enum CallsignServe {
             }
             roots = try KeyLoading.certificates(pem: text)
         }
-        let store: any CallsignStore = try externalStore ?? SQLiteStore(path: setup.databasePath)
+        let store: any CallsignStore = try externalStore
+            ?? SQLiteStore(path: setup.databasePath, walRestartFrames: options.sqliteWALLimitMiB * 256)
         for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
         // DNO entries from the store (`callsign dno import`, /admin/dno, other nodes) join those of the policy's file,
         // and are reloaded periodically.

@@ -12,6 +12,16 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
     /// A connection of its own for ``checkpoint()``, opened on first use.
     private let checkpointConnection = Mutex<DatabaseQueue?>(nil)
 
+    /// SQLite's busy handler for every connection of the store: retry every
+    /// 100 µs for up to 5 s. SQLite's own timeout handler sleeps 1, 2, 5, 10,
+    /// … 100 ms between tries, so a commit held back for 2 ms by a RESTART
+    /// checkpoint would wait 3 ms or more, and every signing of its batch with it.
+    static let waitWhileBusy: Database.BusyCallback = { tries in
+        guard tries < 50_000 else { return false }
+        usleep(100)
+        return true
+    }
+
     /// WAL frames past which ``checkpoint()`` restarts the log (see there).
     public let walRestartFrames: Int
     /// The WAL's frames at the last passive checkpoint.
@@ -24,7 +34,7 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
         self.path = path
         self.walRestartFrames = max(1, walRestartFrames)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .callback(Self.waitWhileBusy)
         // Reads are rare on the call path (customers and tokens are cached, traceback
         // and DNO listings are admin reads): two readers bound the page caches that
         // soak runs saw grow RSS in one late step (BENCHMARKS.md, Soak).
@@ -67,7 +77,7 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
         let queue = try checkpointConnection.withLock { queue -> DatabaseQueue in
             if let queue { return queue }
             var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
+            configuration.busyMode = .callback(Self.waitWhileBusy)
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             queue = opened
             return opened

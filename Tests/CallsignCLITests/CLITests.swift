@@ -124,6 +124,16 @@ struct CLITests {
         #expect(try await CLI.callsign("speed", "--seconds", "0").status == 64)
     }
 
+    @Test("serve refuses a WAL limit out of range and unknown two-valued option values with a one-line error and exit 2, before it opens anything")
+    func serveOptionErrors() async throws {
+        for arguments in [["--sqlite-wal-limit", "0"], ["--sqlite-wal-limit", "65537"], ["--sqlite-checkpoints", "sometimes"],
+                          ["--traceback-writer", "process"]] {
+            let output = try await run(CLI.path, ["serve", "--data", "/nonexistent/callsign-data"] + arguments, timeout: 20)
+            #expect(output.status == 2, "\(arguments): \(output.stderr)")
+            #expect(output.stderr.contains(arguments[0]), "\(output.stderr)")
+        }
+    }
+
     @Test("decode prints header, claims and parameters, and lists problems without verifying")
     func decode() async throws {
         let vectorURL = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignTests/Vectors/shaken-test-pki/passport-valid.json")
