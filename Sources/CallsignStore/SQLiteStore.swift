@@ -24,14 +24,19 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
 
     /// WAL frames past which ``checkpoint()`` restarts the log (see there).
     public let walRestartFrames: Int
+    /// Most entries the shared certificate cache keeps.
+    public let certificateCacheLimit: Int
     /// The WAL's frames at the last passive checkpoint.
     private let lastWalFrames = Mutex(0)
 
     /// Opens (and migrates) the database at `path`.
     /// - Parameter walRestartFrames: the WAL's bound in frames (pages) for
     ///   ``checkpoint()``: 16,384 frames is 64 MiB at SQLite's 4 KiB pages.
-    public init(path: String, walRestartFrames: Int = 16_384) throws {
+    /// - Parameter certificateCacheLimit: most entries the shared certificate
+    ///   cache keeps (``saveCertificate(url:body:expires:)`` drops those expiring first).
+    public init(path: String, walRestartFrames: Int = 16_384, certificateCacheLimit: Int = 10_000) throws {
         self.path = path
+        self.certificateCacheLimit = max(1, certificateCacheLimit)
         self.walRestartFrames = max(1, walRestartFrames)
         var configuration = Configuration()
         configuration.busyMode = .callback(Self.waitWhileBusy)
@@ -192,7 +197,13 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
                 INSERT INTO certificate_cache (url, body, expires) VALUES (?, ?, ?)
                 ON CONFLICT(url) DO UPDATE SET body = excluded.body, expires = excluded.expires
                 """, arguments: [url, Data(body), expires])
+            // Bounded like every cache: entries expired 30 days, then the ones expiring first past the limit
+            // (x5u URLs come from calls, so a caller could otherwise grow the table one URL at a time).
             try db.execute(sql: "DELETE FROM certificate_cache WHERE expires < ?", arguments: [expires - 30 * 86_400])
+            try db.execute(sql: """
+                DELETE FROM certificate_cache WHERE url IN (SELECT url FROM certificate_cache ORDER BY expires, url
+                    LIMIT max(0, (SELECT count(*) FROM certificate_cache) - ?))
+                """, arguments: [certificateCacheLimit])
         }
     }
 

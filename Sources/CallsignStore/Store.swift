@@ -56,6 +56,8 @@ public protocol CallsignStore: Sendable {
     /// A certificate-repository response cached by some node, if still fresh at `now`.
     func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]?
     /// Shares a fetched x5u/CRL body with the other nodes until `expires`.
+    /// The table is bounded: saving drops entries expired for 30 days and,
+    /// past the store's limit (10,000 by default), those expiring first.
     func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws
 }
 

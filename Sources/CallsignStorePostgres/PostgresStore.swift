@@ -11,9 +11,13 @@ public final class PostgresStore: CallsignStore {
     public let client: PostgresClient
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger = Logger(label: "callsign.postgres")) {
+    /// Most entries the shared certificate cache keeps (see ``saveCertificate(url:body:expires:)``).
+    public let certificateCacheLimit: Int
+
+    public init(client: PostgresClient, logger: Logger = Logger(label: "callsign.postgres"), certificateCacheLimit: Int = 10_000) {
         self.client = client
         self.logger = logger
+        self.certificateCacheLimit = max(1, certificateCacheLimit)
     }
 
     /// Parses `postgres://user:password@host:port/database` (no TLS: loopback labs and tests;
@@ -209,6 +213,14 @@ public final class PostgresStore: CallsignStore {
         try await client.query("""
             INSERT INTO certificate_cache (url, body, expires) VALUES (\(url), \(ByteBuffer(bytes: body)), \(expires))
             ON CONFLICT (url) DO UPDATE SET body = EXCLUDED.body, expires = EXCLUDED.expires
+            """, logger: logger)
+        // Bounded like every cache: entries expired 30 days, then the ones expiring first past the limit
+        // (x5u URLs come from calls, so a caller could otherwise grow the table one URL at a time).
+        let limit = certificateCacheLimit
+        try await client.query("DELETE FROM certificate_cache WHERE expires < \(expires - 30 * 86_400)", logger: logger)
+        try await client.query("""
+            DELETE FROM certificate_cache WHERE url IN (SELECT url FROM certificate_cache ORDER BY expires, url
+                LIMIT GREATEST(0, (SELECT count(*) FROM certificate_cache) - \(limit)))
             """, logger: logger)
     }
 

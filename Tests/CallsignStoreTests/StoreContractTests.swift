@@ -69,6 +69,16 @@ enum StoreContract {
         #expect(try await store.cachedCertificate(url: url, now: 250) == nil)
         try await store.saveCertificate(url: url, body: [4], expires: 400)
         #expect(try await store.cachedCertificate(url: url, now: 250) == [4])
+
+        // ...and bounded: past the limit (5 in these stores), the entries expiring first go.
+        for index in 0..<7 {
+            try await store.saveCertificate(url: "https://cr.example.net/\(index).pem", body: [UInt8(index)], expires: 500 + Int64(index))
+        }
+        #expect(try await store.cachedCertificate(url: url, now: 250) == nil)  // expires 400: the first to go
+        for index in 0..<2 { #expect(try await store.cachedCertificate(url: "https://cr.example.net/\(index).pem", now: 250) == nil) }
+        for index in 2..<7 {
+            #expect(try await store.cachedCertificate(url: "https://cr.example.net/\(index).pem", now: 250) == [UInt8(index)])
+        }
     }
 }
 
@@ -78,7 +88,7 @@ struct StoreContractTests {
     func sqlite() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try await StoreContract.run(try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path))
+        try await StoreContract.run(try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path, certificateCacheLimit: 5))
     }
 
     static let postgresURL = ProcessInfo.processInfo.environment["CALLSIGN_POSTGRES_URL"]
@@ -105,7 +115,7 @@ struct StoreContractTests {
             configuration.database = String(database)
             let client = PostgresClient(configuration: configuration)
             group.addTask { await client.run() }
-            let store = PostgresStore(client: client)
+            let store = PostgresStore(client: client, certificateCacheLimit: 5)
             try await store.migrate()
             try await store.migrate()  // idempotent
             try await StoreContract.run(store)
