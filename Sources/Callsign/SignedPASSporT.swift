@@ -147,12 +147,68 @@ public struct SignedPASSporT: Sendable, Hashable {
 
     /// The bytes an ES256 signature covers for `passport`, in deterministic form.
     public static func signingInput(for passport: PASSporT) -> [UInt8] {
-        let header = JSONWriter.canonical(.object(passport.header.json))
-        let claims = JSONWriter.canonical(.object(passport.claims.json))
+        let (header, claims) = directCanonical(passport)
+            ?? (JSONWriter.canonical(.object(passport.header.json)), JSONWriter.canonical(.object(passport.claims.json)))
         var input = Array(Base64URL.encode(header).utf8)
         input.append(UInt8(ascii: "."))
         input.append(contentsOf: Base64URL.encode(claims).utf8)
         return input
+    }
+
+    /// The deterministic JSON (RFC 8225 §9: members in code-point order, no
+    /// whitespace) of a plain SHAKEN PASSporT — header `alg`/`ppt`/`typ`/`x5u`,
+    /// claims `attest`, `dest.tn`, `iat`, `orig.tn`, `origid` — written straight
+    /// from its fields: the same bytes as ``JSONWriter/canonical(_:)`` of
+    /// `header.json` and `claims.json`, without building and sorting the JSON
+    /// tree per signing. `nil` for anything else (extensions, `div`, `rcd`,
+    /// URIs, extra members), which takes the general writer.
+    static func directCanonical(_ passport: PASSporT) -> (header: [UInt8], claims: [UInt8])? {
+        let header = passport.header
+        let claims = passport.claims
+        guard header.additional.isEmpty, let typ = header.typ, let ppt = header.ppt, let x5u = header.x5u,
+              claims.additional.isEmpty, claims.div == nil, claims.rcd == nil, claims.crn == nil, claims.rcdi == nil,
+              claims.dest.uri.isEmpty, case .tn(let orig) = claims.orig
+        else { return nil }
+        var headerBytes: [UInt8] = []
+        headerBytes.reserveCapacity(48 + header.alg.utf8.count + ppt.utf8.count + typ.utf8.count + x5u.utf8.count)
+        headerBytes.append(contentsOf: #"{"alg":"#.utf8)
+        JSONWriter.writeString(header.alg, into: &headerBytes)
+        headerBytes.append(contentsOf: #","ppt":"#.utf8)
+        JSONWriter.writeString(ppt, into: &headerBytes)
+        headerBytes.append(contentsOf: #","typ":"#.utf8)
+        JSONWriter.writeString(typ, into: &headerBytes)
+        headerBytes.append(contentsOf: #","x5u":"#.utf8)
+        JSONWriter.writeString(x5u, into: &headerBytes)
+        headerBytes.append(UInt8(ascii: "}"))
+
+        var claimBytes: [UInt8] = []
+        claimBytes.reserveCapacity(128 + claims.dest.tn.count * 20)
+        claimBytes.append(UInt8(ascii: "{"))
+        if let attest = claims.attest {
+            claimBytes.append(contentsOf: #""attest":"#.utf8)
+            JSONWriter.writeString(attest, into: &claimBytes)
+            claimBytes.append(UInt8(ascii: ","))
+        }
+        claimBytes.append(contentsOf: #""dest":{"#.utf8)
+        if !claims.dest.tn.isEmpty {
+            claimBytes.append(contentsOf: #""tn":["#.utf8)
+            for (index, tn) in claims.dest.tn.enumerated() {
+                if index > 0 { claimBytes.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(tn, into: &claimBytes)
+            }
+            claimBytes.append(UInt8(ascii: "]"))
+        }
+        claimBytes.append(contentsOf: #"},"iat":"#.utf8)
+        claimBytes.append(contentsOf: String(claims.iat).utf8)
+        claimBytes.append(contentsOf: #","orig":{"tn":"#.utf8)
+        JSONWriter.writeString(orig, into: &claimBytes)
+        claimBytes.append(UInt8(ascii: "}"))
+        if let origid = claims.origid {
+            claimBytes.append(contentsOf: #","origid":"#.utf8)
+            JSONWriter.writeString(origid, into: &claimBytes)
+        }
+        claimBytes.append(UInt8(ascii: "}"))
+        return (headerBytes, claimBytes)
     }
 
     /// Whether the ES256 signature is valid for `key`.

@@ -19,6 +19,28 @@ struct PASSporTTests {
         #expect(String(decoding: SignedPASSporT.signingInput(for: passport), as: UTF8.self) == vector["signing_input"] as? String)
     }
 
+    @Test("the signing input written straight from a SHAKEN PASSporT's fields equals the general canonical writer's, escapes and edge cases included",
+          arguments: [
+              PASSporT(header: .shaken(x5u: "https://cr.example.net/sp.pem"),
+                       claims: .init(attest: "A", dest: .init(tn: ["12125551213"]), iat: 1_800_000_000, orig: .tn("12155550042"),
+                                     origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b")),
+              PASSporT(header: .shaken(x5u: "https://cr.example.net/a\"b\\c/\u{01}\n\té.pem"),
+                       claims: .init(attest: "C\"", dest: .init(tn: ["1", "2#", "*3", ""]), iat: -5, orig: .tn("\u{1F}x"),
+                                     origid: "ü/\\")),
+              PASSporT(header: .shaken(x5u: ""), claims: .init(dest: .init(), iat: 0, orig: .tn("12155550042"))),
+              PASSporT(header: .init(alg: "ES384", typ: "JWT", ppt: "div", x5u: "https://x"),
+                       claims: .init(attest: "B", dest: .init(tn: ["12125551213"]), iat: Int64.max, orig: .tn("1"), origid: nil)),
+              // Not plain SHAKEN: the general writer (the comparison still holds).
+              PASSporT(header: .init(x5u: "https://x"), claims: .init(dest: .init(tn: ["1"]), iat: 1, orig: .tn("2"))),
+              PASSporT(header: .shaken(x5u: "https://x"), claims: .init(dest: .init(uri: ["sip:a@b"]), iat: 1, orig: .uri("sip:c@d"))),
+              PASSporT(header: .shaken(x5u: "https://x"), claims: .init(dest: .init(tn: ["1"]), iat: 1, orig: .tn("2"), div: .tn("3"))),
+          ])
+    func directSigningInput(_ passport: PASSporT) {
+        let general = Base64URL.encode(JSONWriter.canonical(.object(passport.header.json))) + "."
+            + Base64URL.encode(JSONWriter.canonical(.object(passport.claims.json)))
+        #expect(String(decoding: SignedPASSporT.signingInput(for: passport), as: UTF8.self) == general)
+    }
+
     @Test("the RFC 8225 Appendix A token decodes: ES256, passport, orig tn, dest uri")
     func rfc8225AppendixA() throws {
         let vector = try Vectors.json("rfc8225-appendixA.json")
