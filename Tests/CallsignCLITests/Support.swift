@@ -32,31 +32,18 @@ enum ProcessError: Error, CustomStringConvertible {
 func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
          timeout: Double = 60) async throws -> ProcessOutput
 {
-    let (pid, dir, outPath, errPath) = try startChild(executable, arguments, environment: environment)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
-    var status: Int32 = 0
+    var child = try Child(executable, arguments, environment: environment, timeout: timeout)
     var pause = Duration.milliseconds(1)
-    while true {
-        if let reaped = try reap(pid, &status) {
-            status = reaped
-            break
-        }
-        if ContinuousClock.now > deadline {
-            kill(-pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
-            throw ProcessError.timedOut(([executable] + arguments).joined(separator: " "))
-        }
+    while try !child.exited() {
         do {
             try await Task.sleep(for: pause)
         } catch {
-            kill(-pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
+            child.kill()
             throw error
         }
         pause = min(pause * 2, .milliseconds(20))
     }
-    return finish(pid, status: status, outPath: outPath, errPath: errPath)
+    return child.output()
 }
 
 /// ``run`` for the few places that cannot await (a once-per-run trait
@@ -64,57 +51,68 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                  timeout: Double = 60) throws -> ProcessOutput
 {
-    let (pid, dir, outPath, errPath) = try startChild(executable, arguments, environment: environment)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+    var child = try Child(executable, arguments, environment: environment, timeout: timeout)
+    while try !child.exited() { usleep(2_000) }
+    return child.output()
+}
+
+/// A child of ``run`` / ``runBlocking``: started with ``spawn``, output in a
+/// directory of its own (removed by ``output()`` or ``kill()``).
+private struct Child {
+    let pid: pid_t
+    let command: String
+    let directory: URL
+    let deadline: ContinuousClock.Instant
     var status: Int32 = 0
-    while true {
-        if let reaped = try reap(pid, &status) {
-            status = reaped
-            break
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], timeout: Double) throws {
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        command = ([executable] + arguments).joined(separator: " ")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            pid = try spawn(executable, arguments, environment: env, stdout: directory.appendingPathComponent("out").path,
+                            stderr: directory.appendingPathComponent("err").path)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
         }
-        if ContinuousClock.now > deadline {
-            kill(-pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
-            throw ProcessError.timedOut(([executable] + arguments).joined(separator: " "))
+        deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+    }
+
+    /// Whether the child has exited; past the deadline it is killed with its group and this throws.
+    mutating func exited() throws -> Bool {
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid { return true }
+        if reaped < 0 && errno != EINTR {
+            kill()
+            throw PeerError("waitpid failed: errno \(errno)")
         }
-        usleep(2_000)
+        guard ContinuousClock.now <= deadline else {
+            kill()
+            throw ProcessError.timedOut(command)
+        }
+        return false
     }
-    return finish(pid, status: status, outPath: outPath, errPath: errPath)
-}
 
-private func startChild(_ executable: String, _ arguments: [String], environment: [String: String]) throws
-    -> (pid_t, URL, String, String)
-{
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let outPath = dir.appendingPathComponent("out").path
-    let errPath = dir.appendingPathComponent("err").path
-    do {
-        return (try spawn(executable, arguments, environment: env, stdout: outPath, stderr: errPath), dir, outPath, errPath)
-    } catch {
-        try? FileManager.default.removeItem(at: dir)
-        throw error
+    /// Kills the child's group, reaps it and removes its output.
+    func kill() {
+        Glibc.kill(-pid, SIGKILL)
+        var ignored: Int32 = 0
+        _ = waitpid(pid, &ignored, 0)
+        try? FileManager.default.removeItem(at: directory)
     }
-}
 
-/// The wait status once the child has exited, nil while it runs.
-private func reap(_ pid: pid_t, _ status: inout Int32) throws -> Int32? {
-    let reaped = waitpid(pid, &status, WNOHANG)
-    if reaped == pid { return status }
-    if reaped < 0 && errno != EINTR { throw PeerError("waitpid failed: errno \(errno)") }
-    return nil
-}
-
-private func finish(_ pid: pid_t, status: Int32, outPath: String, errPath: String) -> ProcessOutput {
-    // Stop anything the child left behind in its process group.
-    kill(-pid, SIGTERM)
-    let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    return ProcessOutput(status: exitStatus,
-                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    /// The exit status and output of the exited child; stops anything it left in its group.
+    func output() -> ProcessOutput {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        Glibc.kill(-pid, SIGTERM)
+        let exitStatus: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return ProcessOutput(status: exitStatus,
+                             stdout: (try? String(contentsOfFile: directory.appendingPathComponent("out").path, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOfFile: directory.appendingPathComponent("err").path, encoding: .utf8)) ?? "")
+    }
 }
 
 /// Starts `argv` with posix_spawn in its own process group, stdin from
