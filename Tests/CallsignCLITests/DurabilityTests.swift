@@ -10,7 +10,7 @@ struct DurabilityTests {
     func killNine() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let port = Int.random(in: 40_000...49_000)
+        let port = TestPorts.take()
         let server = try BackgroundProcess(CLI.path, ["serve", "--http", "127.0.0.1:\(port)", "--sip-sign", "off", "--sip-verify", "off"],
                                            directory: dir.path)
         try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")

@@ -28,7 +28,7 @@ struct KamailioInteropTests {
         certs.set("/inter-ca.crl", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl")))))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let base = Int.random(in: 20_000...30_000)
+        let base = TestPorts.take(4)
         let server = try BackgroundProcess(CLI.path, [
             "serve", "--http", "127.0.0.1:\(base)", "--sip-sign", "off", "--sip-verify", "127.0.0.1:\(base + 1)",
             "--trust", pki.appendingPathComponent("root-ca.pem").path, "--lab-allow", "http://127.0.0.1:\(certs.port)/",
@@ -54,7 +54,7 @@ struct KamailioInteropTests {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("callsign-data"), withIntermediateDirectories: true)
         let config = #"{"signing":{"key":"\#(pki.appendingPathComponent("sp.key").path)","x5u":"\#(certs.url("/sp-chain.pem"))"}}"#
         try config.write(to: dir.appendingPathComponent("callsign-data/config.json"), atomically: true, encoding: .utf8)
-        let base = Int.random(in: 30_001...39_000)
+        let base = TestPorts.take(4)
         let server = try BackgroundProcess(CLI.path, [
             "serve", "--http", "127.0.0.1:\(base)", "--sip-sign", "off", "--sip-verify", "off",
             "--sip-sign-proxy", "127.0.0.1:\(base + 1),127.0.0.1:\(base + 2)",
@@ -75,7 +75,7 @@ struct KamailioInteropTests {
     func kamailioFollowsCallsignRedirect() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-kam-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let base = Int.random(in: 40_000...49_000)
+        let base = TestPorts.take(4)
         let (http, sign, proxy, uas) = (base, base + 1, base + 2, base + 3)
         let server = try BackgroundProcess(CLI.path, [
             "serve", "--http", "127.0.0.1:\(http)", "--sip-sign", "127.0.0.1:\(sign)", "--sip-verify", "off",
@@ -96,7 +96,7 @@ struct KamailioInteropTests {
         ], directory: dir.path)
         defer { carrier.stop() }
         try await Task.sleep(for: .milliseconds(1500))
-        let caller = try await run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(Int.random(in: 50_000...59_000)) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
+        let caller = try await run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(TestPorts.take()) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
         #expect(caller.status == 0, "\(caller.stdout.suffix(600)) \(carrier.errors.suffix(600))")
         // The callee (uas-accept.xml fails calls without a well-formed Identity) completed its 5 calls.
         try await Task.sleep(for: .milliseconds(500))

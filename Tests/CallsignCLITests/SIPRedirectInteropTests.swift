@@ -23,7 +23,7 @@ struct SIPRedirectInteropTests {
         certs.set("/inter-ca.crl", .init(body: Array(try Data(contentsOf: pki.appendingPathComponent("inter-ca.crl")))))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-sipp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let base = Int.random(in: 20_000...30_000)
+        let base = TestPorts.take(3)
         let (http, sign, verify) = (base, base + 1, base + 2)
         let server = try BackgroundProcess(CLI.path, [
             "serve", "--http", "127.0.0.1:\(http)", "--sip-sign", "127.0.0.1:\(sign)", "--sip-verify", "127.0.0.1:\(verify)",
@@ -40,7 +40,7 @@ struct SIPRedirectInteropTests {
         let csvPath = dir.appendingPathComponent("\(scenario).csv").path
         try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
         let sipp = try #require(Peers.which("sipp"))
-        let local = Int.random(in: 31_000...39_000)
+        let local = TestPorts.take()
         let command = "cd '\(dir.path)' && exec '\(sipp)' -sf '\(scenarios.appendingPathComponent(scenario + ".xml").path)' -inf '\(csvPath)'"
             + " -i 127.0.0.1 -p \(local) 127.0.0.1:\(target) -m \(calls) -r 50 -nostdin -timeout 30s -trace_msg -trace_err \(extra)"
         return try await run("/bin/sh", ["-c", command], timeout: 60)

@@ -10,7 +10,7 @@ struct ServeSmokeTests {
     func newcomer() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let port = Int.random(in: 40_000...49_000)
+        let port = TestPorts.take()
         let server = try BackgroundProcess(CLI.path, ["serve", "--http", "127.0.0.1:\(port)"], directory: dir.path)
         defer { server.stop() }
         try #require(await server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")

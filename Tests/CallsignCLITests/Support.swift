@@ -211,13 +211,27 @@ enum Peers {
     static func enabled(_ present: Bool) -> Bool { required || present }
 
     /// A port for the x5u server of this test run (the scripts default to 18080).
-    static let certPort: Int = Int.random(in: 21_000...29_000)
+    static let certPort: Int = TestPorts.take()
 
     /// A test PKI made by the shared OpenSSL script, once per test run; the
     /// first caller makes it, the others wait for it without blocking a thread.
     static func pkiDirectory() async throws -> URL { try await PKIOnce.shared.get() }
 
     static var x5u: String { "http://127.0.0.1:\(certPort)/sp-chain.pem" }
+}
+
+/// Ports for the servers and peers the tests start: blocks handed out from
+/// one counter, so no two tests of a run share one, and below Linux's
+/// ephemeral range (32768–60999), so no client connection's local port is
+/// one of them (CI once saw a test's server fail with EADDRINUSE on a random
+/// port in that range).
+enum TestPorts {
+    private static let next = Atomic<Int>(Int.random(in: 10_000...20_000))
+
+    /// The first of `count` consecutive ports for this caller alone.
+    static func take(_ count: Int = 1) -> Int {
+        next.wrappingAdd(count, ordering: .relaxed).oldValue
+    }
 }
 
 /// Makes the shared test PKI once; concurrent callers wait on continuations.

@@ -12,7 +12,7 @@ struct TwoNodeTests {
           .enabled(if: required || (url != nil && Peers.which("python3") != nil), "set CALLSIGN_POSTGRES_URL to run"))
     func dnoPropagates() async throws {
         let url = try #require(Self.url, "CALLSIGN_POSTGRES_URL is not set")
-        let base = Int.random(in: 40_000...48_000)
+        let base = TestPorts.take(13)
         var nodes: [(BackgroundProcess, URL, Int, Int)] = []
         defer { for (process, _, _, _) in nodes { process.stop() } }
         for index in 0..<2 {
