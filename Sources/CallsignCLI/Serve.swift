@@ -70,6 +70,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Traceback writer of the SQLite store: thread (default: a thread of its own writing each batch synchronously) or task (a task and GRDB's async write; CALLSIGN_TRACEBACK_WRITER).")
     var tracebackWriter: String?
 
+    @Option(name: .long, help: "Traceback records of the SQLite store: journal (default: a signing is answered once its record is appended to a journal file, and records move into the database in large transactions) or commit (answered once the record's transaction committed; CALLSIGN_TRACEBACK_JOURNAL).")
+    var tracebackJournal: String?
+
     @Option(name: .long, help: "WAL checkpoints of the SQLite store: background (default: a task every second, never inside a signing's commit) or commit (SQLite's automatic checkpoint in the commit that crosses 1,000 pages; CALLSIGN_SQLITE_CHECKPOINTS).")
     var sqliteCheckpoints: String?
 
@@ -99,6 +102,8 @@ struct Serve: AsyncParsableCommand {
         options.sipUDPSockets = udpSockets
         options.tracebackWriterThread = try Self.either(tracebackWriter ?? env["CALLSIGN_TRACEBACK_WRITER"] ?? "thread",
                                                         "thread", or: "task", option: "--traceback-writer")
+        options.tracebackJournal = try Self.either(tracebackJournal ?? env["CALLSIGN_TRACEBACK_JOURNAL"] ?? "journal",
+                                                   "journal", or: "commit", option: "--traceback-journal")
         options.backgroundCheckpoints = try Self.either(sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background",
                                                         "background", or: "commit", option: "--sqlite-checkpoints")
         let walLimit = sqliteWalLimit ?? env["CALLSIGN_SQLITE_WAL_LIMIT"].flatMap { Int($0) } ?? 64

@@ -320,6 +320,10 @@ public final class RedirectService: Sendable {
             send(committed(commit, ok: false))
             return
         }
+        if let journaled = recorder.recordImmediately([commit.record]) {
+            send(committed(commit, ok: journaled))  // durable once appended: answered now
+            return
+        }
         let completion: GroupCommitRecorder.Completion = { [self] result in
             let ok = (try? result.get()) != nil
             // The answer is built and sent on the loop, not on the writer's thread (which only commits).

@@ -210,7 +210,12 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch service.signImmediately(body: bytes, bearerToken: HotPathRequestCheck.bearerToken(head.headerFields)) {
         case nil: return .pass
         case .answer(let response)?: return .now(response)
-        case .commit(let record, let response)?: return .afterCommit(record, response)
+        case .commit(let record, let response)?:
+            // With a journal the record is durable once appended: answered in this pass.
+            if let journaled = recorder.recordImmediately([record]) {
+                return .now(journaled ? STIService.signed(record, response) : .error("POL5000"))
+            }
+            return .afterCommit(record, response)
         }
     }
 

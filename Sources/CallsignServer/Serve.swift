@@ -61,6 +61,10 @@ public struct ServeOptions: Sendable {
     /// Traceback records of the SQLite store written from a thread of the
     /// recorder's own (``GroupCommitRecorder/writerThread``); `false`: by a task.
     public var tracebackWriterThread = true
+    /// SQLite: traceback records made durable by a journal append before the
+    /// answer and moved into the database in large transactions
+    /// (``TracebackJournal``); `false`: a group commit per event-loop pass.
+    public var tracebackJournal = true
     /// SQLite: checkpoint the WAL from a task every second instead of inside
     /// the commit that crosses 1,000 pages (``SQLiteStore/disableAutomaticCheckpoints()``).
     public var backgroundCheckpoints = true
@@ -163,7 +167,11 @@ public enum CallsignServe {
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
         // Signing's store work off the per-call path: grouped traceback commits, cached customer lookups.
-        let recorder = GroupCommitRecorder(store: store, writerThread: options.tracebackWriterThread)
+        // SQLite: answered signings are made durable by a journal append and moved into the
+        // database in large transactions (TracebackJournal); without it (another process
+        // holds the journal, or --traceback-journal off) by group commits.
+        let journal = options.tracebackJournal ? try (store as? SQLiteStore)?.openJournal() : nil
+        let recorder = GroupCommitRecorder(store: store, writerThread: options.tracebackWriterThread, journal: journal)
         service.recorder = recorder
         service.tokenCache = CustomerCache()
         let trunkCustomers = CustomerCache()

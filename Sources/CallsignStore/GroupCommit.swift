@@ -114,16 +114,41 @@ public final class GroupCommitRecorder: Sendable {
     /// allows it (``SynchronousRecording``); `false` keeps the task writer.
     public let writerThread: Bool
 
-    public init(store: any CallsignStore, maxBatch: Int = 256, writerThread: Bool = true) {
+    /// When set, records are made durable by an append to this journal on
+    /// the caller's thread and moved into the store by the journal's own
+    /// thread (``run()`` runs it): no caller waits for a transaction.
+    public let journal: TracebackJournal?
+
+    public init(store: any CallsignStore, maxBatch: Int = 256, writerThread: Bool = true, journal: TracebackJournal? = nil) {
         self.store = store
         self.maxBatch = max(1, maxBatch)
         self.writerThread = writerThread
+        self.journal = journal
     }
 
-    /// Records `calls`, returning once they are committed.
+    /// With a ``journal``: appends `calls` to it on the calling thread and
+    /// tells whether they are durable (`true`: answer the call; `false`: the
+    /// append failed, do not sign). `nil` without a journal: use
+    /// ``enqueue(_:deferringWake:completion:)`` or ``record(_:)``.
+    public func recordImmediately(_ calls: [SignedCallRecord]) -> Bool? {
+        guard let journal else { return nil }
+        do {
+            try journal.append(calls)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Records `calls`, returning once they are committed (with a
+    /// ``journal``: once they are appended to it).
     /// - Throws: the store's error (or ``WriteFailed`` for a batch led by
     ///   another caller) when the transaction failed; nothing of it was kept.
     public func record(_ calls: [SignedCallRecord]) async throws {
+        if let journal {
+            try journal.append(calls)
+            return
+        }
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             let lead = state.withLock { state -> Bool in
                 if state.writing {
@@ -153,6 +178,11 @@ public final class GroupCommitRecorder: Sendable {
     /// pass), so records read together start one transaction instead of
     /// waking the writer for the first of them and queueing the rest.
     public func enqueue(_ calls: [SignedCallRecord], deferringWake: Bool = false, completion: @escaping Completion) -> Bool {
+        if let journaled = recordImmediately(calls) {
+            guard journal?.isOpen == true || journaled else { return false }
+            completion(journaled ? .success(()) : .failure(WriteFailed(description: "traceback journal append failed")))
+            return true
+        }
         let (accepted, wake) = state.withLock { state -> (Bool, WriterWake?) in
             guard state.writerRunning else { return (false, nil) }
             state.queue.append(.callback(calls, completion))
@@ -183,7 +213,12 @@ public final class GroupCommitRecorder: Sendable {
     /// the caller whether it owes the wake: an event loop that queues many
     /// records in one pass schedules one wake for them, not one per record.
     public func enqueueDeferringWake(_ calls: [SignedCallRecord], completion: @escaping Completion) -> DeferredEnqueue {
-        state.withLock { state -> DeferredEnqueue in
+        if let journaled = recordImmediately(calls) {
+            guard journal?.isOpen == true || journaled else { return .refused }
+            completion(journaled ? .success(()) : .failure(WriteFailed(description: "traceback journal append failed")))
+            return .queued
+        }
+        return state.withLock { state -> DeferredEnqueue in
             guard state.writerRunning else { return .refused }
             state.queue.append(.callback(calls, completion))
             if state.writing { return .queued }
@@ -205,12 +240,19 @@ public final class GroupCommitRecorder: Sendable {
     }
 
     /// Whether ``enqueue(_:completion:)`` is accepted now.
-    public var acceptsCallbacks: Bool { state.withLock { $0.writerRunning } }
+    public var acceptsCallbacks: Bool {
+        if let journal { return journal.isOpen }
+        return state.withLock { $0.writerRunning }
+    }
 
     /// Leads the batches started by ``enqueue(_:completion:)`` callers until
     /// the task is cancelled (graceful shutdown). Callbacks still queued then
     /// are failed; callers that can suspend are unaffected.
     public func run() async {
+        if let journal {
+            await journal.run()
+            return
+        }
         if writerThread, let synchronous = store as? any SynchronousRecording {
             await runThread(synchronous)
         } else {
@@ -303,7 +345,7 @@ public final class GroupCommitRecorder: Sendable {
     /// Names the thread for the kernel itself, through `/proc/thread-self/comm`
     /// (a new thread inherits its creator's name on Linux, and Foundation's
     /// `Thread.name` does not always reach the kernel), and marks it as the writer.
-    private static func nameThisThread() {
+    static func nameThisThread() {
         Thread.current.name = threadName
         if let handle = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
             try? handle.write(contentsOf: Array(threadName.utf8))
@@ -429,7 +471,11 @@ public final class GroupCommitRecorder: Sendable {
 
     /// Transactions and records written so far (records per batch shows the grouping).
     public var statistics: (batches: Int, records: Int) {
-        state.withLock { ($0.batches, $0.records) }
+        if let journal {
+            let moved = journal.statistics
+            return (moved.transactions, moved.records)
+        }
+        return state.withLock { ($0.batches, $0.records) }
     }
 }
 

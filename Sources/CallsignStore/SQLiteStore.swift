@@ -5,7 +5,7 @@ import Synchronization
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
-public final class SQLiteStore: CallsignStore, SynchronousRecording {
+public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJournalTarget {
     public let pool: DatabasePool
     /// The database file (the checkpoint connection opens it too).
     private let path: String
@@ -46,6 +46,55 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
         configuration.maximumReaderCount = 2
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        // Records a stopped or killed `serve` answered but had not moved in yet
+        // (nothing when a live process holds the journal).
+        try TracebackJournal.recover(base: journalBase, into: self)
+    }
+
+    /// The path prefix of the traceback journal's files (``TracebackJournal``).
+    public var journalBase: String { path + "-traceback" }
+
+    /// The journal opened by ``openJournal()``, held weakly (it holds the store).
+    private let openedJournal = Mutex<WeakBox?>(nil)
+
+    private final class WeakBox: @unchecked Sendable {
+        weak var journal: TracebackJournal?
+        init(_ journal: TracebackJournal) { self.journal = journal }
+    }
+
+    /// Opens the traceback journal of this store for appending
+    /// (``TracebackJournal/open(base:target:segmentLimit:interval:maxBacklog:eagerBatch:)``);
+    /// `nil` when another process holds it. ``traceback(origid:since:until:limit:)``
+    /// waits for its appended records to be in the database before reading.
+    public func openJournal(interval: Duration = .milliseconds(20)) throws -> TracebackJournal? {
+        guard let journal = try TracebackJournal.open(base: journalBase, target: self, interval: interval) else { return nil }
+        openedJournal.withLock { $0 = WeakBox(journal) }
+        return journal
+    }
+
+    public func applyJournal(_ records: [SignedCallRecord], through position: TracebackJournal.Position) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+            do {
+                let insert = try db.cachedStatement(sql: Self.insertSQL)
+                for call in records { try Self.insertBound(call, insert, db) }
+                try db.cachedStatement(sql: """
+                    INSERT INTO traceback_journal (id, segment, records) VALUES (1, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, records = excluded.records
+                    """).execute(arguments: [position.segment, position.records])
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            } catch {
+                if db.isInsideTransaction { try? db.rollback() }
+                throw error
+            }
+        }
+    }
+
+    public func journalPosition() throws -> TracebackJournal.Position {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT segment, records FROM traceback_journal WHERE id = 1") else { return .zero }
+            return TracebackJournal.Position(segment: row["segment"], records: row["records"])
+        }
     }
 
     /// Stops SQLite from checkpointing the WAL inside the commit that crosses
@@ -180,6 +229,16 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
                 ALTER TABLE signed_call_v4 RENAME TO signed_call;
                 CREATE INDEX signed_call_origid_time ON signed_call(origid, time);
                 DELETE FROM sqlite_sequence WHERE name = 'signed_call';
+                """)
+        }
+        migrator.registerMigration("v5-traceback-journal") { db in
+            // How far the traceback journal's records are in `signed_call` (TracebackJournal).
+            try db.execute(sql: """
+                CREATE TABLE traceback_journal (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    segment INTEGER NOT NULL,
+                    records INTEGER NOT NULL
+                );
                 """)
         }
         return migrator
@@ -368,7 +427,9 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
-        try await pool.read { db in
+        // What was answered is read back: records still in the journal go in first.
+        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        return try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
                 WHERE origid = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?

@@ -1,0 +1,555 @@
+import Callsign
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a ``TracebackJournal`` moves its records: a store that writes a
+/// batch and the journal position it reaches in one transaction, so a record
+/// is never applied twice (SQLite: ``SQLiteStore``).
+public protocol TracebackJournalTarget: Sendable {
+    /// Inserts `records` and remembers `position` in one transaction.
+    func applyJournal(_ records: [SignedCallRecord], through position: TracebackJournal.Position) throws
+    /// The position of the last transaction of ``applyJournal(_:through:)`` (zero when none).
+    func journalPosition() throws -> TracebackJournal.Position
+}
+
+/// The traceback records of answered signings, made durable by one `write(2)`
+/// to an append-only file before the call is answered, and moved into the
+/// store in large transactions by a thread of its own.
+///
+/// Why: a signing may be answered only once its record — who signed which
+/// call, by `origid` (RFC 8588 §4, ATIS-1000074 traceback) — can no longer be
+/// lost with the process (the `kill -9` durability test). Committing each
+/// event-loop pass's few records to SQLite cost 16–20 % of a signing's CPU
+/// (a transaction per ~5 records: two file locks, ~3 page writes, two thread
+/// wake-ups; BENCHMARKS.md rounds 6–7). A journal append is one small
+/// `write(2)` on the thread that answers; the store then takes hundreds of
+/// records per transaction. The guarantee is the one SQLite gave with
+/// `synchronous=NORMAL` in WAL mode: what was answered survives the process
+/// (the kernel holds the written pages), not a power cut.
+///
+/// Files: `BASE.N` segments (N grows, never reused) and `BASE.lock`, held
+/// with `flock(2)` by the one process appending. A segment past
+/// ``segmentLimit`` bytes is closed and a new one started; a segment is
+/// deleted once all of its records are in the store. Opening the store
+/// (``recover(base:into:)``) moves whatever a stopped or killed process left
+/// into it, skipping what the store already has (its journal position).
+///
+/// Each record is `length (UInt32 LE) · FNV-1a-32 of the payload (UInt32 LE)
+/// · payload`; recovery stops at the first record that is cut short or does
+/// not match its hash (the one write a crash interrupted, never answered).
+public final class TracebackJournal: Sendable {
+    /// How far records were moved into the store: `records` of segment `segment`.
+    public struct Position: Sendable, Equatable, Comparable, CustomStringConvertible {
+        public var segment: Int64
+        public var records: Int64
+
+        public init(segment: Int64, records: Int64) {
+            self.segment = segment
+            self.records = records
+        }
+
+        public static let zero = Position(segment: 0, records: 0)
+
+        public static func < (lhs: Position, rhs: Position) -> Bool {
+            (lhs.segment, lhs.records) < (rhs.segment, rhs.records)
+        }
+
+        public var description: String { "\(segment):\(records)" }
+    }
+
+    /// Why an append was refused; the signing is answered with an error then
+    /// (a call that cannot be traced back is not signed).
+    public struct AppendFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private struct State {
+        var fd: Int32
+        var segment: Int64
+        var recordsInSegment: Int64 = 0
+        var bytesInSegment = 0
+        var pending: [SignedCallRecord] = []
+        /// Records appended since open.
+        var appended: Int = 0
+        var closed = false
+    }
+
+    private let state: Mutex<State>
+    /// Records moved into the store since open.
+    private let applied = Atomic<Int>(0)
+    private let running = Atomic<Bool>(false)
+    private let counters = Mutex((transactions: 0, records: 0, failures: 0))
+    private let signal = JournalSignal()
+    private let lockFD: Int32
+    private let target: any TracebackJournalTarget
+
+    /// The path prefix of the segments and the lock (`BASE.N`, `BASE.lock`).
+    public let base: String
+    /// A segment past this many bytes is closed and the next one started.
+    public let segmentLimit: Int
+    /// Longest a record waits in the journal before its transaction starts
+    /// (also how stale a traceback read from another process may be).
+    public let interval: Duration
+    /// Most records appended and not yet in the store: past it appends fail
+    /// (a store that stopped taking writes must not grow memory without bound).
+    public let maxBacklog: Int
+    /// The indexer starts a transaction early once this many records wait.
+    public let eagerBatch: Int
+
+    /// Largest encoded record accepted back from a segment.
+    static let maxRecordBytes = 64 * 1024
+
+    /// Opens the journal for appending: takes the lock, moves what an earlier
+    /// process left into `target` (``recover(base:into:)``), and starts a new
+    /// segment. Returns `nil` when another process holds the lock (it journals
+    /// for this store; the caller writes without a journal then).
+    public static func open(base: String, target: any TracebackJournalTarget, segmentLimit: Int = 16 << 20,
+                            interval: Duration = .milliseconds(20), maxBacklog: Int = 200_000,
+                            eagerBatch: Int = 1_024) throws -> TracebackJournal?
+    {
+        guard let lock = try lockFile(base: base) else { return nil }
+        do {
+            let segment = try recoverLocked(base: base, into: target).highest + 1
+            let fd = try openSegment(base: base, segment: segment)
+            return TracebackJournal(base: base, target: target, lockFD: lock, fd: fd, segment: segment,
+                                    segmentLimit: segmentLimit, interval: interval, maxBacklog: maxBacklog,
+                                    eagerBatch: eagerBatch)
+        } catch {
+            close(lock)
+            throw error
+        }
+    }
+
+    private init(base: String, target: any TracebackJournalTarget, lockFD: Int32, fd: Int32, segment: Int64,
+                 segmentLimit: Int, interval: Duration, maxBacklog: Int, eagerBatch: Int)
+    {
+        self.base = base
+        self.target = target
+        self.lockFD = lockFD
+        self.segmentLimit = max(4096, segmentLimit)
+        self.interval = interval
+        self.maxBacklog = max(1, maxBacklog)
+        self.eagerBatch = max(1, eagerBatch)
+        state = Mutex(State(fd: fd, segment: segment))
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.fd >= 0 { close(state.fd) }
+            state.fd = -1
+        }
+        close(lockFD)
+    }
+
+    /// Moves the records a stopped or killed process left in `BASE.N` into
+    /// `target` and deletes those segments — unless a live process holds the
+    /// journal's lock (then nothing is touched). Called when a store opens.
+    /// - Returns: how many records were moved.
+    @discardableResult
+    public static func recover(base: String, into target: any TracebackJournalTarget) throws -> Int {
+        guard let lock = try lockFile(base: base) else { return 0 }
+        defer { close(lock) }
+        return try recoverLocked(base: base, into: target).moved
+    }
+
+    /// With the lock held: applies every segment's records past the store's
+    /// position, deletes the segments, and returns the highest segment number
+    /// seen (or the store's) and how many records were moved.
+    private static func recoverLocked(base: String, into target: any TracebackJournalTarget) throws -> (highest: Int64, moved: Int) {
+        let position = try target.journalPosition()
+        var highest = position.segment
+        var moved = 0
+        for segment in segments(base: base) {
+            highest = max(highest, segment)
+            let path = "\(base).\(segment)"
+            if segment >= position.segment {
+                let records = try readSegment(path)
+                let skip = segment == position.segment ? Int(max(0, min(position.records, Int64(records.count)))) : 0
+                if records.count > skip {
+                    try target.applyJournal(Array(records[skip...]), through: Position(segment: segment, records: Int64(records.count)))
+                    moved += records.count - skip
+                }
+            }
+            unlink(path)
+        }
+        return (highest, moved)
+    }
+
+    /// Segment numbers present for `base`, in order.
+    static func segments(base: String) -> [Int64] {
+        let url = URL(fileURLWithPath: base)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = url.lastPathComponent + "."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.compactMap { name -> Int64? in
+            guard name.hasPrefix(prefix) else { return nil }
+            let rest = name.dropFirst(prefix.count)
+            guard !rest.isEmpty, rest.count <= 18, rest.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+            return Int64(rest)
+        }.sorted()
+    }
+
+    /// `BASE.lock`, locked exclusively; `nil` when another open file holds it.
+    private static func lockFile(base: String) throws -> Int32? {
+        let fd = Glibc.open("\(base).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AppendFailed(description: "cannot open \(base).lock: \(String(cString: strerror(errno)))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    private static func openSegment(base: String, segment: Int64) throws -> Int32 {
+        let fd = Glibc.open("\(base).\(segment)", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AppendFailed(description: "cannot open \(base).\(segment): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    // MARK: Appending (on the thread that answers the call)
+
+    /// Makes `records` durable with one `write(2)` and queues them for the
+    /// store. Returns once the kernel has the bytes: the caller may answer.
+    /// - Throws: ``AppendFailed`` when the journal is closed, the backlog is
+    ///   full or the write failed (nothing of it is kept then).
+    public func append(_ records: [SignedCallRecord]) throws {
+        guard !records.isEmpty else { return }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160 * records.count)
+        for record in records {
+            guard Self.encode(record, into: &bytes) else { throw AppendFailed(description: "traceback record too large") }
+        }
+        let wake = try state.withLock { state -> Bool in
+            guard !state.closed, state.fd >= 0 else { throw AppendFailed(description: "traceback journal closed") }
+            guard state.appended - applied.load(ordering: .relaxed) + records.count <= maxBacklog else {
+                throw AppendFailed(description: "traceback backlog full (\(maxBacklog) records not yet in the store)")
+            }
+            let written = bytes.withUnsafeBytes { Self.writeAll(state.fd, $0) }
+            guard written == bytes.count else {
+                let reason = String(cString: strerror(errno))
+                // Cut a partial record off, so the records appended after it stay readable.
+                if written > 0 { _ = ftruncate(state.fd, off_t(state.bytesInSegment)) }
+                throw AppendFailed(description: "traceback journal write failed: \(reason)")
+            }
+            state.pending.append(contentsOf: records)
+            state.recordsInSegment += Int64(records.count)
+            state.bytesInSegment += bytes.count
+            state.appended += records.count
+            return state.pending.count == eagerBatch
+        }
+        if wake { signal.signal() }
+    }
+
+    /// Bytes written, or fewer on an error (`errno` says which).
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return done
+            }
+            if n == 0 { return done }
+            done += n
+        }
+        return done
+    }
+
+    /// Whether appends are accepted.
+    public var isOpen: Bool { state.withLock { !$0.closed } }
+
+    /// Returns once every record appended before the call is in the store
+    /// (a traceback query reads what was answered). Gives up after `timeout`
+    /// (a store refusing writes), or at once when the journal is closed and
+    /// its indexer stopped (what is left is moved in when the store next opens).
+    public func flush(timeout: Duration = .seconds(10)) async {
+        let (target, closed) = state.withLock { ($0.appended, $0.closed) }
+        guard applied.load(ordering: .acquiring) < target else { return }
+        signal.signal()
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var stopped = closed && !running.load(ordering: .acquiring)
+        while applied.load(ordering: .acquiring) < target, !stopped, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+            stopped = state.withLock { $0.closed } && !running.load(ordering: .acquiring)
+        }
+    }
+
+    /// Transactions and records moved into the store, and failed transactions.
+    public var statistics: (transactions: Int, records: Int, failures: Int) { counters.withLock { $0 } }
+
+    // MARK: Moving records into the store (a thread of its own)
+
+    /// Moves appended records into the store every ``interval`` (sooner when
+    /// ``eagerBatch`` wait) from a thread of its own, until the task is
+    /// cancelled; then moves the rest, closes the journal (later appends
+    /// fail) and deletes the segments the store has all of.
+    public func run() async {
+        signal.reset()
+        running.store(true, ordering: .releasing)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                let thread = Thread { [self] in
+                    GroupCommitRecorder.nameThisThread()
+                    indexLoop()
+                    finished.resume()
+                }
+                thread.start()
+            }
+        } onCancel: {
+            signal.stop()
+        }
+        running.store(false, ordering: .releasing)
+    }
+
+    private func indexLoop() {
+        var carry: [SignedCallRecord] = []
+        var carryPosition: Position?
+        var retired: [Int64] = []
+        var failures = 0
+        while true {
+            let stopping = !signal.wait(timeout: interval)
+            if stopping {
+                // Last pass: nothing is appended after this take.
+                let (batch, position, old) = take(closing: true)
+                carry += batch
+                if !batch.isEmpty { carryPosition = position }
+                retired += old
+            } else {
+                let (batch, position, old) = take(closing: false)
+                carry += batch
+                if !batch.isEmpty { carryPosition = position }
+                retired += old
+            }
+            if !carry.isEmpty, let position = carryPosition {
+                do {
+                    try target.applyJournal(carry, through: position)
+                    applied.add(carry.count, ordering: .releasing)
+                    counters.withLock { counters in
+                        counters.transactions += 1
+                        counters.records += carry.count
+                    }
+                    carry.removeAll(keepingCapacity: true)
+                    failures = 0
+                } catch {
+                    // Kept: the next pass tries again (the records are in the journal meanwhile).
+                    counters.withLock { $0.failures += 1 }
+                    failures += 1
+                    if !stopping { Thread.sleep(forTimeInterval: min(1.0, 0.01 * Double(failures))) }
+                }
+            }
+            if carry.isEmpty {
+                for segment in retired { unlink("\(base).\(segment)") }
+                retired.removeAll()
+            }
+            if stopping {
+                if carry.isEmpty {
+                    // Everything is in the store: the open segment goes too.
+                    let last = state.withLock { state -> Int64 in
+                        if state.fd >= 0 { close(state.fd) }
+                        state.fd = -1
+                        return state.segment
+                    }
+                    unlink("\(base).\(last)")
+                }
+                return
+            }
+        }
+    }
+
+    /// Takes the pending records and the position they reach; starts the next
+    /// segment when this one is past its limit (returned to delete once applied).
+    private func take(closing: Bool) -> ([SignedCallRecord], Position, [Int64]) {
+        state.withLock { state in
+            let batch = state.pending
+            state.pending.removeAll(keepingCapacity: true)
+            let position = Position(segment: state.segment, records: state.recordsInSegment)
+            if closing {
+                state.closed = true
+                return (batch, position, [])
+            }
+            guard state.bytesInSegment >= segmentLimit,
+                  let fd = try? Self.openSegment(base: base, segment: state.segment + 1) else { return (batch, position, []) }
+            let old = state.segment
+            close(state.fd)
+            state.fd = fd
+            state.segment += 1
+            state.recordsInSegment = 0
+            state.bytesInSegment = 0
+            return (batch, position, [old])
+        }
+    }
+
+    // MARK: Encoding
+
+    /// Appends `record` framed (length, FNV-1a-32, payload); `false` when a field is too long.
+    static func encode(_ record: SignedCallRecord, into bytes: inout [UInt8]) -> Bool {
+        let start = bytes.count
+        bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
+        bytes.append(1)  // version
+        var time = UInt64(bitPattern: record.time).littleEndian
+        withUnsafeBytes(of: &time) { bytes.append(contentsOf: $0) }
+        bytes.append(record.attestation.rawValue.utf8.first ?? 0)
+        var ok = string(record.orig, &bytes)
+        guard record.dest.count <= 0xFFFF else { return false }
+        bytes.append(UInt8(record.dest.count & 0xFF))
+        bytes.append(UInt8(record.dest.count >> 8))
+        for dest in record.dest { ok = ok && string(dest, &bytes) }
+        ok = ok && string(record.origid, &bytes) && string(record.customerID, &bytes)
+        if let trunk = record.trunk {
+            bytes.append(1)
+            ok = ok && string(trunk, &bytes)
+        } else {
+            bytes.append(0)
+        }
+        let length = bytes.count - start - 8
+        guard ok, length <= maxRecordBytes else {
+            bytes.removeSubrange(start...)
+            return false
+        }
+        let hash = fnv1a(bytes[(start + 8)...])
+        for i in 0..<4 {
+            bytes[start + i] = UInt8(truncatingIfNeeded: UInt32(length) >> (8 * i))
+            bytes[start + 4 + i] = UInt8(truncatingIfNeeded: hash >> (8 * i))
+        }
+        return true
+    }
+
+    private static func string(_ value: String, _ bytes: inout [UInt8]) -> Bool {
+        let count = value.utf8.count
+        guard count <= 0xFFFF else { return false }
+        bytes.append(UInt8(count & 0xFF))
+        bytes.append(UInt8(count >> 8))
+        bytes.append(contentsOf: value.utf8)
+        return true
+    }
+
+    static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash ^= UInt32(byte)
+            hash &*= 16_777_619
+        }
+        return hash
+    }
+
+    /// The records of a segment, up to the first one cut short or damaged.
+    static func readSegment(_ path: String) throws -> [SignedCallRecord] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return decodeAll(Array(data))
+    }
+
+    /// Framed records from `bytes`, stopping at the first invalid one.
+    static func decodeAll(_ bytes: [UInt8]) -> [SignedCallRecord] {
+        var records: [SignedCallRecord] = []
+        var offset = 0
+        while bytes.count - offset >= 8 {
+            let length = Int(le32(bytes, offset))
+            let hash = le32(bytes, offset + 4)
+            guard length > 0, length <= maxRecordBytes, bytes.count - offset - 8 >= length else { break }
+            let payload = bytes[(offset + 8)..<(offset + 8 + length)]
+            guard fnv1a(payload) == hash, let record = decode(payload) else { break }
+            records.append(record)
+            offset += 8 + length
+        }
+        return records
+    }
+
+    private static func le32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+    }
+
+    private static func decode(_ payload: ArraySlice<UInt8>) -> SignedCallRecord? {
+        var reader = Reader(bytes: payload)
+        guard reader.byte() == 1, let time = reader.int64(), let attest = reader.byte(),
+              let attestation = PASSporT.Attestation(rawValue: String(UnicodeScalar(attest))),
+              let orig = reader.string(), let count = reader.uint16() else { return nil }
+        var dest: [String] = []
+        for _ in 0..<count {
+            guard let value = reader.string() else { return nil }
+            dest.append(value)
+        }
+        guard let origid = reader.string(), let customerID = reader.string(), let hasTrunk = reader.byte() else { return nil }
+        var trunk: String?
+        if hasTrunk == 1 {
+            guard let value = reader.string() else { return nil }
+            trunk = value
+        }
+        guard reader.atEnd else { return nil }
+        return SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: origid,
+                                customerID: customerID, trunk: trunk)
+    }
+
+    private struct Reader {
+        var bytes: ArraySlice<UInt8>
+        var atEnd: Bool { bytes.isEmpty }
+
+        mutating func byte() -> UInt8? { bytes.popFirst() }
+
+        mutating func uint16() -> Int? {
+            guard bytes.count >= 2 else { return nil }
+            let value = Int(bytes[bytes.startIndex]) | Int(bytes[bytes.startIndex + 1]) << 8
+            bytes = bytes.dropFirst(2)
+            return value
+        }
+
+        mutating func int64() -> Int64? {
+            guard bytes.count >= 8 else { return nil }
+            var value: UInt64 = 0
+            for i in 0..<8 { value |= UInt64(bytes[bytes.startIndex + i]) << (8 * UInt64(i)) }
+            bytes = bytes.dropFirst(8)
+            return Int64(bitPattern: value)
+        }
+
+        mutating func string() -> String? {
+            guard let count = uint16(), bytes.count >= count else { return nil }
+            let value = String(decoding: bytes.prefix(count), as: UTF8.self)
+            bytes = bytes.dropFirst(count)
+            return value
+        }
+    }
+}
+
+/// Wakes the journal's indexer: a flag under a condition variable, with a timed wait.
+private final class JournalSignal: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending = false  // guarded by `condition`
+    private var stopped = false  // guarded by `condition`
+
+    /// Ready to run again after ``stop()`` (a signal sent meanwhile is kept).
+    func reset() {
+        condition.lock()
+        stopped = false
+        condition.unlock()
+    }
+
+    func signal() {
+        condition.lock()
+        pending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits for a signal or `timeout`: `false` once stopped.
+    func wait(timeout: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while !pending && !stopped {
+            if !condition.wait(until: deadline) { break }
+        }
+        pending = false
+        return !stopped
+    }
+}
