@@ -398,8 +398,22 @@ public enum JSONWriter {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The members in code-point order of their keys. UTF-8 bytes sort as
+    /// their code points do, so keys are compared as bytes; members already in
+    /// order (objects this code builds list them so) are returned as they are.
     static func sortedMembers(_ object: JSONObject) -> [JSONObject.Member] {
-        object.members.sorted { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
+        let members = object.members
+        var inOrder = true
+        for index in members.indices.dropFirst() where !precedes(members[index - 1].key, members[index].key) {
+            inOrder = false
+            break
+        }
+        if inOrder { return members }
+        return members.sorted { precedes($0.key, $1.key) }
+    }
+
+    private static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     static func write(_ value: JSONValue, into out: inout [UInt8], indent: Int?) {

@@ -258,8 +258,10 @@ public final class TracebackJournal: Sendable {
         return done
     }
 
-    /// Whether appends are accepted.
-    public var isOpen: Bool { state.withLock { !$0.closed } }
+    /// Whether appends are accepted (read without the append lock: the two
+    /// event loops ask it per signing).
+    public var isOpen: Bool { !closedFlag.load(ordering: .acquiring) }
+    private let closedFlag = Atomic<Bool>(false)
 
     /// Returns once every record appended before the call is in the store
     /// (a traceback query reads what was answered). Gives up after `timeout`
@@ -369,6 +371,7 @@ public final class TracebackJournal: Sendable {
             let position = Position(segment: state.segment, records: state.recordsInSegment)
             if closing {
                 state.closed = true
+                closedFlag.store(true, ordering: .releasing)
                 return (batch, position, [])
             }
             guard state.bytesInSegment >= segmentLimit,
