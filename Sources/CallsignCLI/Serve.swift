@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Answer warm verifications and cached-token signings on the event loop that read them: on (default) or off (every request through the router / a task; CALLSIGN_EVENT_LOOP_ANSWERS).")
     var eventLoopAnswers: String?
 
+    @Option(name: .long, help: "How the event loop reads the two hot REST requests: bytes (default: their HTTP/1.1 head read in front of NIO's decoder; anything unusual goes to NIO) or nio (through NIO's HTTP/1 decoder; CALLSIGN_HOT_PATH_PARSER).")
+    var hotPathParser: String?
+
     @Option(name: .long, help: "SIP redirect listeners over UDP: per-loop (default: one SO_REUSEPORT socket per event loop, datagrams spread at random; Linux) or one (one socket, datagrams handed to the loops in turn; CALLSIGN_SIP_UDP_SOCKETS).")
     var sipUdpSockets: String?
 
@@ -95,6 +98,8 @@ struct Serve: AsyncParsableCommand {
         var options = ServeOptions()
         options.eventLoopAnswers = try Self.either(eventLoopAnswers ?? env["CALLSIGN_EVENT_LOOP_ANSWERS"] ?? "on",
                                                    "on", or: "off", option: "--event-loop-answers")
+        options.rawHotRequests = try Self.either(hotPathParser ?? env["CALLSIGN_HOT_PATH_PARSER"] ?? "bytes",
+                                                 "bytes", or: "nio", option: "--hot-path-parser")
         guard let udpSockets = SIPUDPSockets(rawValue: sipUdpSockets ?? env["CALLSIGN_SIP_UDP_SOCKETS"] ?? "per-loop") else {
             printError("--sip-udp-sockets must be per-loop or one")
             throw Exit.badInput

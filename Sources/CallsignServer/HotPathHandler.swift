@@ -74,6 +74,11 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if (try? context.pipeline.syncOperations.addHandler(socketWriter, position: .first)) != nil {
             socketContext = try? context.pipeline.syncOperations.context(handler: socketWriter)
         }
+        if shared.rawRequests {
+            // In front of NIO's HTTP/1 decoder: hot requests answered from their bytes.
+            let raw = RawHotPathHandler(shared: shared, downstream: self)
+            if (try? context.pipeline.syncOperations.addHandler(raw, position: .first)) != nil { self.raw = raw }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -188,7 +193,12 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // Only Hummingbird's responses come through here (this handler writes from its own context).
-        if case .end = unwrapOutboundIn(data) { passedUnanswered = max(0, passedUnanswered - 1) }
+        if case .end = unwrapOutboundIn(data) {
+            passedUnanswered = max(0, passedUnanswered - 1)
+            context.write(data, promise: promise)
+            notifyRawIfIdle(context)
+            return
+        }
         context.write(data, promise: promise)
     }
 
@@ -202,21 +212,28 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer) -> Answer {
         if let refusal = HotPathRequestCheck.refusal(head.headerFields) { return .now(refusal) }
-        let bytes = Array(body.readableBytesView)
-        if head.path == "/stir/v1/verification" {
-            return service.verifyImmediately(body: bytes).map(Answer.now) ?? .pass
+        switch shared.answer(verification: head.path == "/stir/v1/verification", body: Array(body.readableBytesView),
+                             authorization: HotPathRequestCheck.first(.authorization, in: head.headerFields)) {
+        case .now(let response): return .now(response)
+        case .afterCommit(let record, let response): return .afterCommit(record, response)
+        case .pass: return .pass
         }
-        guard let recorder = service.recorder, recorder.acceptsCallbacks else { return .pass }
-        switch service.signImmediately(body: bytes, bearerToken: HotPathRequestCheck.bearerToken(head.headerFields)) {
-        case nil: return .pass
-        case .answer(let response)?: return .now(response)
-        case .commit(let record, let response)?:
-            // With a journal the record is durable once appended: answered in this pass.
-            if let journaled = recorder.recordImmediately([record]) {
-                return .now(journaled ? STIService.signed(record, response) : .error("POL5000"))
-            }
-            return .afterCommit(record, response)
-        }
+    }
+
+    /// The ``RawHotPathHandler`` in front, told when every request it handed on is answered.
+    weak var raw: RawHotPathHandler?
+
+    /// Nothing in progress: no request collected, passed on or waiting for its commit.
+    var isIdle: Bool {
+        guard case .idle = state else { return false }
+        return passedUnanswered == 0 && !waitingForCommit && held.isEmpty
+    }
+
+    /// Tells the raw handler, in a task of its own (not from inside this
+    /// handler's read or write), that the requests it handed on are answered.
+    private func notifyRawIfIdle(_ context: ChannelHandlerContext) {
+        guard isIdle, let raw, raw.waitsForDownstream else { return }
+        context.eventLoop.assumeIsolated().execute { [weak raw] in raw?.downstreamIdle() }
     }
 
     private func waitForCommit(_ record: SignedCallRecord, _ response: APIResponse, for head: HTTPRequest, started: UInt64,
@@ -270,6 +287,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             readRequested = false
             context.read()
         }
+        notifyRawIfIdle(context)
     }
 
     private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
@@ -394,6 +412,12 @@ public final class RESTHotPath: Sendable {
     public var answered: Int { answeredCount.load(ordering: .relaxed) }
     private let answeredCount = Atomic(0)
 
+    /// Of ``answered``, those read from bytes by ``RawHotPathHandler`` (the rest came through NIO's decoder).
+    public var answeredFromBytes: Int { fromBytesCount.load(ordering: .relaxed) }
+    private let fromBytesCount = Atomic(0)
+
+    func countAnsweredFromBytes() { fromBytesCount.add(1, ordering: .relaxed) }
+
     private let dateCache = Mutex((second: Int64.min, text: "", bytes: [UInt8]()))
     private let metrics = Mutex([Int: Metrics]())
     private let now: @Sendable () -> Int64
@@ -402,9 +426,42 @@ public final class RESTHotPath: Sendable {
     /// - Parameters:
     ///   - service: the STI-AS/STI-VS the router also answers with.
     ///   - now: the clock for the `Date` header.
-    public init(service: STIService, now: @escaping @Sendable () -> Int64) {
+    public init(service: STIService, rawRequests: Bool = true, now: @escaping @Sendable () -> Int64) {
         self.service = service
+        self.rawRequests = rawRequests
         self.now = now
+    }
+
+    /// Whether hot requests are parsed from their bytes in front of NIO's
+    /// HTTP/1 decoder (``RawHotPathHandler``); `false` keeps them to ``HotPathHandler``.
+    public let rawRequests: Bool
+
+    /// What the hot path answers a request of one of the two endpoints with.
+    enum HotAnswer {
+        case now(APIResponse)
+        /// Signed: answer once the record committed (no journal).
+        case afterCommit(SignedCallRecord, APIResponse)
+        /// Needs I/O first (a cold x5u, a token not cached…): the router answers it.
+        case pass
+    }
+
+    /// The answer of `POST /stir/v1/verification` (`verification`) or
+    /// `POST /stir/v1/signing` whose request checks passed (ATIS-1000082 §5.2, §5.3).
+    func answer(verification: Bool, body: [UInt8], authorization: String?) -> HotAnswer {
+        if verification {
+            return service.verifyImmediately(body: body).map(HotAnswer.now) ?? .pass
+        }
+        guard let recorder = service.recorder, recorder.acceptsCallbacks else { return .pass }
+        switch service.signImmediately(body: body, bearerToken: HotPathRequestCheck.bearerToken(authorization: authorization)) {
+        case nil: return .pass
+        case .answer(let response)?: return .now(response)
+        case .commit(let record, let response)?:
+            // With a journal the record is durable once appended: answered in this pass.
+            if let journaled = recorder.recordImmediately([record]) {
+                return .now(journaled ? STIService.signed(record, response) : .error("POL5000"))
+            }
+            return .afterCommit(record, response)
+        }
     }
 
     /// The server to give `Application(router:server:)`.
@@ -456,15 +513,22 @@ enum HotPathRequestCheck {
 
     static func refusal(_ fields: HTTPFields) -> APIResponse? {
         // First values, compared on UTF-8 bytes (`fields[name]` joins every value into a new String).
-        guard let type = first(.contentType, in: fields), type.utf8.count >= 16,
+        refusal(contentType: first(.contentType, in: fields), accept: fields.contains(.accept) ? fields[.accept] : nil,
+                hasContentLength: fields.contains(.contentLength))
+    }
+
+    /// ``refusal(_:)`` from the values themselves: the first `Content-Type`,
+    /// every `Accept` value joined (as `HTTPFields` joins them), whether a `Content-Length` was sent.
+    static func refusal(contentType: String?, accept: String?, hasContentLength: Bool) -> APIResponse? {
+        guard let type = contentType, type.utf8.count >= 16,
             type.utf8.prefix(16).elementsEqual("application/json".utf8, by: { $0 | 0x20 == $1 })
         else {
             return .error("SVC4004", ["application/json"])
         }
-        if fields.contains(.accept), let accept = fields[.accept], !accept.contains("application/json"), !accept.contains("*/*") {
+        if let accept, !accept.contains("application/json"), !accept.contains("*/*") {
             return .error("SVC4002", [accept])
         }
-        guard fields.contains(.contentLength) else { return .error("SVC4007") }
+        guard hasContentLength else { return .error("SVC4007") }
         return nil
     }
 
@@ -476,8 +540,13 @@ enum HotPathRequestCheck {
 
     /// The token of `Authorization: Bearer <token>`, if any.
     static func bearerToken(_ fields: HTTPFields) -> String? {
+        bearerToken(authorization: first(.authorization, in: fields))
+    }
+
+    /// The token of an `Authorization` value `Bearer <token>`, if it is one.
+    static func bearerToken(authorization: String?) -> String? {
         // On UTF-8 bytes (per signing request): "Bearer" in any case, one space, the token without surrounding blanks.
-        guard let authorization = first(.authorization, in: fields) else { return nil }
+        guard let authorization else { return nil }
         let utf8 = authorization.utf8
         guard utf8.count > 7, utf8.prefix(6).elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
             utf8[utf8.index(utf8.startIndex, offsetBy: 6)] == UInt8(ascii: " ")

@@ -55,6 +55,10 @@ public struct ServeOptions: Sendable {
     /// verifications, cached-token signings; SIP: warm verifications, OPTIONS,
     /// retransmissions…). Off: every request takes the router / a task.
     public var eventLoopAnswers = true
+    /// With ``eventLoopAnswers``: the two hot REST requests read from their
+    /// bytes in front of NIO's HTTP/1 decoder (``RawHotPathHandler``); `false`:
+    /// through NIO's decoder and the `HTTPRequest` conversion.
+    public var rawHotRequests = true
     /// How the SIP redirect listeners read UDP: one socket per event loop
     /// (default on Linux) or one socket.
     public var sipUDPSockets: SIPUDPSockets = .perEventLoop
@@ -204,7 +208,7 @@ public enum CallsignServe {
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
-        let app = Application(router: router, server: options.eventLoopAnswers ? RESTHotPath(service: service, now: now).server : .http1(),
+        let app = Application(router: router, server: options.eventLoopAnswers ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server : .http1(),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign"),
                               onServerRunning: { _ in banner(text) }, logger: logger)

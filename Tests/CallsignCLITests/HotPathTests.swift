@@ -22,16 +22,19 @@ struct HotPathTests {
         let hotPath: RESTHotPath
         let recorder: GroupCommitRecorder
 
-        init() async throws {
+        /// - Parameters:
+        ///   - journal: signings made durable by the store's traceback journal (as `serve` does) instead of group commits.
+        ///   - raw: hot requests read from bytes in front of NIO's decoder (``RawHotPathHandler``), as `serve` does.
+        init(journal: Bool = false, raw: Bool = true) async throws {
             var fixture = try await ServerFixture()
-            let recorder = GroupCommitRecorder(store: fixture.store)
+            let recorder = GroupCommitRecorder(store: fixture.store, journal: journal ? try fixture.store.openJournal() : nil)
             fixture.service.recorder = recorder
             // An hour, not the server's 5 s: on a loaded machine a test can outlast 5 s, and an expired
             // token sends a signing (and what is pipelined behind it) to the router.
             fixture.service.tokenCache = CustomerCache(lifetime: 3_600)
             self.fixture = fixture
             self.recorder = recorder
-            hotPath = RESTHotPath(service: fixture.service, now: { now() })
+            hotPath = RESTHotPath(service: fixture.service, rawRequests: raw, now: { now() })
         }
 
         func application() -> some ApplicationProtocol {
@@ -57,9 +60,10 @@ struct HotPathTests {
         #"{"verificationRequest":{"from":{"tn":"\#(from)"},"to":{"tn":["12125551213"]},"time":\#(now()),"identity":"\#(identity)"}}"#
     }
 
-    @Test("a signing with a cached token is answered on the event loop after its traceback record committed; it verifies there once the chain is warm")
-    func signAndVerifyOnTheEventLoop() async throws {
-        let live = try await Live()
+    @Test("a signing with a cached token is answered on the event loop after its traceback record is durable; it verifies there once the chain is warm",
+          arguments: [(false, true), (true, true), (false, false), (true, false)])
+    func signAndVerifyOnTheEventLoop(journal: Bool, raw: Bool) async throws {
+        let live = try await Live(journal: journal, raw: raw)
         let fixture = live.fixture
         try await live.run { client in
             // First signing: the token is not cached yet, so the router answers (and caches it).
@@ -97,6 +101,8 @@ struct HotPathTests {
             let failed = try #require(try json(mismatch.body)["verificationResponse"] as? [String: Any])
             #expect(failed["verstat"] as? String == "TN-Validation-Failed")
             #expect(failed["reasoncode"] as? Int == 438)
+            // Read from bytes in front of NIO's decoder, or all through it: the same answers.
+            #expect(live.hotPath.answeredFromBytes == (raw ? (journal ? 3 : 2) : 0))
         }
     }
 
@@ -142,7 +148,7 @@ struct HotPathTests {
     }
 
     /// Sends `requests` in one write on one connection and reads until `count` responses ended (raw HTTP/1.1, pipelined).
-    static func pipelined(port: Int, _ requests: [String], count: Int) throws -> String {
+    static func pipelined(port: Int, _ requests: [String], count: Int, pieceSize: Int? = nil) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         defer { close(fd) }
@@ -157,7 +163,17 @@ struct HotPathTests {
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let bytes = Array(requests.joined().utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if let pieceSize {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            for start in stride(from: 0, to: bytes.count, by: pieceSize) {
+                let piece = Array(bytes[start..<min(bytes.count, start + pieceSize)])
+                _ = piece.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                usleep(200)
+            }
+        } else {
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while String(decoding: received, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").count - 1 < count
@@ -193,7 +209,8 @@ struct HotPathTests {
             let a = try #require(first.range(of: "X-RequestID: A")), b = try #require(first.range(of: "X-RequestID: B"))
             #expect(a.lowerBound < b.lowerBound)
             #expect(first.components(separatedBy: "TN-Validation-Passed").count == 3)
-            #expect(live.hotPath.answered == 1)  // both went to the router: B followed A there
+            // A went to the router; B waited for A's answer, and then (the chain warm) was answered on the hot path.
+            #expect(live.hotPath.answered == 2)
             // Two signings pipelined on the hot path: the second waits behind the first one's commit.
             let body = ServerFixture.signingBody(orig: "12155550044")
             let second = try Self.pipelined(port: port, [Self.raw("/stir/v1/signing", body, id: "S1", token: fixture.bankToken),
@@ -202,7 +219,59 @@ struct HotPathTests {
             let s1 = try #require(second.range(of: "X-RequestID: S1")), s2 = try #require(second.range(of: "X-RequestID: S2"))
             let v3 = try #require(second.range(of: "X-RequestID: V3"))
             #expect(s1.lowerBound < s2.lowerBound && s2.lowerBound < v3.lowerBound)
-            #expect(live.hotPath.answered == 4)
+            #expect(live.hotPath.answered == 5)
+        }
+    }
+
+    @Test("requests the raw path does not frame itself are handed to NIO in order: a GET, a chunked body, then hot requests again")
+    func rawPathHandsOn() async throws {
+        let live = try await Live(journal: true)
+        let fixture = live.fixture
+        try await live.run { client in
+            let port = try #require(client.port)
+            _ = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)  // caches the token
+            let signed = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
+            let identity = try #require((try json(signed.body)["signingResponse"] as? [String: Any])?["identity"] as? String)
+            let verify = Self.verificationBody(identity)
+            _ = try await post(client, "/stir/v1/verification", verify)  // warms the chain (router)
+            let before = live.hotPath.answered, fromBytes = live.hotPath.answeredFromBytes
+            let chunks = String(verify.utf8.count, radix: 16) + "\r\n" + verify + "\r\n0\r\n\r\n"
+            let chunked = "POST /stir/v1/verification HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "X-RequestID: C\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+            let out = try Self.pipelined(port: port, [
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-RequestID: G\r\n\r\n",
+                Self.raw("/stir/v1/verification", verify, id: "V1"),
+                chunked,
+                Self.raw("/stir/v1/verification", verify, id: "V2"),
+            ], count: 4)
+            let order = ["X-RequestID: G", "X-RequestID: V1", "X-RequestID: C", "X-RequestID: V2"].map { out.range(of: $0)?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil })
+            #expect(zip(order, order.dropFirst()).allSatisfy { ($0.0 ?? out.endIndex) < ($0.1 ?? out.startIndex) }, "\(out)")
+            #expect(out.components(separatedBy: "TN-Validation-Passed").count == 3, "\(out)")
+            // ATIS-1000082 §5.1 asks for Content-Length: a chunked body gets 411 SVC4007, as it always did.
+            #expect(out.contains("HTTP/1.1 411 Length Required") && out.contains("SVC4007"))
+            // V1 from bytes; C and V2 by the handler behind NIO's decoder (the connection is NIO's after the chunked body).
+            #expect(live.hotPath.answered == before + 3)
+            #expect(live.hotPath.answeredFromBytes == fromBytes + 1)
+        }
+    }
+
+    @Test("a hot request arriving a few bytes at a time gets the same answer as one arriving whole")
+    func rawPathReassembles() async throws {
+        let live = try await Live(journal: true)
+        let fixture = live.fixture
+        try await live.run { client in
+            let port = try #require(client.port)
+            _ = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
+            let request = Self.raw("/stir/v1/signing", ServerFixture.signingBody(orig: "12155550045"), id: "P", token: fixture.bankToken)
+            let before = live.hotPath.answered, fromBytes = live.hotPath.answeredFromBytes
+            let out = try Self.pipelined(port: port, [request], count: 1, pieceSize: 7)
+            #expect(out.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(out)")
+            #expect(out.contains("X-RequestID: P") && out.contains("\"signingResponse\""))
+            #expect(live.hotPath.answered == before + 1)
+            #expect(live.hotPath.answeredFromBytes == fromBytes + 1)
+            let traced = try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10)
+            #expect(traced.contains { $0.orig == "12155550045" })
         }
     }
 }

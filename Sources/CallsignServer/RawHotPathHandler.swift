@@ -1,0 +1,343 @@
+import Callsign
+import Dispatch
+import NIOCore
+
+/// First in a REST connection's pipeline, in front of NIO's HTTP/1 decoder:
+/// answers the two hot ATIS-1000082 requests (`POST /stir/v1/verification`,
+/// `POST /stir/v1/signing`, RFC 9112 message syntax) straight from their
+/// bytes, without NIO's request head, the `HTTPRequest` conversion and the
+/// part events (~10 % of a verification's CPU in the profile, BENCHMARKS.md
+/// round 8). Same answers as ``HotPathHandler`` (``RESTHotPath/answer(verification:body:authorization:)``).
+///
+/// Strict on purpose: a request it does not fully understand is handed to
+/// NIO's decoder, which stays the reference for HTTP/1.1.
+/// - Another method or path, HTTP/1.0, `Expect`, `Upgrade`, `Connection:
+///   close`, a repeated field it reads, a body over ``STIService/maxBodyBytes``,
+///   or a request needing I/O first (a cold x5u, an uncached token): the
+///   request's bytes (head and `Content-Length` body) are handed on, and the
+///   handler waits — buffering what follows — until ``HotPathHandler`` says
+///   every request handed on is answered, so answers stay in order.
+/// - Anything whose framing it cannot vouch for (`Transfer-Encoding`, two
+///   `Content-Length`s, a malformed line, obs-fold, control or non-ASCII bytes
+///   in the head, a head over 16 KiB, more than 64 KiB buffered while waiting):
+///   everything from there on is handed to NIO for the rest of the connection.
+final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = IOData
+
+    private enum Mode {
+        /// Reading requests from ``pending``.
+        case parsing
+        /// Handing on the rest of a request: this many bytes more.
+        case forwarding(Int)
+        /// A request handed on is not answered yet.
+        case waiting
+        /// Everything goes to NIO's decoder, for good.
+        case passThrough
+    }
+
+    private var mode = Mode.parsing
+    private var pending: ByteBuffer?
+    private var needsFlush = false
+    private var context: ChannelHandlerContext?
+    private let shared: RESTHotPath
+    private weak var downstream: HotPathHandler?
+
+    /// Longest request head read here; longer ones go to NIO.
+    static let maxHeadBytes = 16 * 1024
+    /// Most bytes buffered while a request handed on is answered.
+    static let maxBufferedBytes = 64 * 1024
+
+    init(shared: RESTHotPath, downstream: HotPathHandler) {
+        self.shared = shared
+        self.downstream = downstream
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Whether a request handed on is awaited (``HotPathHandler`` calls ``downstreamIdle()`` then).
+    var waitsForDownstream: Bool {
+        if case .waiting = mode { return true }
+        return false
+    }
+
+    /// Every request handed on is answered: go on with what was read meanwhile.
+    func downstreamIdle() {
+        guard case .waiting = mode, downstream?.isIdle ?? true, let context else { return }
+        mode = .parsing
+        process(context)
+        flushIfNeeded(context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        switch mode {
+        case .passThrough:
+            context.fireChannelRead(data)
+        case .forwarding(let remaining):
+            if buffer.readableBytes <= remaining {
+                let left = remaining - buffer.readableBytes
+                mode = left == 0 ? .waiting : .forwarding(left)
+                context.fireChannelRead(data)
+                if left == 0 { resumeIfAnswered(context) }
+            } else if let rest = buffer.readSlice(length: remaining) {
+                mode = .waiting
+                context.fireChannelRead(wrapInboundOut(rest))
+                append(&buffer)
+                resumeIfAnswered(context)
+            }
+        case .waiting:
+            append(&buffer)
+            if (pending?.readableBytes ?? 0) > Self.maxBufferedBytes { giveUp(context) }
+        case .parsing:
+            append(&buffer)
+            process(context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context)
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pending = nil
+        context.fireChannelInactive()
+    }
+
+    private func append(_ buffer: inout ByteBuffer) {
+        if pending == nil || pending?.readableBytes == 0 {
+            pending = buffer
+        } else {
+            pending?.writeBuffer(&buffer)
+        }
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    /// A request handed on may have been answered at once (a refusal, a hot answer downstream).
+    private func resumeIfAnswered(_ context: ChannelHandlerContext) {
+        guard case .waiting = mode, downstream?.isIdle ?? true else { return }
+        mode = .parsing
+        process(context)
+    }
+
+    /// Hands everything on to NIO's decoder from here on.
+    private func giveUp(_ context: ChannelHandlerContext) {
+        mode = .passThrough
+        if let rest = pending, rest.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(rest)) }
+        pending = nil
+    }
+
+    /// Answers or hands on the complete requests in ``pending``.
+    private func process(_ context: ChannelHandlerContext) {
+        while case .parsing = mode, var buffer = pending, buffer.readableBytes > 0 {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let parsed = buffer.withUnsafeReadableBytes { RawRequestHead.parse($0, maxHeadBytes: Self.maxHeadBytes) }
+            switch parsed {
+            case .incomplete:
+                return
+            case .unusable:
+                giveUp(context)
+                return
+            case .head(let head):
+                let total = head.headLength + head.contentLength
+                if head.hot, head.contentLength <= STIService.maxBodyBytes {
+                    guard buffer.readableBytes >= total else { return }
+                    let body = buffer.getBytes(at: buffer.readerIndex + head.headLength, length: head.contentLength) ?? []
+                    if let response = answer(head, body: body) {
+                        buffer.moveReaderIndex(forwardBy: total)
+                        pending = buffer
+                        write(response, head: head, started: started, context: context)
+                        continue
+                    }
+                }
+                // Handed on whole (or as it arrives), then wait for its answer.
+                if buffer.readableBytes >= total, let request = buffer.readSlice(length: total) {
+                    pending = buffer
+                    mode = .waiting
+                    context.fireChannelRead(wrapInboundOut(request))
+                    resumeIfAnswered(context)
+                } else {
+                    pending = nil
+                    mode = .forwarding(total - buffer.readableBytes)
+                    context.fireChannelRead(wrapInboundOut(buffer))
+                }
+            }
+        }
+    }
+
+    /// The answer when this handler can give it; `nil` to hand the request on.
+    private func answer(_ head: RawRequestHead, body: [UInt8]) -> APIResponse? {
+        if let refusal = HotPathRequestCheck.refusal(contentType: head.contentType, accept: head.accept,
+                                                     hasContentLength: head.hasContentLength) {
+            return refusal
+        }
+        switch shared.answer(verification: head.verification, body: body, authorization: head.authorization) {
+        case .now(let response): return response
+        case .afterCommit, .pass: return nil  // HotPathHandler waits for commits; the router does I/O
+        }
+    }
+
+    private func write(_ response: APIResponse, head: RawRequestHead, started: UInt64, context: ChannelHandlerContext) {
+        var body = JSONWriter.canonical(.object(response.body))
+        body.append(0x0A)
+        let requestID = head.requestID.flatMap { $0.utf8.count <= 128 ? $0 : nil }
+        var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
+        HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: shared.dateBytes(),
+                                     requestID: requestID, into: &buffer)
+        buffer.writeBytes(body)
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+        needsFlush = true
+        shared.countAnsweredFromBytes()
+        shared.record(route: head.verification ? "/stir/v1/verification" : "/stir/v1/signing", status: response.status,
+                      nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+    }
+}
+
+/// A request head read from bytes (RFC 9112 §2–§6), with what the hot path
+/// needs of it. Strict: anything unusual is `.unusable` (NIO decides) or not `hot`.
+struct RawRequestHead: Equatable {
+    enum Parsed: Equatable {
+        /// No end of the head yet.
+        case incomplete
+        /// Not something to frame here: hand the connection to NIO.
+        case unusable
+        case head(RawRequestHead)
+    }
+
+    /// Bytes up to and including the empty line.
+    var headLength = 0
+    var contentLength = 0
+    var hasContentLength = false
+    /// `POST /stir/v1/verification` or `/stir/v1/signing` over HTTP/1.1, with nothing that asks for NIO.
+    var hot = false
+    var verification = false
+    var contentType: String?
+    /// Every `Accept` value, joined with ", " as `HTTPFields` joins them.
+    var accept: String?
+    var authorization: String?
+    var requestID: String?
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, maxHeadBytes: Int) -> Parsed {
+        // The end of the head: CR LF CR LF.
+        let limit = min(bytes.count, maxHeadBytes)
+        var end = -1
+        var index = 3
+        while index < limit {
+            if bytes[index] == 0x0A, bytes[index - 1] == 0x0D, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
+                end = index + 1
+                break
+            }
+            index += 1
+        }
+        guard end > 0 else { return bytes.count >= maxHeadBytes ? .unusable : .incomplete }
+        var head = RawRequestHead()
+        head.headLength = end
+        // Request line: method SP target SP version CRLF.
+        guard let lineEnd = crlf(bytes, from: 0, to: end), let firstSpace = find(0x20, bytes, 0, lineEnd),
+              let secondSpace = find(0x20, bytes, firstSpace + 1, lineEnd)
+        else { return .unusable }
+        for i in 0..<firstSpace where !(bytes[i] >= 0x41 && bytes[i] <= 0x5A) { return .unusable }
+        guard firstSpace > 0, secondSpace > firstSpace + 1 else { return .unusable }
+        for i in (firstSpace + 1)..<secondSpace where !(bytes[i] >= 0x21 && bytes[i] <= 0x7E) { return .unusable }
+        let version = UnsafeRawBufferPointer(rebasing: bytes[(secondSpace + 1)..<lineEnd])
+        let http11 = version.elementsEqual("HTTP/1.1".utf8)
+        guard http11 || version.elementsEqual("HTTP/1.0".utf8) else { return .unusable }
+        let method = UnsafeRawBufferPointer(rebasing: bytes[0..<firstSpace])
+        let target = UnsafeRawBufferPointer(rebasing: bytes[(firstSpace + 1)..<secondSpace])
+        head.verification = target.elementsEqual("/stir/v1/verification".utf8)
+        head.hot = http11 && method.elementsEqual("POST".utf8) && (head.verification || target.elementsEqual("/stir/v1/signing".utf8))
+        var acceptValues: [String] = []
+        var seen = Set<UInt8>()
+        // Field lines: name ":" OWS value OWS CRLF.
+        var start = lineEnd + 2
+        while start < end - 2 {
+            guard let stop = crlf(bytes, from: start, to: end) else { return .unusable }
+            guard let colon = find(0x3A, bytes, start, stop), colon > start else { return .unusable }
+            for i in start..<colon where !isTokenCharacter(bytes[i]) { return .unusable }  // also rules out obs-fold
+            var valueStart = colon + 1
+            var valueEnd = stop
+            while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
+            while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+            for i in valueStart..<valueEnd where !((bytes[i] >= 0x20 && bytes[i] <= 0x7E) || bytes[i] == 0x09) { return .unusable }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[start..<colon])
+            let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+            func named(_ text: StaticString) -> Bool {
+                name.count == text.utf8CodeUnitCount
+                    && name.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) { $0 | 0x20 == $1 }
+            }
+            func once(_ key: UInt8) -> Bool { seen.insert(key).inserted }
+            if named("content-length") {
+                guard once(1), value.count >= 1, value.count <= 9, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return .unusable }
+                head.contentLength = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                head.hasContentLength = true
+            } else if named("transfer-encoding") {
+                return .unusable
+            } else if named("content-type") {
+                if !once(2) { head.hot = false }
+                head.contentType = String(decoding: value, as: UTF8.self)
+            } else if named("accept") {
+                acceptValues.append(String(decoding: value, as: UTF8.self))
+            } else if named("authorization") {
+                if !once(3) { head.hot = false }
+                head.authorization = String(decoding: value, as: UTF8.self)
+            } else if named("x-requestid") {
+                if !once(4) { head.hot = false }
+                head.requestID = String(decoding: value, as: UTF8.self)
+            } else if named("expect") || named("upgrade") {
+                head.hot = false
+            } else if named("connection") {
+                if value.count >= 5, (0...(value.count - 5)).contains(where: { offset in
+                    UnsafeRawBufferPointer(rebasing: value[offset..<(offset + 5)]).elementsEqual("close".utf8) { $0 | 0x20 == $1 }
+                }) {
+                    head.hot = false
+                }
+            }
+            start = stop + 2
+        }
+        if !acceptValues.isEmpty { head.accept = acceptValues.joined(separator: ", ") }
+        return .head(head)
+    }
+
+    /// The index of the CR of the CR LF ending the line at `from`; `nil` for a bare CR or LF.
+    private static func crlf(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        var i = from
+        while i < to - 1 {
+            if bytes[i] == 0x0D { return bytes[i + 1] == 0x0A ? i : nil }
+            if bytes[i] == 0x0A { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    private static func find(_ byte: UInt8, _ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int? {
+        var i = from
+        while i < to {
+            if bytes[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// RFC 9110 §5.6.2 `tchar`.
+    private static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+        default: return false
+        }
+    }
+}

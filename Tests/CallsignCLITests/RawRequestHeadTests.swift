@@ -1,0 +1,77 @@
+@testable import CallsignServer
+import Testing
+
+/// The request heads the raw hot path reads itself (RFC 9112): what it
+/// answers from, what it hands on to NIO, and what makes it hand the whole
+/// connection to NIO.
+@Suite("Raw hot path: request heads read from bytes")
+struct RawRequestHeadTests {
+    static func parse(_ text: String, limit: Int = 16 * 1024) -> RawRequestHead.Parsed {
+        Array(text.utf8).withUnsafeBytes { RawRequestHead.parse($0, maxHeadBytes: limit) }
+    }
+
+    static func head(_ text: String) -> RawRequestHead? {
+        if case .head(let head) = parse(text) { return head }
+        return nil
+    }
+
+    @Test("a signing head gives its fields (names in any case, values trimmed) and its length")
+    func fields() throws {
+        let text = "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\ncontent-TYPE:  application/json \r\nAUTHORIZATION: Bearer cs_abc\r\n"
+            + "Accept: application/json\r\naccept: */*\r\nX-RequestID: r-1\r\nContent-Length: 42\r\n\r\n{\"body\"…"
+        let head = try #require(Self.head(text))
+        #expect(head.hot && !head.verification)
+        #expect(head.contentType == "application/json")
+        #expect(head.authorization == "Bearer cs_abc")
+        #expect(head.accept == "application/json, */*")
+        #expect(head.requestID == "r-1")
+        #expect(head.hasContentLength && head.contentLength == 42)
+        #expect(head.headLength == text.utf8.count - "{\"body\"…".utf8.count)
+        let verification = try #require(Self.head("POST /stir/v1/verification HTTP/1.1\r\n\r\n"))
+        #expect(verification.hot && verification.verification && !verification.hasContentLength)
+    }
+
+    @Test("requests it may not answer itself are still framed, to hand on whole", arguments: [
+        "GET /healthz HTTP/1.1\r\n\r\n",
+        "POST /stir/v1/signing?x=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.0\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nAuthorization: a\r\nAuthorization: b\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n",
+        "PUT /stir/v1/verification HTTP/1.1\r\n\r\n",
+    ])
+    func notHot(_ text: String) throws {
+        let head = try #require(Self.head(text))
+        #expect(!head.hot)
+    }
+
+    @Test("framing it cannot vouch for hands the connection to NIO", arguments: [
+        "POST /stir/v1/signing HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: +2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 1234567890\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nBad Name: 1\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nNoColon\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nX-A: caf\u{e9}\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nX-A: a\u{1}b\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\nX-A: 1\r\n\r\n",
+        "POST  /stir/v1/signing HTTP/1.1\r\n\r\n",
+        "post /stir/v1/signing HTTP/1.1\r\n\r\n",
+        "POST /stir/v1/signing HTTP/2.0\r\n\r\n",
+        "POST /stir/v1/signing\r\n\r\n",
+    ])
+    func unusable(_ text: String) {
+        #expect(Self.parse(text) == .unusable)
+    }
+
+    @Test("a head without its empty line yet waits for more bytes, up to the limit")
+    func incomplete() {
+        #expect(Self.parse("POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 2\r\n") == .incomplete)
+        #expect(Self.parse("") == .incomplete)
+        let long = "POST /stir/v1/signing HTTP/1.1\r\nX-A: " + String(repeating: "a", count: 200)
+        #expect(Self.parse(long, limit: 128) == .unusable)
+    }
+}
