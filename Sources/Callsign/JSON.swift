@@ -459,7 +459,7 @@ public enum JSONWriter {
     /// Writes a JSON string: `"` and `\` escaped, control characters as the
     /// short escapes or `\u00xx`, everything else (including `/` and non-ASCII
     /// UTF-8) as is.
-    static func writeString(_ string: String, into out: inout [UInt8]) {
+    public static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Runs without escapes are copied whole (an Identity value is ~600 such bytes).
         var copy = string

@@ -19,8 +19,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension APIResponse {
     var http: Response {
-        var bytes = JSONWriter.canonical(.object(body))
-        bytes.append(0x0A)
+        let bytes = encodedBody
         return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }

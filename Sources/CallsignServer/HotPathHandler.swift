@@ -291,8 +291,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
-        var body = JSONWriter.canonical(.object(response.body))
-        body.append(0x0A)
+        let body = response.encodedBody
         let requestID = HotPathRequestCheck.first(HotPathRequestCheck.requestID, in: head.headerFields).flatMap { $0.utf8.count <= 128 ? $0 : nil }
         if let socket = socketContext {
             // One buffer, already HTTP/1.1, written below Hummingbird's encoders (same head fields as they write).

@@ -192,8 +192,7 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: APIResponse, head: RawRequestHead, started: UInt64, context: ChannelHandlerContext) {
-        var body = JSONWriter.canonical(.object(response.body))
-        body.append(0x0A)
+        let body = response.encodedBody
         let requestID = head.requestID.flatMap { $0.utf8.count <= 128 ? $0 : nil }
         var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
         HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: shared.dateBytes(),

@@ -11,11 +11,64 @@ import Foundation
 /// An API answer independent of the HTTP framework: status and JSON body.
 public struct APIResponse: Error, Sendable {
     public var status: Int
-    public var body: JSONObject
+
+    private enum Storage: Sendable {
+        case object(JSONObject)
+        /// A `signingResponse` (ATIS-1000082 §5.2.2), kept as its three values:
+        /// every signing answers one, written without building a JSON tree.
+        case signing(identity: String, attest: String, origid: String)
+    }
+
+    private var storage: Storage
+
+    /// The JSON body.
+    public var body: JSONObject {
+        get {
+            switch storage {
+            case .object(let object): return object
+            case .signing(let identity, let attest, let origid):
+                return JSONObject([
+                    "signingResponse": .object(JSONObject([
+                        "attest": .string(attest), "identity": .string(identity), "origid": .string(origid),
+                    ])),
+                ])
+            }
+        }
+        set { storage = .object(newValue) }
+    }
 
     public init(status: Int, body: JSONObject) {
         self.status = status
-        self.body = body
+        storage = .object(body)
+    }
+
+    /// The 200 `signingResponse` of ATIS-1000082 §5.2.2: the Identity header value, attestation and origid.
+    public static func signed(identity: String, attest: String, origid: String) -> APIResponse {
+        var response = APIResponse(status: 200, body: JSONObject())
+        response.storage = .signing(identity: identity, attest: attest, origid: origid)
+        return response
+    }
+
+    /// The body as sent: deterministic JSON (RFC 8225 §9 key order) and a newline.
+    public var encodedBody: [UInt8] {
+        var bytes: [UInt8]
+        switch storage {
+        case .object(let object):
+            bytes = JSONWriter.canonical(.object(object))
+        case .signing(let identity, let attest, let origid):
+            // The bytes JSONWriter.canonical writes for `body`, written directly.
+            bytes = []
+            bytes.reserveCapacity(64 + identity.utf8.count + origid.utf8.count)
+            bytes.append(contentsOf: #"{"signingResponse":{"attest":"#.utf8)
+            JSONWriter.writeString(attest, into: &bytes)
+            bytes.append(contentsOf: #","identity":"#.utf8)
+            JSONWriter.writeString(identity, into: &bytes)
+            bytes.append(contentsOf: #","origid":"#.utf8)
+            JSONWriter.writeString(origid, into: &bytes)
+            bytes.append(contentsOf: "}}".utf8)
+        }
+        bytes.append(0x0A)
+        return bytes
     }
 
     /// The ATIS-1000082 message ids: HTTP status and text (POL4001 is Callsign's
@@ -240,13 +293,7 @@ public struct STIService: Sendable {
         }
         let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
                                       origid: customer.origid, customerID: customer.id)
-        return .commit(record, APIResponse(status: 200, body: JSONObject([
-            "signingResponse": .object(JSONObject([
-                "identity": .string(header.value),
-                "attest": .string(attestation.rawValue),
-                "origid": .string(customer.origid),
-            ])),
-        ])))
+        return .commit(record, .signed(identity: header.value, attest: attestation.rawValue, origid: customer.origid))
     }
 
     /// `POST /stir/v1/verification` (ATIS-1000082 §5.3). Verification failures

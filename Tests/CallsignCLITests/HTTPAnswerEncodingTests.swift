@@ -1,3 +1,4 @@
+import Callsign
 @testable import CallsignServer
 import NIOCore
 import Testing
@@ -35,5 +36,18 @@ struct HTTPAnswerEncodingTests {
         #expect(!Self.head(status: 401, length: 0, requestID: nil).contains("X-RequestID"))
         #expect(Self.head(status: 415, length: 9_876_543_210, requestID: nil).hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\nContent-Type: application/json\r\nContent-Length: 9876543210\r\n"))
         #expect(Self.head(status: 406, length: 7, requestID: nil).hasSuffix("Server: callsign\r\n\r\n"))
+    }
+
+    @Test("a signing answer's bytes are the canonical JSON of its body and a newline, escapes included", arguments: [
+        ("eyJhbGciOiJFUzI1NiJ9.e30.sig;info=<https://cr.example/c.pem>;alg=ES256;ppt=shaken", "A", "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"),
+        ("quote \" backslash \\ tab \t nl \n", "C", "caf\u{e9} \u{1}"),
+        ("", "", ""),
+    ])
+    func signedResponseBytes(identity: String, attest: String, origid: String) {
+        let response = APIResponse.signed(identity: identity, attest: attest, origid: origid)
+        #expect(response.status == 200)
+        #expect(response.encodedBody == JSONWriter.canonical(.object(response.body)) + [0x0A])
+        #expect(response.body["signingResponse"]?.objectValue?["identity"]?.stringValue == identity)
+        #expect(response.body["signingResponse"]?.objectValue?.members.map(\.key) == ["attest", "identity", "origid"])
     }
 }
