@@ -47,9 +47,14 @@ caller_csv "$WORK/sign.csv"
    -timeout $((TOTAL + 30))s -trace_stat -stf "$WORK/sip-stat.csv" -fd 10 -max_socket 1024 >"$WORK/sipp.log" 2>&1) & PIDS+=($!)
 
 # RSS every 10 s, with its parts (anonymous memory: heaps, stacks; file-backed:
-# the binary, libraries, SQLite's mapped -shm index) and the database files' sizes.
+# the binary, libraries, SQLite's mapped -shm index) and the database files' sizes
+# (database, -shm, -wal, traceback journal segments).
 ( while kill -0 "$CS_PID" 2>/dev/null; do
-    echo "$(date +%s) $(awk '/^(VmRSS|RssAnon|RssFile|RssShmem|Threads):/ {printf "%s ", $2}' /proc/$CS_PID/status)$(du -k "$WORK/serve/callsign-data"/callsign.sqlite* 2>/dev/null | awk '{s=s $1 " "} END {print s}')"; sleep 10
+    D="$WORK/serve/callsign-data/callsign.sqlite"
+    sizes=""; for f in "$D" "$D-shm" "$D-wal"; do sizes+="$( (du -k "$f" 2>/dev/null || echo 0) | awk '{print $1}') "; done
+    # The traceback journal's segments (DATA/callsign.sqlite-traceback.N), together.
+    journal=$(find "$WORK/serve/callsign-data" -maxdepth 1 -name 'callsign.sqlite-traceback.[0-9]*' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%d", s / 1024}')
+    echo "$(date +%s) $(awk '/^(VmRSS|RssAnon|RssFile|RssShmem|Threads):/ {printf "%s ", $2}' /proc/$CS_PID/status)$sizes$journal"; sleep 10
   done ) > "$WORK/rss.log" & PIDS+=($!)
 
 START=$(date +%s)
@@ -83,10 +88,10 @@ print(" ".join("%d:%d" % (t - start, kb) for t, kb in rows))
 warm = next((kb for t, kb in rows if t - start >= 60), rows[0][1])
 last = rows[-1][1]
 print("RSS after warm-up %d kB, at the end %d kB, peak %d kB" % (warm, last, max(kb for _, kb in rows)))
-# Parts (kB): anonymous, file-backed, shared memory, threads, then the database, -shm and -wal sizes.
+# Parts (kB): anonymous, file-backed, shared memory, threads, then the database, -shm, -wal and journal sizes.
 first_warm = next((r for r in full if r[0] - start >= 60), full[0])
 if len(full[-1]) >= 6:
-    names = ["anon", "file", "shmem", "threads", "db", "shm", "wal"]
+    names = ["anon", "file", "shmem", "threads", "db", "shm", "wal", "journal"]
     print("parts after warm-up: " + " ".join("%s=%d" % (n, v) for n, v in zip(names, first_warm[2:])))
     print("parts at the end:    " + " ".join("%s=%d" % (n, v) for n, v in zip(names, full[-1][2:])))
 print("RESULT name=soak-rss-growth-pct callsign=%.1f peer=- ratio=-" % (100.0 * (last - warm) / warm))
