@@ -47,8 +47,10 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
         // Records a stopped or killed `serve` answered but had not moved in yet
-        // (nothing when a live process holds the journal).
-        try TracebackJournal.recover(base: journalBase, into: self)
+        // (nothing when a live process holds the journal). A store that cannot
+        // take them now (read-only files) still opens for reading: the records
+        // stay in the journal for the next open that can.
+        _ = try? TracebackJournal.recover(base: journalBase, into: self)
     }
 
     /// The path prefix of the traceback journal's files (``TracebackJournal``).
