@@ -78,8 +78,7 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
         try pool.writeWithoutTransaction { db in
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             do {
-                let insert = try db.cachedStatement(sql: Self.insertSQL)
-                for call in records { try Self.insertBound(call, insert, db) }
+                try Self.insertAll(records, db)
                 try db.cachedStatement(sql: """
                     INSERT INTO traceback_journal (id, segment, records) VALUES (1, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, records = excluded.records
@@ -393,12 +392,46 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
         for call in calls { try insertBound(call, insert, db) }
     }
 
-    /// Binds one record to the prepared insert with SQLite's own calls and runs it.
-    private static func insertBound(_ call: SignedCallRecord, _ statement: Statement, _ db: Database) throws {
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        var code = sqlite3_bind_int64(handle, 1, call.time)
+    /// Records per statement when the journal moves records in: one
+    /// `INSERT … VALUES (…), (…), …` runs SQLite's insert program once for
+    /// them all instead of once per record.
+    static let rowsPerInsert = 32
+
+    private static let insertManySQL = "INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES "
+        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(separator: ", ")
+
+    /// Inserts `calls`: full groups of ``rowsPerInsert`` with the multi-row statement, the rest one by one.
+    private static func insertAll(_ calls: [SignedCallRecord], _ db: Database) throws {
+        var index = 0
+        if calls.count >= rowsPerInsert {
+            let many = try db.cachedStatement(sql: insertManySQL)
+            let handle = many.sqliteStatement
+            while calls.count - index >= rowsPerInsert {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+                for row in 0..<rowsPerInsert {
+                    let code = bind(calls[index + row], handle, first: Int32(row * 7 + 1))
+                    guard code == SQLITE_OK else {
+                        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record")
+                    }
+                }
+                let code = sqlite3_step(handle)
+                sqlite3_reset(handle)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                index += rowsPerInsert
+            }
+        }
+        if index < calls.count {
+            let insert = try db.cachedStatement(sql: insertSQL)
+            for call in calls[index...] { try insertBound(call, insert, db) }
+        }
+    }
+
+    /// Binds `call`'s seven columns from parameter `first` on; SQLite's result code.
+    private static func bind(_ call: SignedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
+        var code = sqlite3_bind_int64(handle, first, call.time)
         func text(_ index: Int32, _ value: String) {
             guard code == SQLITE_OK else { return }
             var value = value
@@ -411,12 +444,21 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
                 }
             }
         }
-        text(2, call.orig)
-        text(3, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))
-        text(4, call.attestation.rawValue)
-        text(5, call.origid)
-        text(6, call.customerID)
-        if let trunk = call.trunk { text(7, trunk) }
+        text(first + 1, call.orig)
+        text(first + 2, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))
+        text(first + 3, call.attestation.rawValue)
+        text(first + 4, call.origid)
+        text(first + 5, call.customerID)
+        if let trunk = call.trunk { text(first + 6, trunk) }
+        return code
+    }
+
+    /// Binds one record to the prepared insert with SQLite's own calls and runs it.
+    private static func insertBound(_ call: SignedCallRecord, _ statement: Statement, _ db: Database) throws {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        var code = bind(call, handle, first: 1)
         guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record") }
         code = sqlite3_step(handle)
         sqlite3_reset(handle)

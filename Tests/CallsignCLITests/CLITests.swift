@@ -127,7 +127,7 @@ struct CLITests {
     @Test("serve refuses a WAL limit out of range and unknown two-valued option values with a one-line error and exit 2, before it opens anything")
     func serveOptionErrors() async throws {
         for arguments in [["--sqlite-wal-limit", "0"], ["--sqlite-wal-limit", "65537"], ["--sqlite-checkpoints", "sometimes"],
-                          ["--traceback-writer", "process"]] {
+                          ["--traceback-writer", "process"], ["--traceback-journal", "fsync"], ["--hot-path-parser", "regex"]] {
             let output = try await run(CLI.path, ["serve", "--data", "/nonexistent/callsign-data"] + arguments, timeout: 20)
             #expect(output.status == 2, "\(arguments): \(output.stderr)")
             #expect(output.stderr.contains(arguments[0]), "\(output.stderr)")

@@ -136,6 +136,17 @@ struct TracebackJournalTests {
         }
     }
 
+    @Test("a batch moved in with multi-row inserts keeps every field of every record (full groups and the rest)")
+    func multiRowInsert() async throws {
+        let store = try SQLiteStore(path: try SQLiteStoreTests.temporaryPath())
+        let count = SQLiteStore.rowsPerInsert * 2 + 5
+        let written = (0..<count).map { Self.record($0, trunk: $0 % 4 == 1 ? "192.0.2.\($0)" : nil) }
+        try store.applyJournal(written, through: .init(segment: 1, records: Int64(count)))
+        let read = try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1_000)
+        #expect(read.count == count)
+        #expect(Set(read) == Set(written))
+    }
+
     @Test("a record too large to frame is refused and nothing is written")
     func oversizedRecord() throws {
         var bytes: [UInt8] = [9]
