@@ -74,4 +74,48 @@ struct RawRequestHeadTests {
         let long = "POST /stir/v1/signing HTTP/1.1\r\nX-A: " + String(repeating: "a", count: 200)
         #expect(Self.parse(long, limit: 128) == .unusable)
     }
+
+    /// xorshift64*: a fixed, seeded sequence (the same inputs on every run).
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 2_685_821_657_736_338_717
+        }
+    }
+
+    @Test("mutated, cut and random heads never crash the parser, and a framed head never claims more bytes than it was given")
+    func hostileBytes() {
+        var random = Seeded(state: 0x9E37_79B9_7F4A_7C15)
+        let base = Array(("POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Authorization: Bearer cs_abc\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\n{\"a\":\"b\"}").utf8)
+        let alphabet: [UInt8] = Array(" :\r\n\t/,;=-0123456789ABCDabcdPOST\u{0}".utf8) + [0x7F, 0x80, 0xFF]
+        var framed = 0
+        for round in 0..<20_000 {
+            var bytes = base
+            switch round % 4 {
+            case 0:  // flip a few bytes
+                for _ in 0..<Int.random(in: 1...4, using: &random) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &random)] = alphabet.randomElement(using: &random)!
+                }
+            case 1:  // cut anywhere
+                bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random)))
+            case 2:  // insert bytes
+                for _ in 0..<Int.random(in: 1...6, using: &random) {
+                    bytes.insert(alphabet.randomElement(using: &random)!, at: Int.random(in: 0...bytes.count, using: &random))
+                }
+            default:  // random bytes from the alphabet
+                bytes = (0..<Int.random(in: 0...120, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            }
+            let parsed = bytes.withUnsafeBytes { RawRequestHead.parse($0, maxHeadBytes: 16 * 1024) }
+            if case .head(let head) = parsed {
+                framed += 1
+                #expect(head.headLength <= bytes.count && head.headLength >= 4)
+                #expect(head.contentLength >= 0 && head.contentLength <= 999_999_999)
+            }
+        }
+        #expect(framed > 1_000)  // the mutations leave many heads intact: the test reaches the field parsing
+    }
 }
