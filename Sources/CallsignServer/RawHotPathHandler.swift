@@ -86,12 +86,12 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let left = remaining - buffer.readableBytes
                 mode = left == 0 ? .waiting : .forwarding(left)
                 context.fireChannelRead(data)
-                if left == 0 { resumeIfAnswered(context) }
+                if left == 0, resumeIfAnswered() { process(context) }
             } else if let rest = buffer.readSlice(length: remaining) {
                 mode = .waiting
                 context.fireChannelRead(wrapInboundOut(rest))
                 append(&buffer)
-                resumeIfAnswered(context)
+                if resumeIfAnswered() { process(context) }
             }
         case .waiting:
             append(&buffer)
@@ -127,11 +127,15 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// A request handed on may have been answered at once (a refusal, a hot answer downstream).
-    private func resumeIfAnswered(_ context: ChannelHandlerContext) {
-        guard case .waiting = mode, downstream?.isIdle ?? true else { return }
+    /// A request handed on may have been answered at once (a refusal, a hot
+    /// answer downstream): reading goes on. Only sets the mode — ``process(_:)``
+    /// loops on, so pipelined requests never nest calls (a flood of tiny
+    /// requests answered downstream must not grow the stack).
+    @discardableResult
+    private func resumeIfAnswered() -> Bool {
+        guard case .waiting = mode, downstream?.isIdle ?? true else { return false }
         mode = .parsing
-        process(context)
+        return true
     }
 
     /// Hands everything on to NIO's decoder from here on.
@@ -169,7 +173,7 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
                     pending = buffer
                     mode = .waiting
                     context.fireChannelRead(wrapInboundOut(request))
-                    resumeIfAnswered(context)
+                    resumeIfAnswered()  // the loop goes on when it was answered at once
                 } else {
                     pending = nil
                     mode = .forwarding(total - buffer.readableBytes)

@@ -274,4 +274,21 @@ struct HotPathTests {
             #expect(traced.contains { $0.orig == "12155550045" })
         }
     }
+
+    @Test("a thousand pipelined requests handed on and answered at once downstream are all answered, in order")
+    func manyHandedOn() async throws {
+        let live = try await Live(journal: true)
+        try await live.run { client in
+            let port = try #require(client.port)
+            // Two Content-Type fields: not answered from bytes; the handler behind NIO's decoder refuses each (415) at once.
+            let requests = (0..<1_000).map { index in
+                "POST /stir/v1/signing HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Type: text/plain\r\nX-RequestID: \(index)\r\n"
+                    + "Content-Length: 2\r\n\r\n{}"
+            }
+            let out = try Self.pipelined(port: port, requests, count: 1_000)
+            #expect(out.components(separatedBy: "HTTP/1.1 415 ").count - 1 == 1_000)
+            let ids = out.components(separatedBy: "X-RequestID: ").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            #expect(ids == Array(0..<1_000))
+        }
+    }
 }
