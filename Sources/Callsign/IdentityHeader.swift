@@ -79,7 +79,17 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
 
     /// The raw value of a parameter (names compare case-insensitively, RFC 3261 §7.3.1).
     public func parameter(_ name: String) -> String? {
-        parameters.first(where: { $0.name.lowercased() == name })?.rawValue ?? nil
+        // Names are RFC 3261 tokens (ASCII): compared ignoring ASCII case, without a lowercased copy per lookup.
+        for parameter in parameters where Self.equalsIgnoringASCIICase(parameter.name, lowercase: name) {
+            return parameter.rawValue
+        }
+        return nil
+    }
+
+    /// Whether `name` equals `lowercase` (already lower case) ignoring ASCII case.
+    static func equalsIgnoringASCIICase(_ name: String, lowercase: String) -> Bool {
+        name.utf8.count == lowercase.utf8.count
+            && name.utf8.elementsEqual(lowercase.utf8) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
     }
 
     /// The header field value, `token;name=value;…`.

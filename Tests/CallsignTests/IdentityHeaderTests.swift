@@ -28,6 +28,16 @@ struct IdentityHeaderTests {
         #expect(try IdentityHeader(parsing: header.value) == header)
     }
 
+    @Test("parameter names match in any ASCII case (RFC 3261 §7.3.1 tokens), and only whole names")
+    func parameterNamesIgnoreCase() throws {
+        let header = try IdentityHeader(parsing: "abc.def.ghi;INFO=<https://x.example/c.pem>;Alg=ES256;pPt=shaken;X-Foo=bar;inf=1")
+        #expect(header.info == "https://x.example/c.pem")
+        #expect(header.alg == "ES256")
+        #expect(header.ppt == "shaken")
+        #expect(header.parameter("x-foo") == "bar")
+        #expect(header.parameter("in") == nil && header.parameter("inf") == "1" && header.parameter("infos") == nil)
+    }
+
     @Test("accepts the header name Identity or its compact form y")
     func headerNames() throws {
         for line in ["Identity: a.b.c;info=<https://x>", "identity:a.b.c;info=<https://x>", "y: a.b.c;info=<https://x>"] {
