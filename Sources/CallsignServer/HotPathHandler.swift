@@ -291,16 +291,13 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: APIResponse, for head: HTTPRequest, started: UInt64, context: ChannelHandlerContext) {
-        let body = response.encodedBody
-        let requestID = HotPathRequestCheck.first(HotPathRequestCheck.requestID, in: head.headerFields).flatMap { $0.utf8.count <= 128 ? $0 : nil }
+        let requestID = HTTPAnswerEncoding.echoedRequestID(HotPathRequestCheck.first(HotPathRequestCheck.requestID, in: head.headerFields))
         if let socket = socketContext {
             // One buffer, already HTTP/1.1, written below Hummingbird's encoders (same head fields as they write).
-            var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
-            HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: shared.dateBytes(),
-                                         requestID: requestID, into: &buffer)
-            buffer.writeBytes(body)
+            let buffer = shared.answerBytes(response, requestID: requestID, allocator: context.channel.allocator)
             socket.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
         } else {
+            let body = response.encodedBody
             var fields: HTTPFields = [
                 .contentType: "application/json",
                 .contentLength: String(body.count),
@@ -329,6 +326,11 @@ final class SocketWriteHandler: ChannelOutboundHandler, RemovableChannelHandler 
 /// HTTP/1.1 response heads of the hot path's answers (RFC 9112 §4), written
 /// as bytes: the status line, then the fields Hummingbird's path writes too.
 enum HTTPAnswerEncoding {
+    /// The request's `X-RequestID` as the answer echoes it: values over 128 bytes are not echoed.
+    static func echoedRequestID(_ value: String?) -> String? {
+        value.flatMap { $0.utf8.count <= 128 ? $0 : nil }
+    }
+
     static func writeHead(status: Int, contentLength: Int, date: [UInt8], requestID: String?, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 ")
         writeDecimal(status, into: &buffer)
@@ -466,6 +468,16 @@ public final class RESTHotPath: Sendable {
     /// The server to give `Application(router:server:)`.
     public var server: HTTPServerBuilder {
         .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [HotPathHandler(shared: self)]))
+    }
+
+    /// `response` as HTTP/1.1 bytes: the head ``HTTPAnswerEncoding`` writes and the JSON body.
+    func answerBytes(_ response: APIResponse, requestID: String?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let body = response.encodedBody
+        var buffer = allocator.buffer(capacity: 192 + body.count)
+        HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: dateBytes(),
+                                     requestID: requestID, into: &buffer)
+        buffer.writeBytes(body)
+        return buffer
     }
 
     /// The IMF-fixdate of the current second (RFC 9110 §6.6.1: an origin server with a clock sends Date).

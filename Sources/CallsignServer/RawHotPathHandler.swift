@@ -196,12 +196,8 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ response: APIResponse, head: RawRequestHead, started: UInt64, context: ChannelHandlerContext) {
-        let body = response.encodedBody
-        let requestID = head.requestID.flatMap { $0.utf8.count <= 128 ? $0 : nil }
-        var buffer = context.channel.allocator.buffer(capacity: 192 + body.count)
-        HTTPAnswerEncoding.writeHead(status: response.status, contentLength: body.count, date: shared.dateBytes(),
-                                     requestID: requestID, into: &buffer)
-        buffer.writeBytes(body)
+        let buffer = shared.answerBytes(response, requestID: HTTPAnswerEncoding.echoedRequestID(head.requestID),
+                                        allocator: context.channel.allocator)
         context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
         needsFlush = true
         shared.countAnsweredFromBytes()

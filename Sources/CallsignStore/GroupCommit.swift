@@ -488,15 +488,17 @@ public protocol SynchronousRecording: Sendable {
     func recordSynchronously(_ calls: [SignedCallRecord]) throws
 }
 
-/// Wakes the writer thread: a flag under a condition variable.
-private final class WriterSignal: @unchecked Sendable {
+/// Wakes a writer thread (the group-commit writer, the traceback journal's
+/// indexer): a flag under a condition variable.
+final class WriterSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending = false  // guarded by `condition`
     private var stopped = false  // guarded by `condition`
 
-    func reset() {
+    /// Ready to run again after ``stop()``; `keepingSignal` keeps a signal sent meanwhile.
+    func reset(keepingSignal: Bool = false) {
         condition.lock()
-        pending = false
+        if !keepingSignal { pending = false }
         stopped = false
         condition.unlock()
     }
@@ -521,11 +523,20 @@ private final class WriterSignal: @unchecked Sendable {
         return stopped
     }
 
-    /// Waits for a signal: `true` when signalled, `false` once stopped.
-    func wait() -> Bool {
+    /// Waits for a signal (or until `timeout` passes): `true` when signalled
+    /// or timed out, `false` once stopped.
+    func wait(timeout: Duration? = nil) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while !pending && !stopped { condition.wait() }
+        if let timeout {
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let deadline = Date(timeIntervalSinceNow: seconds)
+            while !pending && !stopped {
+                if !condition.wait(until: deadline) { break }
+            }
+        } else {
+            while !pending && !stopped { condition.wait() }
+        }
         pending = false
         return !stopped
     }

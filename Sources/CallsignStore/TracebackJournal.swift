@@ -82,7 +82,7 @@ public final class TracebackJournal: Sendable {
     private let applied = Atomic<Int>(0)
     private let running = Atomic<Bool>(false)
     private let counters = Mutex((transactions: 0, records: 0, failures: 0))
-    private let signal = JournalSignal()
+    private let signal = WriterSignal()
     private let lockFD: Int32
     private let target: any TracebackJournalTarget
 
@@ -290,7 +290,7 @@ public final class TracebackJournal: Sendable {
     /// cancelled; then moves the rest, closes the journal (later appends
     /// fail) and deletes the segments the store has all of.
     public func run() async {
-        signal.reset()
+        signal.reset(keepingSignal: true)  // a flush asked for before the indexer started still counts
         running.store(true, ordering: .releasing)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
@@ -314,18 +314,11 @@ public final class TracebackJournal: Sendable {
         var failures = 0
         while true {
             let stopping = !signal.wait(timeout: interval)
-            if stopping {
-                // Last pass: nothing is appended after this take.
-                let (batch, position, old) = take(closing: true)
-                carry += batch
-                if !batch.isEmpty { carryPosition = position }
-                retired += old
-            } else {
-                let (batch, position, old) = take(closing: false)
-                carry += batch
-                if !batch.isEmpty { carryPosition = position }
-                retired += old
-            }
+            // The last pass closes the journal: nothing is appended after its take.
+            let (batch, position, old) = take(closing: stopping)
+            carry += batch
+            if !batch.isEmpty { carryPosition = position }
+            retired += old
             if !carry.isEmpty, let position = carryPosition {
                 do {
                     try target.applyJournal(carry, through: position)
@@ -513,46 +506,5 @@ public final class TracebackJournal: Sendable {
             bytes = bytes.dropFirst(count)
             return value
         }
-    }
-}
-
-/// Wakes the journal's indexer: a flag under a condition variable, with a timed wait.
-private final class JournalSignal: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pending = false  // guarded by `condition`
-    private var stopped = false  // guarded by `condition`
-
-    /// Ready to run again after ``stop()`` (a signal sent meanwhile is kept).
-    func reset() {
-        condition.lock()
-        stopped = false
-        condition.unlock()
-    }
-
-    func signal() {
-        condition.lock()
-        pending = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// Waits for a signal or `timeout`: `false` once stopped.
-    func wait(timeout: Duration) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        while !pending && !stopped {
-            if !condition.wait(until: deadline) { break }
-        }
-        pending = false
-        return !stopped
     }
 }
