@@ -159,13 +159,24 @@ public struct ChainValidatingResolver: CertificateResolver {
 /// hot x5u costs a body identity check and a chain-cache lookup per call.
 /// Bounded: past ``capacity`` entries it starts afresh.
 final class HotCredentials: Sendable {
-    struct Entry: Sendable {
-        var policy: X5UPolicy
-        var body: [UInt8]
-        var key: SHA256Digest
-        var credential: ResolvedCredential
-        var validFrom: Int64
-        var validUntil: Int64
+    /// A class: a lookup on every verification retains one reference, not each field.
+    final class Entry: Sendable {
+        let policy: X5UPolicy
+        let body: [UInt8]
+        let key: SHA256Digest
+        let credential: ResolvedCredential
+        let validFrom: Int64
+        let validUntil: Int64
+
+        init(policy: X5UPolicy, body: [UInt8], key: SHA256Digest, credential: ResolvedCredential, validFrom: Int64,
+             validUntil: Int64) {
+            self.policy = policy
+            self.body = body
+            self.key = key
+            self.credential = credential
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+        }
     }
 
     private let entries = Mutex([String: Entry]())

@@ -57,8 +57,17 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     /// The `info` URI without its angle brackets, if present and bracketed.
     public var info: String? {
         guard let raw = parameter("info") else { return nil }
-        guard raw.hasPrefix("<"), raw.hasSuffix(">"), raw.count >= 2 else { return nil }
-        return String(raw.dropFirst().dropLast())
+        return Self.unwrapped(raw, open: UInt8(ascii: "<"), close: UInt8(ascii: ">"), orRaw: false)
+    }
+
+    /// `raw` without its first and last byte when they are `open` and `close`
+    /// (ASCII, so the cut stays on scalar boundaries); otherwise `raw` itself
+    /// (`orRaw`) or nil. On UTF-8 bytes: no grapheme counting per lookup.
+    static func unwrapped(_ raw: String, open: UInt8, close: UInt8, orRaw: Bool) -> String? {
+        let utf8 = raw.utf8
+        guard utf8.count >= 2, utf8.first == open, utf8.last == close else { return orRaw ? raw : nil }
+        let inner = utf8.index(after: utf8.startIndex)..<utf8.index(before: utf8.endIndex)
+        return String(raw[inner])
     }
 
     /// Whether an `info` parameter is present at all (even malformed).
@@ -70,8 +79,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     /// The `ppt` parameter, unquoted.
     public var ppt: String? {
         guard let raw = parameter("ppt") else { return nil }
-        if raw.count >= 2, raw.hasPrefix("\""), raw.hasSuffix("\"") { return String(raw.dropFirst().dropLast()) }
-        return raw
+        return Self.unwrapped(raw, open: UInt8(ascii: "\""), close: UInt8(ascii: "\""), orRaw: true)
     }
 
     /// Whether the digest is the compact form `..signature` (RFC 8225 §7).
@@ -90,6 +98,12 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     static func equalsIgnoringASCIICase(_ name: String, lowercase: String) -> Bool {
         name.utf8.count == lowercase.utf8.count
             && name.utf8.elementsEqual(lowercase.utf8) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
+    }
+
+    /// Whether two names are equal ignoring ASCII case (either may hold upper case).
+    static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8) { lower($0) == lower($1) }
     }
 
     /// The header field value, `token;name=value;…`.
@@ -194,7 +208,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
                 }
                 rawValue = String(decoding: bytes[valueStart..<index], as: UTF8.self)
             }
-            if parameters.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+            if parameters.contains(where: { Self.equalsIgnoringASCIICase($0.name, name) }) {
                 throw VerificationError(.malformedIdentityHeader, "parameter \(name) appears twice")
             }
             parameters.append(Parameter(name: name, rawValue: rawValue))
@@ -205,8 +219,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
         }
         self.token = token
         self.parameters = parameters
-        if let raw = parameter("info"), info == nil {
-            _ = raw
+        if parameter("info") != nil, info == nil {
             throw VerificationError(.badInfo, "info parameter is not a URI in <…>")
         }
     }
@@ -214,14 +227,18 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     /// Parses a header line with its name: `Identity: …` or the compact `y: …`
     /// (RFC 8224 §4). Text without a header name is parsed as a bare value.
     public init(line: some StringProtocol, limits: Limits = Limits()) throws(VerificationError) {
-        try self.init(parsing: Self.stripHeaderName(String(line)), limits: limits)
+        // A String or a Substring is sliced in place: no copy of the line.
+        let text: Substring = (line as? Substring) ?? (line as? String)?[...] ?? Substring(String(line))
+        try self.init(parsing: Self.stripHeaderName(text), limits: limits)
     }
 
     /// Removes a leading `Identity:` or `y:` header name, if any.
-    public static func stripHeaderName(_ line: String) -> Substring {
+    public static func stripHeaderName(_ line: String) -> Substring { stripHeaderName(line[...]) }
+
+    /// Removes a leading `Identity:` or `y:` header name, if any.
+    public static func stripHeaderName(_ text: Substring) -> Substring {
         // On UTF-8 bytes, stopping at the first byte that cannot be part of a
         // header name: the value (base64url, then `;info=<https:…`) is never scanned whole.
-        let text = line[...]
         let utf8 = text.utf8
         var index = utf8.startIndex
         while index < utf8.endIndex, utf8[index] == 0x20 || utf8[index] == 0x09 { index = utf8.index(after: index) }
@@ -231,7 +248,9 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
             let byte = utf8[index]
             if byte == UInt8(ascii: ":") {
                 let name = text[nameStart..<nameEnd]
-                if name.utf8.count <= 8, ["identity", "y"].contains(name.lowercased()) {
+                if name.utf8.count <= 8,
+                    Self.equalsIgnoringASCIICase(String(name), lowercase: "identity") || Self.equalsIgnoringASCIICase(String(name), lowercase: "y")
+                {
                     return text[utf8.index(after: index)...]
                 }
                 break

@@ -87,6 +87,14 @@ public struct JSONObject: Sendable, Hashable {
         }
     }
 
+    /// Removes the member `key` and returns its value (one search, where
+    /// reading and then setting nil takes two).
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        guard let index = members.firstIndex(where: { $0.key == key }) else { return nil }
+        return members.remove(at: index).value
+    }
+
     /// The keys, in order.
     public var keys: [String] { members.map(\.key) }
 

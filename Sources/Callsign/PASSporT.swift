@@ -170,16 +170,14 @@ extension PASSporT.Header {
     /// - Throws: ``VerificationError`` (`malformedPASSporT`, `unsupportedAlgorithm`).
     public init(json object: JSONObject) throws(VerificationError) {
         var rest = object
-        guard let algValue = rest["alg"] else {
+        guard let algValue = rest.removeValue(forKey: "alg") else {
             throw VerificationError(.unsupportedAlgorithm, "PASSporT header has no alg")
         }
         guard let alg = algValue.stringValue else {
             throw VerificationError(.unsupportedAlgorithm, "PASSporT header alg is not a string")
         }
-        rest["alg"] = nil
         func optionalString(_ key: String) throws(VerificationError) -> String? {
-            guard let value = rest[key] else { return nil }
-            rest[key] = nil
+            guard let value = rest.removeValue(forKey: key) else { return nil }
             guard let string = value.stringValue else {
                 throw VerificationError(.malformedPASSporT, "PASSporT header \(key) is a \(value.typeName), not a string")
             }
@@ -208,10 +206,8 @@ extension PASSporT.Party {
         guard var object = value.objectValue else {
             throw VerificationError(.invalidClaim, "\(claim) is a \(value.typeName), not an object")
         }
-        let tn = object["tn"]
-        let uri = object["uri"]
-        object["tn"] = nil
-        object["uri"] = nil
+        let tn = object.removeValue(forKey: "tn")
+        let uri = object.removeValue(forKey: "uri")
         if !allowExtra, !object.isEmpty {
             throw VerificationError(.invalidClaim, "\(claim) has members other than tn or uri")
         }
@@ -272,10 +268,7 @@ extension PASSporT.Claims {
     /// - Throws: ``VerificationError`` with `missingClaim` or `invalidClaim`.
     public init(json object: JSONObject) throws(VerificationError) {
         var rest = object
-        func take(_ key: String) -> JSONValue? {
-            defer { rest[key] = nil }
-            return rest[key]
-        }
+        func take(_ key: String) -> JSONValue? { rest.removeValue(forKey: key) }
         func optionalString(_ key: String) throws(VerificationError) -> String? {
             guard let value = take(key) else { return nil }
             guard let s = value.stringValue else {
@@ -295,8 +288,7 @@ extension PASSporT.Claims {
             throw VerificationError(.invalidClaim, "dest is a \(destValue.typeName), not an object")
         }
         func stringArray(_ key: String) throws(VerificationError) -> [String] {
-            guard let value = destObject[key] else { return [] }
-            destObject[key] = nil
+            guard let value = destObject.removeValue(forKey: key) else { return [] }
             guard let array = value.arrayValue else {
                 throw VerificationError(.invalidClaim, "dest.\(key) is a \(value.typeName), not an array")
             }

@@ -39,17 +39,19 @@ public struct CompactJWS: Sendable, Hashable {
         }
         guard !utf8.isEmpty else { throw VerificationError(.malformedPASSporT, "empty PASSporT") }
         let bytes = Array(utf8)
-        var dots: [Int] = []
-        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: ".") {
-            dots.append(offset)
-            if dots.count > 2 { break }
+        // The first three dots' offsets (a third one is an error), without an array per token.
+        var dots = (0, 0)
+        var dotCount = 0
+        for offset in bytes.indices where bytes[offset] == UInt8(ascii: ".") {
+            dotCount += 1
+            if dotCount == 1 { dots.0 = offset } else if dotCount == 2 { dots.1 = offset } else { break }
         }
-        guard dots.count == 2 else {
-            throw VerificationError(.malformedPASSporT, "a compact JWS has 3 segments, found \(dots.count + 1)")
+        guard dotCount == 2 else {
+            throw VerificationError(.malformedPASSporT, "a compact JWS has 3 segments, found \(dotCount + 1)")
         }
-        let headerText = bytes[0..<dots[0]]
-        let payloadText = bytes[(dots[0] + 1)..<dots[1]]
-        let signatureText = bytes[(dots[1] + 1)...]
+        let headerText = bytes[0..<dots.0]
+        let payloadText = bytes[(dots.0 + 1)..<dots.1]
+        let signatureText = bytes[(dots.1 + 1)...]
         if headerText.isEmpty && payloadText.isEmpty {
             throw VerificationError(.compactFormNotAllowed, "compact form (header and claims omitted, RFC 8225 §7)")
         }
@@ -77,7 +79,7 @@ public struct CompactJWS: Sendable, Hashable {
         self.header = try object(headerBytes, "header")
         self.payload = try object(payloadBytes, "claims")
         self.signature = signature
-        self.signingInput = Array(bytes[0..<dots[1]])
+        self.signingInput = Array(bytes[0..<dots.1])
     }
 }
 

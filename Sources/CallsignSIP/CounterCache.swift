@@ -9,8 +9,25 @@ import Synchronization
 public final class CounterCache: Sendable {
     public static let shared = CounterCache()
 
-    private let counters = Mutex([String: Counter]())
+    /// Handles by the hash of (label, dimensions); a bucket holds the rare collisions.
+    private let counters = Mutex(Buckets())
     public let capacity: Int
+
+    private struct Buckets {
+        var byHash: [Int: [Entry]] = [:]
+        var count = 0
+    }
+
+    private struct Entry {
+        let label: String
+        let dimensions: [(String, String)]
+        let counter: Counter
+
+        func matches(_ label: String, _ dimensions: [(String, String)]) -> Bool {
+            self.label == label && self.dimensions.count == dimensions.count
+                && zip(self.dimensions, dimensions).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        }
+    }
 
     public init(capacity: Int = 4096) {
         self.capacity = capacity
@@ -18,18 +35,32 @@ public final class CounterCache: Sendable {
 
     /// Increments the counter `label` with `dimensions`.
     public func increment(_ label: String, _ dimensions: [(String, String)] = []) {
-        var key = label
+        handle(label, dimensions).increment()
+    }
+
+    /// The one handle for (`label`, `dimensions`), made on first use; past
+    /// ``capacity`` keys a new handle each call (not kept).
+    func handle(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        // Looked up by a hash of the parts: no key string built per call.
+        var hasher = Hasher()
+        hasher.combine(label)
         for (name, value) in dimensions {
-            key += "\u{1F}" + name + "=" + value
+            hasher.combine(name)
+            hasher.combine(value)
         }
-        if let counter = counters.withLock({ $0[key] }) {
-            counter.increment()
-            return
+        let hash = hasher.finalize()
+        let found = counters.withLock { counters in
+            counters.byHash[hash]?.first(where: { $0.matches(label, dimensions) })?.counter
         }
-        let counter = Counter(label: label, dimensions: dimensions)
-        counters.withLock { counters in
-            if counters.count < capacity { counters[key] = counter }
+        if let found { return found }
+        let made = Counter(label: label, dimensions: dimensions)
+        return counters.withLock { counters -> Counter in
+            // Another thread may have made it meanwhile: keep one handle per key.
+            if let existing = counters.byHash[hash]?.first(where: { $0.matches(label, dimensions) }) { return existing.counter }
+            guard counters.count < capacity else { return made }
+            counters.count += 1
+            counters.byHash[hash, default: []].append(Entry(label: label, dimensions: dimensions, counter: made))
+            return made
         }
-        counter.increment()
     }
 }

@@ -36,14 +36,31 @@ struct IdentityHeaderTests {
         #expect(header.ppt == "shaken")
         #expect(header.parameter("x-foo") == "bar")
         #expect(header.parameter("in") == nil && header.parameter("inf") == "1" && header.parameter("infos") == nil)
+        // A name repeated in another case is the same parameter twice (438).
+        #expect(throws: VerificationError(.malformedIdentityHeader, "")) {
+            try IdentityHeader(parsing: "abc.def.ghi;info=<https://x.example/c.pem>;alg=ES256;ALG=ES256")
+        }
+        // Brackets and quotes are taken off whole: an empty <> is an empty URI, a lone quote stays.
+        #expect(try IdentityHeader(parsing: "a.b.c;info=<>;ppt=\"\"").info == "")
+        #expect(try IdentityHeader(parsing: "a.b.c;info=<>;ppt=\"\"").ppt == "")
+        let built = IdentityHeader(token: "a.b.c", parameters: [.init(name: "ppt", rawValue: "\""), .init(name: "info", rawValue: "<")])
+        #expect(built.ppt == "\"" && built.info == nil && built.hasInfo)
     }
 
     @Test("accepts the header name Identity or its compact form y")
     func headerNames() throws {
-        for line in ["Identity: a.b.c;info=<https://x>", "identity:a.b.c;info=<https://x>", "y: a.b.c;info=<https://x>"] {
+        for line in ["Identity: a.b.c;info=<https://x>", "identity:a.b.c;info=<https://x>", "y: a.b.c;info=<https://x>",
+                     "IDENTITY :a.b.c;info=<https://x>", "Y:a.b.c;info=<https://x>", "a.b.c;info=<https://x>"]
+        {
             let header = try IdentityHeader(line: line)
             #expect(header.token == "a.b.c")
+            // The same line as a slice of a longer text (as SIP parsing hands it on).
+            let text = "Via: x\n" + line + "\n"
+            let slice = text.dropFirst(7).dropLast(1)
+            #expect(try IdentityHeader(line: slice) == header)
         }
+        // Another header's name is not stripped: its value is no digest.
+        #expect(throws: VerificationError.self) { try IdentityHeader(line: "Identityx: a.b.c;info=<https://x>") }
     }
 
     @Test("recognizes the compact form ..signature (RFC 8225 §7)")

@@ -7,6 +7,16 @@ struct JSONTests {
         try JSONParser.parse(Array(text.utf8), limits: limits)
     }
 
+    @Test("removing a member returns its value once and keeps the others in order")
+    func removeValue() {
+        var object = JSONObject(["a": .integer(1), "b": .string("x"), "c": .bool(true)])
+        #expect(object.removeValue(forKey: "b") == .string("x"))
+        #expect(object.removeValue(forKey: "b") == nil)
+        #expect(object.removeValue(forKey: "B") == nil)
+        #expect(object.keys == ["a", "c"])
+        #expect(object["c"] == .bool(true))
+    }
+
     @Test("writes keys in code-point order at every level with no whitespace")
     func canonicalOrder() throws {
         let value = try parse(#"{ "orig" : {"tn":"1"}, "dest": {"uri":["x"],"tn":["2"]}, "attest":"A", "iat": 5 }"#)

@@ -1,0 +1,30 @@
+@testable import CallsignSIP
+import Metrics
+import Testing
+
+@Suite("Counter handles kept per label and dimensions")
+struct CounterCacheTests {
+    @Test("the same label and dimensions get the same handle; another value, order or label gets another")
+    func oneHandlePerKey() {
+        let cache = CounterCache(capacity: 16)
+        let a = cache.handle("calls_total", [("verstat", "passed"), ("reason", "none")])
+        #expect(a === cache.handle("calls_total", [("verstat", "passed"), ("reason", "none")]))
+        #expect(a !== cache.handle("calls_total", [("verstat", "failed"), ("reason", "none")]))
+        #expect(a !== cache.handle("calls_total", [("reason", "none"), ("verstat", "passed")]))
+        #expect(a !== cache.handle("other_total", [("verstat", "passed"), ("reason", "none")]))
+        #expect(a !== cache.handle("calls_total", [("verstat", "passed")]))
+        // Parts are compared whole: moving a character between name and value is another key.
+        #expect(cache.handle("x", [("ab", "c")]) !== cache.handle("x", [("a", "bc")]))
+        #expect(cache.handle("x", []) === cache.handle("x", []))
+    }
+
+    @Test("past the capacity a handle is made per call and not kept; earlier keys keep theirs")
+    func bounded() {
+        let cache = CounterCache(capacity: 2)
+        let first = cache.handle("a", [])
+        let second = cache.handle("b", [])
+        #expect(cache.handle("c", []) !== cache.handle("c", []))
+        #expect(first === cache.handle("a", []))
+        #expect(second === cache.handle("b", []))
+    }
+}
