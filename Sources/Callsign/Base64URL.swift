@@ -25,6 +25,17 @@ public enum Base64URL {
         }
     }
 
+    /// Appends the unpadded base64url text of `bytes` to `output` (no String in between).
+    public static func append<Bytes: Collection>(_ bytes: Bytes, to output: inout [UInt8]) where Bytes.Element == UInt8 {
+        let count = bytes.count
+        let outputCount = (count / 3) * 4 + [0, 2, 3][count % 3]
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: outputCount))
+        output.withUnsafeMutableBufferPointer { buffer in
+            _ = encode(bytes, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+
     /// Encodes bytes into `output`; returns the number of bytes written.
     @usableFromInline
     static func encode<Bytes: Collection>(_ bytes: Bytes, into output: UnsafeMutableBufferPointer<UInt8>) -> Int

@@ -108,12 +108,21 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
 
     /// The header field value, `token;name=value;…`.
     public var value: String {
-        var out = token
+        // One buffer, sized first: the value of every signed call's header is built here.
+        var size = token.utf8.count
+        for parameter in parameters { size += 2 + parameter.name.utf8.count + (parameter.rawValue?.utf8.count ?? 0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        out.append(contentsOf: token.utf8)
         for parameter in parameters {
-            out += ";" + parameter.name
-            if let raw = parameter.rawValue { out += "=" + raw }
+            out.append(UInt8(ascii: ";"))
+            out.append(contentsOf: parameter.name.utf8)
+            if let raw = parameter.rawValue {
+                out.append(UInt8(ascii: "="))
+                out.append(contentsOf: raw.utf8)
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var description: String { value }

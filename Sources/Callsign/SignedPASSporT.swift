@@ -99,7 +99,12 @@ public struct SignedPASSporT: Sendable, Hashable {
 
     /// The compact serialization, `header.claims.signature`.
     public var compact: String {
-        String(decoding: signingInput, as: UTF8.self) + "." + Base64URL.encode(signature)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(signingInput.count + 1 + (signature.count + 2) / 3 * 4)
+        bytes.append(contentsOf: signingInput)
+        bytes.append(UInt8(ascii: "."))
+        Base64URL.append(signature, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Decodes a full-form PASSporT.
@@ -151,9 +156,11 @@ public struct SignedPASSporT: Sendable, Hashable {
     public static func signingInput(for passport: PASSporT) -> [UInt8] {
         let (header, claims) = directCanonical(passport)
             ?? (JSONWriter.canonical(.object(passport.header.json)), JSONWriter.canonical(.object(passport.claims.json)))
-        var input = Array(Base64URL.encode(header).utf8)
+        var input: [UInt8] = []
+        input.reserveCapacity((header.count + 2) / 3 * 4 + 1 + (claims.count + 2) / 3 * 4)
+        Base64URL.append(header, to: &input)
         input.append(UInt8(ascii: "."))
-        input.append(contentsOf: Base64URL.encode(claims).utf8)
+        Base64URL.append(claims, to: &input)
         return input
     }
 

@@ -16,6 +16,10 @@ struct Base64URLTests {
             let encoded = Base64URL.encode(bytes)
             #expect(encoded == expected)
             #expect(Base64URL.decode(encoded) == bytes)
+            // Appending after existing bytes writes the same text and leaves them alone.
+            var appended: [UInt8] = Array("x.".utf8)
+            Base64URL.append(bytes, to: &appended)
+            #expect(appended == Array("x.".utf8) + Array(expected.utf8))
         }
     }
 
