@@ -279,6 +279,9 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         held.removeAll()
         for part in parts { channelRead(context: context, data: part) }
         flushIfNeeded(context)
+        // Replayed outside a socket read: what was passed on to Hummingbird needs its own
+        // read-complete (its async channel delivers what it was given only then).
+        if !parts.isEmpty { context.fireChannelReadComplete() }
         if !waitingForCommit, quiesceHeld {
             quiesceHeld = false
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())

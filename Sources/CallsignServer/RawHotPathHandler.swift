@@ -40,6 +40,10 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var mode = Mode.parsing
     private var pending: ByteBuffer?
     private var needsFlush = false
+    /// Between a socket read and its `channelReadComplete`.
+    private var inReadCycle = false
+    /// Something was handed on since the last `channelReadComplete` passed on.
+    private var handedOnSinceReadComplete = false
     private var context: ChannelHandlerContext?
     private let shared: RESTHotPath
     private weak var downstream: HotPathHandler?
@@ -74,22 +78,40 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         mode = .parsing
         process(context)
         flushIfNeeded(context)
+        // Outside a socket read, a request handed on needs its own read-complete:
+        // Hummingbird's async channel delivers what it was given only then.
+        if !inReadCycle { passOnReadComplete(context) }
+    }
+
+    /// Hands bytes on to NIO's decoder.
+    private func handOn(_ context: ChannelHandlerContext, _ data: NIOAny) {
+        handedOnSinceReadComplete = true
+        context.fireChannelRead(data)
+    }
+
+    /// Passes on `channelReadComplete` when something was handed on since the last
+    /// one; a read answered here whole costs the handlers behind nothing.
+    private func passOnReadComplete(_ context: ChannelHandlerContext) {
+        guard handedOnSinceReadComplete else { return }
+        handedOnSinceReadComplete = false
+        context.fireChannelReadComplete()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadCycle = true
         var buffer = unwrapInboundIn(data)
         switch mode {
         case .passThrough:
-            context.fireChannelRead(data)
+            handOn(context, data)
         case .forwarding(let remaining):
             if buffer.readableBytes <= remaining {
                 let left = remaining - buffer.readableBytes
                 mode = left == 0 ? .waiting : .forwarding(left)
-                context.fireChannelRead(data)
+                handOn(context, data)
                 if left == 0, resumeIfAnswered() { process(context) }
             } else if let rest = buffer.readSlice(length: remaining) {
                 mode = .waiting
-                context.fireChannelRead(wrapInboundOut(rest))
+                handOn(context, wrapInboundOut(rest))
                 append(&buffer)
                 if resumeIfAnswered() { process(context) }
             }
@@ -103,8 +125,9 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inReadCycle = false
         flushIfNeeded(context)
-        context.fireChannelReadComplete()
+        passOnReadComplete(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -141,7 +164,7 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Hands everything on to NIO's decoder from here on.
     private func giveUp(_ context: ChannelHandlerContext) {
         mode = .passThrough
-        if let rest = pending, rest.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(rest)) }
+        if let rest = pending, rest.readableBytes > 0 { handOn(context, wrapInboundOut(rest)) }
         pending = nil
     }
 
@@ -172,12 +195,12 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if buffer.readableBytes >= total, let request = buffer.readSlice(length: total) {
                     pending = buffer
                     mode = .waiting
-                    context.fireChannelRead(wrapInboundOut(request))
+                    handOn(context, wrapInboundOut(request))
                     resumeIfAnswered()  // the loop goes on when it was answered at once
                 } else {
                     pending = nil
                     mode = .forwarding(total - buffer.readableBytes)
-                    context.fireChannelRead(wrapInboundOut(buffer))
+                    handOn(context, wrapInboundOut(buffer))
                 }
             }
         }

@@ -256,6 +256,27 @@ struct HotPathTests {
         }
     }
 
+    @Test("requests the router answers, pipelined in one write behind a signing, are all answered in order (none waits for more bytes)",
+          arguments: [(true, true), (true, false), (false, true), (false, false)])
+    func routerRequestsPipelined(journal: Bool, raw: Bool) async throws {
+        let live = try await Live(journal: journal, raw: raw)
+        let fixture = live.fixture
+        try await live.run { client in
+            let port = try #require(client.port)
+            _ = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)  // caches the token
+            // Each GET is handed on to NIO and the router, the second and third only once the one before is
+            // answered - outside a socket read; with group commits the GETs also wait for the signing's commit.
+            let requests = [Self.raw("/stir/v1/signing", ServerFixture.signingBody(), id: "S", token: fixture.bankToken)]
+                + (1...3).map { "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-RequestID: G\($0)\r\n\r\n" }
+            let started = ContinuousClock.now
+            let out = try Self.pipelined(port: port, requests, count: 4)
+            let order = ["S", "G1", "G2", "G3"].map { out.range(of: "X-RequestID: \($0)")?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil }, "\(out)")
+            #expect(zip(order, order.dropFirst()).allSatisfy { ($0.0 ?? out.endIndex) < ($0.1 ?? out.startIndex) }, "\(out)")
+            #expect(ContinuousClock.now - started < .seconds(5))  // answered, not released by the client's 10 s timeout
+        }
+    }
+
     @Test("a hot request arriving a few bytes at a time gets the same answer as one arriving whole")
     func rawPathReassembles() async throws {
         let live = try await Live(journal: true)
