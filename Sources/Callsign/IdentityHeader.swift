@@ -88,22 +88,10 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
     /// The raw value of a parameter (names compare case-insensitively, RFC 3261 §7.3.1).
     public func parameter(_ name: String) -> String? {
         // Names are RFC 3261 tokens (ASCII): compared ignoring ASCII case, without a lowercased copy per lookup.
-        for parameter in parameters where Self.equalsIgnoringASCIICase(parameter.name, lowercase: name) {
+        for parameter in parameters where parameter.name.equalsIgnoringASCIICase(name) {
             return parameter.rawValue
         }
         return nil
-    }
-
-    /// Whether `name` equals `lowercase` (already lower case) ignoring ASCII case.
-    static func equalsIgnoringASCIICase(_ name: String, lowercase: String) -> Bool {
-        name.utf8.count == lowercase.utf8.count
-            && name.utf8.elementsEqual(lowercase.utf8) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
-    }
-
-    /// Whether two names are equal ignoring ASCII case (either may hold upper case).
-    static func equalsIgnoringASCIICase(_ a: String, _ b: String) -> Bool {
-        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
-        return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8) { lower($0) == lower($1) }
     }
 
     /// The header field value, `token;name=value;…`.
@@ -217,7 +205,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
                 }
                 rawValue = String(decoding: bytes[valueStart..<index], as: UTF8.self)
             }
-            if parameters.contains(where: { Self.equalsIgnoringASCIICase($0.name, name) }) {
+            if parameters.contains(where: { $0.name.equalsIgnoringASCIICase(name) }) {
                 throw VerificationError(.malformedIdentityHeader, "parameter \(name) appears twice")
             }
             parameters.append(Parameter(name: name, rawValue: rawValue))
@@ -257,9 +245,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
             let byte = utf8[index]
             if byte == UInt8(ascii: ":") {
                 let name = text[nameStart..<nameEnd]
-                if name.utf8.count <= 8,
-                    Self.equalsIgnoringASCIICase(String(name), lowercase: "identity") || Self.equalsIgnoringASCIICase(String(name), lowercase: "y")
-                {
+                if name.equalsIgnoringASCIICase("identity") || name.equalsIgnoringASCIICase("y") {
                     return text[utf8.index(after: index)...]
                 }
                 break
@@ -304,6 +290,16 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
         }
         parts.append(string[start...])
         return parts.filter { !$0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+    }
+}
+
+extension StringProtocol {
+    /// Whether the two are equal ignoring ASCII case, compared on UTF-8 bytes
+    /// without lowercased copies: for names that are ASCII tokens (SIP header and
+    /// parameter names, RFC 3261 §7.3.1 and §25.1).
+    package func equalsIgnoringASCIICase(_ other: some StringProtocol) -> Bool {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        return utf8.count == other.utf8.count && utf8.elementsEqual(other.utf8) { lower($0) == lower($1) }
     }
 }
 

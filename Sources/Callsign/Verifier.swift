@@ -194,12 +194,9 @@ public struct Verifier: Sendable {
     public func verifyCached(identityHeaders: [String], call: CallContext, now: Int64,
                              resolver: some CertificateResolver) -> Verdict?
     {
-        var values: [Substring] = identityHeaders.count == 1 ? IdentityHeader.splitCommaJoined(identityHeaders[0]) : []
-        if identityHeaders.count > 1 {
-            for header in identityHeaders {
-                values.append(contentsOf: IdentityHeader.splitCommaJoined(header))
-            }
-        }
+        // One field (nearly every call) is split without a second array.
+        let values = identityHeaders.count == 1 ? IdentityHeader.splitCommaJoined(identityHeaders[0])
+            : identityHeaders.flatMap { IdentityHeader.splitCommaJoined($0) }
         if values.isEmpty { return noIdentityVerdict() }
         guard values.count == 1, let value = values.first else { return nil }
         var result = Verdict(verstat: .failed, diagnostics: [])
@@ -287,7 +284,7 @@ public struct Verifier: Sendable {
         }
         if options.rejectUnknownParameters,
             let extra = header.parameters.first(where: { parameter in
-                !["info", "alg", "ppt"].contains { IdentityHeader.equalsIgnoringASCIICase(parameter.name, lowercase: $0) }
+                !["info", "alg", "ppt"].contains { parameter.name.equalsIgnoringASCIICase($0) }
             })
         {
             throw VerificationError(.unexpectedParameter, "unexpected Identity parameter \(extra.name)")

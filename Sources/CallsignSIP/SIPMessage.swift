@@ -115,23 +115,13 @@ public struct SIPMessage: Sendable, Hashable {
         for part in parts {
             let equals = part.firstIndex(of: UInt8(ascii: "="))
             let key = Substring(part[..<(equals ?? part.endIndex)])
-            guard equalsIgnoringASCIICase(key.trimmingSpacesAndTabs(), name) else { continue }
+            guard key.trimmingSpacesAndTabs().equalsIgnoringASCIICase(name) else { continue }
             guard let equals else { return "" }
             return Substring(part[part.index(after: equals)...]).trimmed()
         }
         return nil
     }
 
-    /// ASCII case-insensitive comparison (header and parameter names are ASCII tokens).
-    static func equalsIgnoringASCIICase(_ a: Substring, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        for (x, y) in zip(a.utf8, b.utf8) where x != y {
-            let lx = x >= 0x41 && x <= 0x5A ? x + 32 : x
-            let ly = y >= 0x41 && y <= 0x5A ? y + 32 : y
-            if lx != ly { return false }
-        }
-        return true
-    }
 
     /// Splits a header value at top-level commas (not inside `<…>` or quotes).
     static func splitList(_ value: String) -> [String] {
