@@ -55,6 +55,31 @@ struct TracebackJournalTests {
         #expect(try await Self.count(again) == 30)
     }
 
+    @Test("records across several mapped windows of a segment, one of them near the record size limit, all survive a kill")
+    func recoveryAcrossWindows() async throws {
+        let path = try SQLiteStoreTests.temporaryPath()
+        let count = 25_000  // ~100 bytes each: the segment passes two window boundaries
+        do {
+            let store = try SQLiteStore(path: path)
+            let journal = try #require(try store.openJournal())
+            for index in 0..<count {
+                if index == 12_345 {
+                    // ~60 KiB: wherever it falls, it must fit a window of its own
+                    try journal.append([SignedCallRecord(time: 1, orig: String(repeating: "7", count: 60_000), dest: ["1"],
+                                                         attestation: .full, origid: Self.origid, customerID: "bank")])
+                }
+                try journal.append([Self.record(index)])
+            }
+            let segment = try #require(TracebackJournal.segments(base: store.journalBase).last)
+            let size = try FileManager.default.attributesOfItem(atPath: "\(store.journalBase).\(segment)")[.size] as? Int
+            #expect((size ?? 0) > 2 * TracebackJournal.windowBytes)
+        }
+        let reopened = try SQLiteStore(path: path)
+        let moved = try await reopened.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM signed_call") }
+        #expect(moved == count + 1)
+        #expect(TracebackJournal.segments(base: reopened.journalBase).isEmpty)
+    }
+
     @Test("a record cut short at the end of a segment is dropped, the ones before it are kept")
     func tornTail() async throws {
         let path = try SQLiteStoreTests.temporaryPath()
