@@ -16,18 +16,17 @@ public protocol TracebackJournalTarget: Sendable {
 }
 
 /// The traceback records of answered signings, made durable by a copy into a
-/// shared mapping of an append-only file before the call is answered, and moved into the
-/// store in large transactions by a thread of its own.
+/// shared mapping of an append-only file before the call is answered, and
+/// moved into the store in large transactions by a thread of its own.
 ///
 /// Why: a signing may be answered only once its record — who signed which
 /// call, by `origid` (RFC 8588 §4, ATIS-1000074 traceback) — can no longer be
 /// lost with the process (the `kill -9` durability test). Committing each
 /// event-loop pass's few records to SQLite cost 16–20 % of a signing's CPU
 /// (a transaction per ~5 records: two file locks, ~3 page writes, two thread
-/// wake-ups; BENCHMARKS.md rounds 6–7). A journal append is one
-/// small copy into the page cache on the thread that answers (a `write(2)`
-/// until round 9); the store then takes hundreds of
-/// records per transaction. The guarantee is the one SQLite gave with
+/// wake-ups; BENCHMARKS.md rounds 6–7). A journal append is one small copy
+/// into the page cache on the thread that answers (a `write(2)` until round
+/// 9); the store then takes hundreds of records per transaction. The guarantee is the one SQLite gave with
 /// `synchronous=NORMAL` in WAL mode: what was answered survives the process
 /// (the kernel holds the written pages), not a power cut.
 ///
@@ -78,6 +77,14 @@ public final class TracebackJournal: Sendable {
         /// Records appended since open.
         var appended: Int = 0
         var closed = false
+
+        /// Unmaps the window and closes the open segment's file.
+        mutating func closeSegment() {
+            window?.unmap()
+            window = nil
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
     }
 
     /// A `MAP_SHARED` mapping of part of the open segment: appends copy
@@ -98,6 +105,7 @@ public final class TracebackJournal: Sendable {
     /// The mapped window's size: the most of a segment held in memory (the
     /// process's file-backed RSS) at a time.
     static let windowBytes = 1 << 20
+    private static let pageBytes = max(4096, sysconf(Int32(_SC_PAGESIZE)))
 
     private let state: Mutex<State>
     /// Records moved into the store since open.
@@ -159,12 +167,7 @@ public final class TracebackJournal: Sendable {
     }
 
     deinit {
-        state.withLock { state in
-            state.window?.unmap()
-            state.window = nil
-            if state.fd >= 0 { close(state.fd) }
-            state.fd = -1
-        }
+        state.withLock { $0.closeSegment() }
         close(lockFD)
     }
 
@@ -236,10 +239,10 @@ public final class TracebackJournal: Sendable {
 
     // MARK: Appending (on the thread that answers the call)
 
-    /// Makes `records` durable (copied into the segment's shared mapping) and queues them for the
-    /// store. Returns once the kernel has the bytes: the caller may answer.
+    /// Makes `records` durable (copied into the segment's shared mapping) and
+    /// queues them for the store. Returns once the kernel has the bytes: the caller may answer.
     /// - Throws: ``AppendFailed`` when the journal is closed, the backlog is
-    ///   full or the write failed (nothing of it is kept then).
+    ///   full or the segment could not be grown or mapped (nothing of it is kept then).
     public func append(_ records: [SignedCallRecord]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
@@ -253,10 +256,12 @@ public final class TracebackJournal: Sendable {
                 throw AppendFailed(description: "traceback backlog full (\(maxBacklog) records not yet in the store)")
             }
             let at = state.bytesInSegment
-            if state.window.map({ at + bytes.count > $0.offset + $0.length }) ?? true {
-                try Self.remap(&state, covering: at, count: bytes.count)
+            let window: Window
+            if let current = state.window, at + bytes.count <= current.offset + current.length {
+                window = current
+            } else {
+                window = try Self.remap(&state, covering: at, count: bytes.count)
             }
-            guard let window = state.window else { throw AppendFailed(description: "traceback journal not mapped") }
             bytes.withUnsafeBytes { source in
                 guard let from = source.baseAddress else { return }
                 (window.base + (at - window.offset)).copyMemory(from: from, byteCount: source.count)
@@ -275,10 +280,10 @@ public final class TracebackJournal: Sendable {
     /// after reserving that range on disk; the previous window is unmapped.
     /// The file grows by whole windows: its zero tail ends recovery's read
     /// like a record cut short.
-    private static func remap(_ state: inout State, covering at: Int, count: Int) throws {
+    private static func remap(_ state: inout State, covering at: Int, count: Int) throws -> Window {
         state.window?.unmap()
         state.window = nil
-        let page = max(4096, sysconf(Int32(_SC_PAGESIZE)))
+        let page = pageBytes
         let offset = at - at % page
         let needed = at + count - offset
         let length = max(windowBytes, (needed + page - 1) / page * page)
@@ -289,7 +294,9 @@ public final class TracebackJournal: Sendable {
         guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, state.fd, off_t(offset)),
               base != UnsafeMutableRawPointer(bitPattern: -1)
         else { throw AppendFailed(description: "traceback journal cannot map: \(String(cString: strerror(errno)))") }
-        state.window = Window(base: base, offset: offset, length: length)
+        let window = Window(base: base, offset: offset, length: length)
+        state.window = window
+        return window
     }
 
     /// Whether appends are accepted (read without the append lock: the two
@@ -378,10 +385,7 @@ public final class TracebackJournal: Sendable {
                 if carry.isEmpty {
                     // Everything is in the store: the open segment goes too.
                     let last = state.withLock { state -> Int64 in
-                        state.window?.unmap()
-                        state.window = nil
-                        if state.fd >= 0 { close(state.fd) }
-                        state.fd = -1
+                        state.closeSegment()
                         return state.segment
                     }
                     unlink("\(base).\(last)")
@@ -406,9 +410,7 @@ public final class TracebackJournal: Sendable {
             guard state.bytesInSegment >= segmentLimit,
                   let fd = try? Self.openSegment(base: base, segment: state.segment + 1) else { return (batch, position, []) }
             let old = state.segment
-            state.window?.unmap()
-            state.window = nil
-            close(state.fd)
+            state.closeSegment()
             state.fd = fd
             state.segment += 1
             state.recordsInSegment = 0
