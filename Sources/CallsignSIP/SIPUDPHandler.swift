@@ -25,6 +25,8 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     let inFlight = Mutex(0)
     let eventLoopAnswers: Bool
     let spreadOver: (any EventLoopGroup)?
+    /// Between a read and its `channelReadComplete` (touched on the channel's loop only).
+    let reading = Atomic(false)
 
     /// - Parameters:
     ///   - eventLoopAnswers: answer what needs no I/O on an event loop (default);
@@ -40,6 +42,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading.store(true, ordering: .relaxed)
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
@@ -51,9 +54,25 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         }
     }
 
+    /// Flushes the replies written during this read: the datagrams of one
+    /// vector read (`recvmmsg`) answered on this loop leave in one `sendmmsg`.
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        reading.store(false, ordering: .relaxed)
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
     private func send(_ bytes: [UInt8], to remote: SocketAddress, channel: any Channel) {
-        // Thread-safe: on the channel's loop it writes at once, elsewhere it hops there.
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), promise: nil)
+        let envelope = AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))
+        if channel.eventLoop.inEventLoop {
+            // Answered inside the channel's read (or a task on its loop): written now, flushed at
+            // the read's `channelReadComplete`; a reply from elsewhere in the pass is flushed here.
+            channel.write(envelope, promise: nil)
+            if !reading.load(ordering: .relaxed) { channel.flush() }
+        } else {
+            // From another loop it hops to the channel's.
+            channel.writeAndFlush(envelope, promise: nil)
+        }
     }
 
     private func process(_ bytes: [UInt8], from remote: SocketAddress, channel: any Channel, on loop: any EventLoop) {

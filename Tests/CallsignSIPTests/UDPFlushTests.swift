@@ -1,0 +1,30 @@
+import CallsignSIP
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// When the UDP redirect transport hands its replies to the kernel: once per
+/// socket read, so the datagrams of one vector read leave in one `sendmmsg`.
+@Suite("SIP over UDP: replies to one read are flushed together")
+struct UDPFlushTests {
+    @Test("replies written during a read wait for its read-complete, then leave together, in order")
+    func flushAtReadComplete() async throws {
+        let fixture = try await RedirectFixture()
+        // Past the in-flight limit every INVITE is answered at once (503), inside the read.
+        let channel = EmbeddedChannel(handler: SIPUDPHandler(service: fixture.signing(), maxInFlight: 0))
+        let remote = try SocketAddress(ipAddress: "192.0.2.10", port: 5060)
+        for branch in ["z9hG4bK-a", "z9hG4bK-b"] {
+            channel.pipeline.fireChannelRead(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: RedirectFixture.invite(branch: branch))))
+        }
+        #expect(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self) == nil)
+        channel.pipeline.fireChannelReadComplete()
+        var branches: [String] = []
+        while let reply = try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self) {
+            let message = try SIPParser().parse(Array(reply.data.readableBytesView))
+            #expect(status(message) == 503)
+            branches.append(String(message.first("via")?.split(separator: "=").last ?? ""))
+        }
+        #expect(branches == ["z9hG4bK-a", "z9hG4bK-b"])
+        _ = try channel.finish()
+    }
+}
