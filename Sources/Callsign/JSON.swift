@@ -495,3 +495,152 @@ public enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+/// A forward-only reader for request bodies of a known, shallow shape (the
+/// ATIS-1000082 §5.2.1 `signingRequest` and §5.3.1 `verificationRequest`),
+/// read without building a ``JSONValue`` tree.
+///
+/// It reads a strict subset of RFC 8259 — strings of ASCII with the short
+/// escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`; not `\u`), integers
+/// without fraction or exponent of at most 18 digits — and answers `nil` for
+/// anything else. A caller that gets `nil` parses the document again with
+/// ``JSONParser``, whose answer (value or error) stands; a document the
+/// scanner reads whole (``isAtEnd``) is one ``JSONParser`` accepts with the
+/// same values, provided the caller refuses repeated keys as it does.
+public struct JSONScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    public init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    /// Skips whitespace and reads `byte` (a structural character), or reads nothing.
+    public mutating func consume(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// After a member or element: `true` for `,` (another follows), `false` for
+    /// `closing` (`}` or `]`), `nil` for anything else.
+    public mutating func next(closing: UInt8) -> Bool? {
+        if consume(UInt8(ascii: ",")) { return true }
+        if consume(closing) { return false }
+        return nil
+    }
+
+    /// Whether only whitespace is left.
+    public mutating func isAtEnd() -> Bool {
+        skipWhitespace()
+        return index == bytes.count
+    }
+
+    /// A member name and its `:`; compare it with ``JSONScanner/Key/is(_:)``.
+    public mutating func key() -> Key? {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+            // Names with escapes or non-ASCII bytes are left to JSONParser.
+            guard bytes[end] >= 0x20, bytes[end] < 0x80, bytes[end] != UInt8(ascii: "\\") else { return nil }
+            end += 1
+        }
+        guard end < bytes.count else { return nil }
+        index = end + 1
+        guard consume(UInt8(ascii: ":")) else { return nil }
+        return Key(bytes: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+    }
+
+    /// A member name as read (no escapes in it).
+    public struct Key {
+        let bytes: UnsafeBufferPointer<UInt8>
+
+        /// Whether the name is `name`.
+        public func `is`(_ name: StaticString) -> Bool {
+            guard bytes.count == name.utf8CodeUnitCount else { return false }
+            let start = name.utf8Start
+            for offset in 0..<bytes.count where bytes[offset] != start[offset] { return false }
+            return true
+        }
+    }
+
+    /// A string value.
+    public mutating func string() -> String? {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        var end = start
+        var escaped = false
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") { break }
+            guard byte >= 0x20, byte < 0x80 else { return nil }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                end += 2
+            } else {
+                end += 1
+            }
+        }
+        guard end < bytes.count else { return nil }
+        let raw = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        index = end + 1
+        if !escaped { return String(decoding: raw, as: UTF8.self) }
+        var unescaped: [UInt8] = []
+        unescaped.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            guard raw[i] == UInt8(ascii: "\\") else {
+                unescaped.append(raw[i])
+                i += 1
+                continue
+            }
+            switch raw[i + 1] {  // in bounds: the scan above stepped over escapes in pairs and stopped at a quote
+            case UInt8(ascii: "\""): unescaped.append(0x22)
+            case UInt8(ascii: "\\"): unescaped.append(0x5C)
+            case UInt8(ascii: "/"): unescaped.append(0x2F)
+            case UInt8(ascii: "b"): unescaped.append(0x08)
+            case UInt8(ascii: "f"): unescaped.append(0x0C)
+            case UInt8(ascii: "n"): unescaped.append(0x0A)
+            case UInt8(ascii: "r"): unescaped.append(0x0D)
+            case UInt8(ascii: "t"): unescaped.append(0x09)
+            default: return nil  // \u and invalid escapes: JSONParser decides
+            }
+            i += 2
+        }
+        return String(decoding: unescaped, as: UTF8.self)
+    }
+
+    /// An integer value: `-`? then `0` or a digit string without a leading zero, at most 18 digits.
+    public mutating func integer() -> Int64? {
+        skipWhitespace()
+        var i = index
+        let negative = i < bytes.count && bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        let digitsStart = i
+        var value: Int64 = 0
+        while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
+            value = value * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
+            i += 1
+            if i - digitsStart > 18 { return nil }
+        }
+        let digits = i - digitsStart
+        guard digits > 0, digits == 1 || bytes[digitsStart] != UInt8(ascii: "0") else { return nil }
+        // A fraction or an exponent makes it a JSONParser number.
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") || bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            return nil
+        }
+        index = i
+        return negative ? -value : value
+    }
+}

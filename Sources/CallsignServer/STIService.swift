@@ -236,48 +236,65 @@ public struct STIService: Sendable {
             CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
             return .answer(.error("POL4001", ["unknown or revoked token"]))
         }
-        let request: JSONObject
-        switch Self.parseBody(body, wrapper: "signingRequest") {
-        case .success(let object): request = object
-        case .failure(let response): return .answer(response)
+        let fields: SigningFields
+        if let scanned = SigningFields.scan(body) {
+            fields = scanned
+        } else {
+            switch Self.parseBody(body, wrapper: "signingRequest") {
+            case .success(let object): fields = SigningFields(object)
+            case .failure(let response): return .answer(response)
+            }
         }
         // attest
-        guard let attestValue = request["attest"] else { return .answer(.missing("attest")) }
-        guard let attestText = attestValue.stringValue, let requested = PASSporT.Attestation(rawValue: attestText) else {
+        let attestText: String
+        switch fields.attest {
+        case .failure(let response): return .answer(response)
+        case .success(let value): attestText = value
+        }
+        guard let requested = PASSporT.Attestation(rawValue: attestText) else {
             return .answer(.invalid("attest", "Must be 'A', 'B' or 'C'"))
         }
         // dest
-        guard let destValue = request["dest"] else { return .answer(.missing("dest")) }
-        guard let destObject = destValue.objectValue else { return .answer(.invalid("dest", "Must be an object")) }
-        guard let destTN = destObject["tn"] else { return .answer(.missing("dest.tn")) }
-        guard let destArray = destTN.arrayValue else { return .answer(.invalid("dest.tn", "Must be an array")) }
-        guard !destArray.isEmpty, destArray.count <= 32 else { return .answer(.invalid("dest.tn", "Must hold 1 to 32 numbers")) }
+        let destElements: [String?]
+        switch fields.dest {
+        case .failure(let response): return .answer(response)
+        case .success(let value): destElements = value
+        }
+        guard !destElements.isEmpty, destElements.count <= 32 else { return .answer(.invalid("dest.tn", "Must hold 1 to 32 numbers")) }
         var dest: [String] = []
-        for element in destArray {
-            guard let text = element.stringValue, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
+        dest.reserveCapacity(destElements.count)
+        for element in destElements {
+            guard let text = element, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
                 return .answer(.invalid("dest.tn", "Not a telephone number"))
             }
             dest.append(tn)
         }
         // iat
-        guard let iatValue = request["iat"] else { return .answer(.missing("iat")) }
-        guard let iat = iatValue.integerValue else { return .answer(.invalid("iat", "Must be an integer (seconds since the epoch)")) }
+        let iat: Int64
+        switch fields.iat {
+        case .failure(let response): return .answer(response)
+        case .success(let value): iat = value
+        }
         let time = now()
         guard abs(iat - time) <= signingIatWindow else {
             return .answer(.invalid("iat", "Must be within \(signingIatWindow) s of the server's time"))
         }
         // orig
-        guard let origValue = request["orig"] else { return .answer(.missing("orig")) }
-        guard let origObject = origValue.objectValue else { return .answer(.invalid("orig", "Must be an object")) }
-        guard let origTN = origObject["tn"] else { return .answer(.missing("orig.tn")) }
-        guard let origText = origTN.stringValue, let orig = TelephoneNumber.canonicalNumber(origText, policy: numbering) else {
+        let origText: String
+        switch fields.orig {
+        case .failure(let response): return .answer(response)
+        case .success(let value): origText = value
+        }
+        guard let orig = TelephoneNumber.canonicalNumber(origText, policy: numbering) else {
             return .answer(.invalid("orig.tn", "Not a telephone number"))
         }
         // origid: required by the API; the customer's configured origid is what is signed.
-        guard let origidValue = request["origid"] else { return .answer(.missing("origid")) }
-        guard let origidText = origidValue.stringValue, UUIDText.isValid(origidText) else {
-            return .answer(.invalid("origid", "Must be a UUID"))
+        let origidText: String
+        switch fields.origid {
+        case .failure(let response): return .answer(response)
+        case .success(let value): origidText = value
         }
+        guard UUIDText.isValid(origidText) else { return .answer(.invalid("origid", "Must be a UUID")) }
 
         if let signingGuard, let reason = signingGuard(customer, orig, dest) {
             CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "policy")])
@@ -324,6 +341,14 @@ public struct STIService: Sendable {
 
     /// The `verificationRequest` members (ATIS-1000082 §5.3.1).
     static func parseVerificationRequest(_ body: [UInt8]) -> Result<(identity: String, call: CallContext), APIResponse> {
+        if let fields = VerificationFields.scan(body) {
+            return .success((fields.identity, CallContext(orig: fields.from, dest: fields.to, date: fields.time)))
+        }
+        return parseVerificationRequestFromTree(body)
+    }
+
+    /// ``parseVerificationRequest(_:)`` through a ``JSONParser`` tree: bodies the scan does not read whole.
+    static func parseVerificationRequestFromTree(_ body: [UInt8]) -> Result<(identity: String, call: CallContext), APIResponse> {
         let request: JSONObject
         switch parseBody(body, wrapper: "verificationRequest") {
         case .success(let object): request = object
