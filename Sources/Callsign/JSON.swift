@@ -264,6 +264,21 @@ public struct JSONParser {
         }
     }
 
+    /// The byte a one-character escape (RFC 8259 §7) stands for: `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`.
+    static func shortEscape(_ escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""): 0x22
+        case UInt8(ascii: "\\"): 0x5C
+        case UInt8(ascii: "/"): 0x2F
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
     private static func hexValue(_ byte: UInt8) -> UInt32? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
@@ -324,32 +339,24 @@ public struct JSONParser {
             guard index < bytes.count else { throw error("truncated escape") }
             let escape = bytes[index]
             index += 1
-            switch escape {
-            case UInt8(ascii: "\""): utf8.append(0x22)
-            case UInt8(ascii: "\\"): utf8.append(0x5C)
-            case UInt8(ascii: "/"): utf8.append(0x2F)
-            case UInt8(ascii: "b"): utf8.append(0x08)
-            case UInt8(ascii: "f"): utf8.append(0x0C)
-            case UInt8(ascii: "n"): utf8.append(0x0A)
-            case UInt8(ascii: "r"): utf8.append(0x0D)
-            case UInt8(ascii: "t"): utf8.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try parseHex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
-                    else { throw error("unpaired surrogate") }
-                    index += 2
-                    let low = try parseHex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw error("unpaired surrogate")
-                }
-                guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid code point") }
-                utf8.append(contentsOf: UTF8.encode(unicode).map { Array($0) } ?? [])
-            default:
-                throw error("invalid escape")
+            if let byte = Self.shortEscape(escape) {
+                utf8.append(byte)
+                continue
             }
+            guard escape == UInt8(ascii: "u") else { throw error("invalid escape") }
+            var scalar = try parseHex4()
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                else { throw error("unpaired surrogate") }
+                index += 2
+                let low = try parseHex4()
+                guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw error("unpaired surrogate")
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid code point") }
+            utf8.append(contentsOf: UTF8.encode(unicode).map { Array($0) } ?? [])
         }
         throw error("unterminated string")
     }
@@ -605,17 +612,10 @@ public struct JSONScanner {
                 i += 1
                 continue
             }
-            switch raw[i + 1] {  // in bounds: the scan above stepped over escapes in pairs and stopped at a quote
-            case UInt8(ascii: "\""): unescaped.append(0x22)
-            case UInt8(ascii: "\\"): unescaped.append(0x5C)
-            case UInt8(ascii: "/"): unescaped.append(0x2F)
-            case UInt8(ascii: "b"): unescaped.append(0x08)
-            case UInt8(ascii: "f"): unescaped.append(0x0C)
-            case UInt8(ascii: "n"): unescaped.append(0x0A)
-            case UInt8(ascii: "r"): unescaped.append(0x0D)
-            case UInt8(ascii: "t"): unescaped.append(0x09)
-            default: return nil  // \u and invalid escapes: JSONParser decides
-            }
+            // In bounds: the scan above stepped over escapes in pairs and stopped at a quote.
+            // \u and invalid escapes: JSONParser decides.
+            guard let byte = JSONParser.shortEscape(raw[i + 1]) else { return nil }
+            unescaped.append(byte)
             i += 2
         }
         return String(decoding: unescaped, as: UTF8.self)

@@ -75,49 +75,27 @@ struct SigningFields {
         guard body.count <= STIService.maxBodyBytes else { return nil }
         return body.withUnsafeBufferPointer { buffer -> SigningFields? in
             var scanner = JSONScanner(buffer)
-            guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("signingRequest") == true,
-                  scanner.consume(UInt8(ascii: "{"))
-            else { return nil }
             var attest: String?, orig: String?, origid: String?, iat: Int64?, dest: [String]?
-            var more = true
-            while more {
-                guard let key = scanner.key() else { return nil }
+            let whole = scanner.wrappedMembers("signingRequest") { scanner, key in
                 if key.is("attest"), attest == nil {
                     attest = scanner.string()
-                    if attest == nil { return nil }
+                    return attest != nil
                 } else if key.is("iat"), iat == nil {
                     iat = scanner.integer()
-                    if iat == nil { return nil }
+                    return iat != nil
                 } else if key.is("origid"), origid == nil {
                     origid = scanner.string()
-                    if origid == nil { return nil }
+                    return origid != nil
                 } else if key.is("orig"), orig == nil {
-                    guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("tn") == true, let tn = scanner.string(),
-                          scanner.consume(UInt8(ascii: "}"))
-                    else { return nil }
-                    orig = tn
+                    orig = scanner.tn()
+                    return orig != nil
                 } else if key.is("dest"), dest == nil {
-                    guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("tn") == true, scanner.consume(UInt8(ascii: "["))
-                    else { return nil }
-                    var numbers: [String] = []
-                    var element = true
-                    while element {
-                        guard numbers.count < 32, let tn = scanner.string() else { return nil }
-                        numbers.append(tn)
-                        guard let another = scanner.next(closing: UInt8(ascii: "]")) else { return nil }
-                        element = another
-                    }
-                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
-                    dest = numbers
-                } else {
-                    return nil
+                    dest = scanner.tnList()
+                    return dest != nil
                 }
-                guard let another = scanner.next(closing: UInt8(ascii: "}")) else { return nil }
-                more = another
+                return false
             }
-            guard scanner.consume(UInt8(ascii: "}")), scanner.isAtEnd(),
-                  let attest, let dest, let iat, let orig, let origid
-            else { return nil }
+            guard whole, let attest, let dest, let iat, let orig, let origid else { return nil }
             return SigningFields(attest: attest, dest: dest, iat: iat, orig: orig, origid: origid)
         }
     }
@@ -139,47 +117,63 @@ struct VerificationFields {
         guard body.count <= STIService.maxBodyBytes else { return nil }
         return body.withUnsafeBufferPointer { buffer -> VerificationFields? in
             var scanner = JSONScanner(buffer)
-            guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("verificationRequest") == true,
-                  scanner.consume(UInt8(ascii: "{"))
-            else { return nil }
             var from: String?, to: String?, time: Int64?, identity: String?
-            var more = true
-            while more {
-                guard let key = scanner.key() else { return nil }
+            let whole = scanner.wrappedMembers("verificationRequest") { scanner, key in
                 if key.is("identity"), identity == nil {
                     identity = scanner.string()
-                    if identity == nil { return nil }
+                    return identity != nil
                 } else if key.is("time"), time == nil {
                     time = scanner.integer()
-                    if time == nil { return nil }
+                    return time != nil
                 } else if key.is("from"), from == nil {
-                    guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("tn") == true, let tn = scanner.string(),
-                          scanner.consume(UInt8(ascii: "}"))
-                    else { return nil }
-                    from = tn
+                    from = scanner.tn()
+                    return from != nil
                 } else if key.is("to"), to == nil {
-                    guard scanner.consume(UInt8(ascii: "{")), scanner.key()?.is("tn") == true, scanner.consume(UInt8(ascii: "["))
-                    else { return nil }
-                    var count = 0
-                    var element = true
-                    while element {
-                        guard count < 32, let tn = scanner.string() else { return nil }
-                        if count == 0 { to = tn }
-                        count += 1
-                        guard let another = scanner.next(closing: UInt8(ascii: "]")) else { return nil }
-                        element = another
-                    }
-                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
-                } else {
-                    return nil
+                    to = scanner.tnList()?.first
+                    return to != nil
                 }
-                guard let another = scanner.next(closing: UInt8(ascii: "}")) else { return nil }
-                more = another
+                return false
             }
-            guard scanner.consume(UInt8(ascii: "}")), scanner.isAtEnd(),
-                  let from, let to, let time, let identity
-            else { return nil }
+            guard whole, let from, let to, let time, let identity else { return nil }
             return VerificationFields(from: from, to: to, time: time, identity: identity)
         }
+    }
+}
+
+/// The shapes ATIS-1000082 request bodies share, for ``JSONScanner``; each
+/// answers `false` or `nil` when the bytes are not exactly that shape.
+extension JSONScanner {
+    /// `{"name":{…}}` and the end of the document: each member of the inner
+    /// object is handed to `read` after its name, to read its value; `read`
+    /// answers `false` for a member it does not take (unknown, repeated, of
+    /// another shape), which ends the scan.
+    mutating func wrappedMembers(_ name: StaticString, _ read: (inout JSONScanner, Key) -> Bool) -> Bool {
+        guard consume(UInt8(ascii: "{")), key()?.is(name) == true, consume(UInt8(ascii: "{")) else { return false }
+        var more = true
+        while more {
+            guard let key = key(), read(&self, key), let another = next(closing: UInt8(ascii: "}")) else { return false }
+            more = another
+        }
+        return consume(UInt8(ascii: "}")) && isAtEnd()
+    }
+
+    /// `{"tn":"…"}`: a `from`/`orig` telephone number.
+    mutating func tn() -> String? {
+        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, let tn = string(), consume(UInt8(ascii: "}")) else { return nil }
+        return tn
+    }
+
+    /// `{"tn":["…", …]}` with 1 to 32 strings: a `to`/`dest` list.
+    mutating func tnList() -> [String]? {
+        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, consume(UInt8(ascii: "[")) else { return nil }
+        var numbers: [String] = []
+        var more = true
+        while more {
+            guard numbers.count < 32, let tn = string(), let another = next(closing: UInt8(ascii: "]")) else { return nil }
+            numbers.append(tn)
+            more = another
+        }
+        guard consume(UInt8(ascii: "}")) else { return nil }
+        return numbers
     }
 }
