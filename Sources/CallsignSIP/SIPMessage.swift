@@ -105,19 +105,37 @@ public struct SIPMessage: Sendable, Hashable {
     /// Value of `;name=value` in a header value (outside `<…>`); `name` is
     /// matched ignoring ASCII case.
     public static func parameter(_ name: String, in value: String) -> String? {
-        // On UTF-8 bytes: this runs for several headers of every message.
-        let utf8 = value.utf8
-        var start = utf8.startIndex
-        if let close = utf8.lastIndex(of: UInt8(ascii: ">")) { start = utf8.index(after: close) }
-        let text = value[start...]
-        var parts = text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true)[...]
-        if text.utf8.first != UInt8(ascii: ";") { parts = parts.dropFirst() }  // what precedes the first ';'
-        for part in parts {
-            let equals = part.firstIndex(of: UInt8(ascii: "="))
-            let key = Substring(part[..<(equals ?? part.endIndex)])
-            guard key.trimmingSpacesAndTabs().equalsIgnoringASCIICase(name) else { continue }
-            guard let equals else { return "" }
-            return Substring(part[part.index(after: equals)...]).trimmed()
+        // On UTF-8 bytes, without splitting into an array: this runs for several headers of every message.
+        var value = value, name = name
+        return value.withUTF8 { bytes in name.withUTF8 { wanted in parameter(wanted, in: bytes) } }
+    }
+
+    private static func parameter(_ name: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        let semicolon = UInt8(ascii: ";")
+        var index = 0
+        if let close = bytes.lastIndex(of: UInt8(ascii: ">")) { index = close + 1 }
+        // What precedes the first ';' is not a parameter.
+        while index < bytes.count, bytes[index] != semicolon { index += 1 }
+        while index < bytes.count {
+            index += 1  // the ';'
+            let start = index
+            while index < bytes.count, bytes[index] != semicolon { index += 1 }
+            guard start < index else { continue }  // ";;": no parameter
+            var equals = start
+            while equals < index, bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+            var keyStart = start, keyEnd = equals
+            while keyStart < keyEnd, isBlank(bytes[keyStart]) { keyStart += 1 }
+            while keyEnd > keyStart, isBlank(bytes[keyEnd - 1]) { keyEnd -= 1 }
+            guard keyEnd - keyStart == name.count,
+                  (0..<name.count).allSatisfy({ lower(bytes[keyStart + $0]) == lower(name[$0]) })
+            else { continue }
+            guard equals < index else { return "" }
+            var valueStart = equals + 1, valueEnd = index
+            while valueStart < valueEnd, isBlank(bytes[valueStart]) { valueStart += 1 }
+            while valueEnd > valueStart, isBlank(bytes[valueEnd - 1]) { valueEnd -= 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         }
         return nil
     }

@@ -139,6 +139,45 @@ struct HeaderParameterTests {
         #expect(SIPMessage.parameter("tag", in: "<sip:+12125551213@sbc.example>") == nil)
     }
 
+    /// The earlier `parameter(_:in:)`, split into an array of parts: the reference the byte scan must agree with.
+    static func referenceParameter(_ name: String, in value: String) -> String? {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        func trim(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            var slice = bytes
+            while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
+            while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+            return slice
+        }
+        var bytes = Array(value.utf8)[...]
+        if let close = bytes.lastIndex(of: UInt8(ascii: ">")) { bytes = bytes[(close + 1)...] }
+        var parts = bytes.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true)[...]
+        if bytes.first != UInt8(ascii: ";") { parts = parts.dropFirst() }
+        for part in parts {
+            let equals = part.firstIndex(of: UInt8(ascii: "="))
+            let key = trim(part[..<(equals ?? part.endIndex)])
+            guard key.count == name.utf8.count, zip(key, name.utf8).allSatisfy({ lower($0) == lower($1) }) else { continue }
+            guard let equals else { return "" }
+            return String(decoding: trim(part[(equals + 1)...]), as: UTF8.self)
+        }
+        return nil
+    }
+
+    @Test("the byte scan finds what splitting into parts finds, over 30,000 generated header values")
+    func parameterAgreesWithReference() {
+        var state: UInt64 = 3_261
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let pieces = [";", ";", "=", " ", "\t", "<", ">", "branch", "BRANCH", "tag", "rport", "z9hG4bK", "sip:a@b", "é", "x", "1"]
+        for _ in 0..<30_000 {
+            let value = (0..<next(12)).map { _ in pieces[next(pieces.count)] }.joined()
+            for name in ["branch", "tag", "rport", "x"] {
+                #expect(SIPMessage.parameter(name, in: value) == Self.referenceParameter(name, in: value), "\(name) in \(value)")
+            }
+        }
+    }
+
     @Test("parameter names match ignoring case; a flag parameter has an empty value; the first token is not a parameter")
     func parameterNames() {
         let via = "SIP/2.0/UDP 192.0.2.1:5060;Branch=z9hG4bK-1;rport;received=198.51.100.1"
