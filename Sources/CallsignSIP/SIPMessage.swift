@@ -149,16 +149,35 @@ public struct SIPMessage: Sendable, Hashable {
 
     /// The message in wire form (CRLF line ends, Content-Length set to the body).
     public func serialized() -> [UInt8] {
-        var out = ""
+        // Appended as UTF-8 bytes into one buffer sized up front (no String building, one copy of the body).
+        var size = 64 + body.count
+        for header in headers { size += header.name.utf8.count + header.value.utf8.count + 4 }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
         switch startLine {
-        case .request(let method, let uri): out += "\(method) \(uri) SIP/2.0\r\n"
-        case .response(let status, let reason): out += "SIP/2.0 \(status) \(reason)\r\n"
+        case .request(let method, let uri):
+            out += method.utf8
+            out.append(0x20)
+            out += uri.utf8
+            out += " SIP/2.0\r\n".utf8
+        case .response(let status, let reason):
+            out += "SIP/2.0 ".utf8
+            out += String(status).utf8
+            out.append(0x20)
+            out += reason.utf8
+            out += "\r\n".utf8
         }
         for header in headers where header.canonicalName != "content-length" {
-            out += "\(header.name): \(header.value)\r\n"
+            out += header.name.utf8
+            out += ": ".utf8
+            out += header.value.utf8
+            out += "\r\n".utf8
         }
-        out += "Content-Length: \(body.count)\r\n\r\n"
-        return Array(out.utf8) + body
+        out += "Content-Length: ".utf8
+        out += String(body.count).utf8
+        out += "\r\n\r\n".utf8
+        out += body
+        return out
     }
 }
 

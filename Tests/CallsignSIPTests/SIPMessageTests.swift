@@ -178,6 +178,28 @@ struct HeaderParameterTests {
         }
     }
 
+    @Test("canonical header names are the lowercased names (compact forms expanded), ASCII or not")
+    func canonicalNames() {
+        for name in ["Via", "via", "P-Asserted-Identity", "CONTENT-LENGTH", "X-Custom_Header.1", "Identity", "f", "V", "Ünïcode-Ñame", "a-Ä"] {
+            let expected = name.utf8.count == 1 ? SIPMessage.Header(name: name.lowercased(), value: "").canonicalName : name.lowercased()
+            #expect(SIPMessage.Header(name: name, value: "").canonicalName == expected, "\(name)")
+        }
+        #expect(SIPMessage.Header(name: "V", value: "").canonicalName == "via")
+    }
+
+    @Test("a message serializes to its start line, its headers as received with a recomputed Content-Length, and the body")
+    func serializedBytes() {
+        let message = SIPMessage(startLine: .response(status: 302, reason: "Moved Temporarily"),
+                                 headers: [.init(name: "Via", value: "SIP/2.0/UDP h;branch=z9hG4bK-1"), .init(name: "content-length", value: "99"),
+                                           .init(name: "P-Asserted-Identity", value: "<tel:+12155550042;verstat=TN-Validation-Passed>")],
+                                 body: Array("é\r\n".utf8))
+        let expected = "SIP/2.0 302 Moved Temporarily\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK-1\r\n"
+            + "P-Asserted-Identity: <tel:+12155550042;verstat=TN-Validation-Passed>\r\nContent-Length: 4\r\n\r\né\r\n"
+        #expect(message.serialized() == Array(expected.utf8))
+        let request = SIPMessage(startLine: .request(method: "OPTIONS", uri: "sip:a@b"), headers: [])
+        #expect(request.serialized() == Array("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n".utf8))
+    }
+
     @Test("parameter names match ignoring case; a flag parameter has an empty value; the first token is not a parameter")
     func parameterNames() {
         let via = "SIP/2.0/UDP 192.0.2.1:5060;Branch=z9hG4bK-1;rport;received=198.51.100.1"
