@@ -11,9 +11,12 @@ struct KamailioInteropTests {
         let cache = dir.appendingPathComponent("kcache")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         let kamailio = try #require(Peers.which("kamailio"))
+        // One child: with two, secsipid's file cache of the x5u certificate is written by one child
+        // while the other may read it half-written, and that call fails with a certificate error
+        // (-102; seen once in 10 calls under the full suite's load). Ten calls need no second child.
         let process = try BackgroundProcess(kamailio, [
             "-f", Peers.script(config), "-DD", "-E", "-m", "64", "-M", "8",
-            "-A", "PKI_DIR=\(pki.path)", "-A", "SIP_PORT=\(port)", "-A", "CHILDREN=2", "-A", "EXPIRE=3600",
+            "-A", "PKI_DIR=\(pki.path)", "-A", "SIP_PORT=\(port)", "-A", "CHILDREN=1", "-A", "EXPIRE=3600",
             "-A", "X5U=\"\(x5u)\"", "-A", "RELAY=\"sip:127.0.0.1:\(relay)\"", "-A", "CACHE_DIR=\"\(cache.path)\"",
         ], directory: dir.path)
         try await Task.sleep(for: .milliseconds(1500))
