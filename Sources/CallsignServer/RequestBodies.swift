@@ -77,22 +77,11 @@ struct SigningFields {
             var scanner = JSONScanner(buffer)
             var attest: String?, orig: String?, origid: String?, iat: Int64?, dest: [String]?
             let whole = scanner.wrappedMembers("signingRequest") { scanner, key in
-                if key.is("attest"), attest == nil {
-                    attest = scanner.string()
-                    return attest != nil
-                } else if key.is("iat"), iat == nil {
-                    iat = scanner.integer()
-                    return iat != nil
-                } else if key.is("origid"), origid == nil {
-                    origid = scanner.string()
-                    return origid != nil
-                } else if key.is("orig"), orig == nil {
-                    orig = scanner.tn()
-                    return orig != nil
-                } else if key.is("dest"), dest == nil {
-                    dest = scanner.tnList()
-                    return dest != nil
-                }
+                if key.is("attest") { return take(&attest, scanner.string()) }
+                if key.is("iat") { return take(&iat, scanner.integer()) }
+                if key.is("origid") { return take(&origid, scanner.string()) }
+                if key.is("orig") { return take(&orig, scanner.tn()) }
+                if key.is("dest") { return take(&dest, scanner.tnList()) }
                 return false
             }
             guard whole, let attest, let dest, let iat, let orig, let origid else { return nil }
@@ -119,25 +108,24 @@ struct VerificationFields {
             var scanner = JSONScanner(buffer)
             var from: String?, to: String?, time: Int64?, identity: String?
             let whole = scanner.wrappedMembers("verificationRequest") { scanner, key in
-                if key.is("identity"), identity == nil {
-                    identity = scanner.string()
-                    return identity != nil
-                } else if key.is("time"), time == nil {
-                    time = scanner.integer()
-                    return time != nil
-                } else if key.is("from"), from == nil {
-                    from = scanner.tn()
-                    return from != nil
-                } else if key.is("to"), to == nil {
-                    to = scanner.tnList()?.first
-                    return to != nil
-                }
+                if key.is("identity") { return take(&identity, scanner.string()) }
+                if key.is("time") { return take(&time, scanner.integer()) }
+                if key.is("from") { return take(&from, scanner.tn()) }
+                if key.is("to") { return take(&to, scanner.tnList()?.first) }
                 return false
             }
             guard whole, let from, let to, let time, let identity else { return nil }
             return VerificationFields(from: from, to: to, time: time, identity: identity)
         }
     }
+}
+
+/// Stores a member's value read by a scan: `false` (the scan ends) when the
+/// member was already read (JSONParser refuses repeated names) or is not of its shape.
+private func take<Value>(_ slot: inout Value?, _ value: Value?) -> Bool {
+    guard slot == nil, let value else { return false }
+    slot = value
+    return true
 }
 
 /// The shapes ATIS-1000082 request bodies share, for ``JSONScanner``; each

@@ -245,56 +245,38 @@ public struct STIService: Sendable {
             case .failure(let response): return .answer(response)
             }
         }
-        // attest
-        let attestText: String
-        switch fields.attest {
-        case .failure(let response): return .answer(response)
-        case .success(let value): attestText = value
-        }
-        guard let requested = PASSporT.Attestation(rawValue: attestText) else {
-            return .answer(.invalid("attest", "Must be 'A', 'B' or 'C'"))
-        }
-        // dest
-        let destElements: [String?]
-        switch fields.dest {
-        case .failure(let response): return .answer(response)
-        case .success(let value): destElements = value
-        }
-        guard !destElements.isEmpty, destElements.count <= 32 else { return .answer(.invalid("dest.tn", "Must hold 1 to 32 numbers")) }
-        var dest: [String] = []
-        dest.reserveCapacity(destElements.count)
-        for element in destElements {
-            guard let text = element, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
-                return .answer(.invalid("dest.tn", "Not a telephone number"))
+        // The members in order: each one's presence and type (from `fields`), then its value.
+        let requested: PASSporT.Attestation, dest: [String], iat: Int64, time: Int64, orig: String
+        do throws(APIResponse) {
+            guard let attestation = PASSporT.Attestation(rawValue: try fields.attest.get()) else {
+                throw .invalid("attest", "Must be 'A', 'B' or 'C'")
             }
-            dest.append(tn)
+            requested = attestation
+            let destElements = try fields.dest.get()
+            guard !destElements.isEmpty, destElements.count <= 32 else { throw .invalid("dest.tn", "Must hold 1 to 32 numbers") }
+            var numbers: [String] = []
+            numbers.reserveCapacity(destElements.count)
+            for element in destElements {
+                guard let text = element, let tn = TelephoneNumber.canonicalNumber(text, policy: numbering) else {
+                    throw .invalid("dest.tn", "Not a telephone number")
+                }
+                numbers.append(tn)
+            }
+            dest = numbers
+            iat = try fields.iat.get()
+            time = now()
+            guard abs(iat - time) <= signingIatWindow else {
+                throw .invalid("iat", "Must be within \(signingIatWindow) s of the server's time")
+            }
+            guard let number = TelephoneNumber.canonicalNumber(try fields.orig.get(), policy: numbering) else {
+                throw .invalid("orig.tn", "Not a telephone number")
+            }
+            orig = number
+            // origid: required by the API; the customer's configured origid is what is signed.
+            guard UUIDText.isValid(try fields.origid.get()) else { throw .invalid("origid", "Must be a UUID") }
+        } catch {
+            return .answer(error)
         }
-        // iat
-        let iat: Int64
-        switch fields.iat {
-        case .failure(let response): return .answer(response)
-        case .success(let value): iat = value
-        }
-        let time = now()
-        guard abs(iat - time) <= signingIatWindow else {
-            return .answer(.invalid("iat", "Must be within \(signingIatWindow) s of the server's time"))
-        }
-        // orig
-        let origText: String
-        switch fields.orig {
-        case .failure(let response): return .answer(response)
-        case .success(let value): origText = value
-        }
-        guard let orig = TelephoneNumber.canonicalNumber(origText, policy: numbering) else {
-            return .answer(.invalid("orig.tn", "Not a telephone number"))
-        }
-        // origid: required by the API; the customer's configured origid is what is signed.
-        let origidText: String
-        switch fields.origid {
-        case .failure(let response): return .answer(response)
-        case .success(let value): origidText = value
-        }
-        guard UUIDText.isValid(origidText) else { return .answer(.invalid("origid", "Must be a UUID")) }
 
         if let signingGuard, let reason = signingGuard(customer, orig, dest) {
             CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "policy")])
