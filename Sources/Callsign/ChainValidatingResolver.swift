@@ -38,6 +38,8 @@ public struct ChainValidatingResolver: CertificateResolver {
 
     /// Warm-path memo: x5u → what ``cachedCredential(x5u:at:)`` worked out last time.
     let hotCredentials = HotCredentials()
+    /// Chain validations running now, by x5u content.
+    let flights = ValidationFlights()
 
     public init(policy: X5UPolicy, repository: any CertificateRepository, validator: ChainValidator,
                 cache: ChainCache = ChainCache(), extraCRLURLs: [String] = [], fetchCRLs: Bool = true, maxCertificates: Int = 8) {
@@ -58,13 +60,22 @@ public struct ChainValidatingResolver: CertificateResolver {
             return credential(chain, cached: true)
         }
         if let failure = cache.failure(key, at: time) { throw failure }
-        do {
-            let chain = try await validate(body, at: time)
-            cache.store(chain, for: key)
-            return credential(chain, cached: false)
-        } catch {
-            cache.storeFailure(error, for: key, at: time)
-            throw error
+        // One validation per chain at a time: calls arriving while it runs (a cold
+        // start or an expired entry under load) wait for its outcome instead of
+        // each fetching the CRLs and checking the signatures again.
+        let outcome = await flights.run(key) { () async -> Result<ValidatedSTIChain, VerificationError> in
+            do throws(VerificationError) {
+                let chain = try await validate(body, at: time)
+                cache.store(chain, for: key)
+                return .success(chain)
+            } catch {
+                cache.storeFailure(error, for: key, at: time)
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let chain): return credential(chain, cached: false)
+        case .failure(let error): throw error
         }
     }
 
@@ -190,4 +201,33 @@ final class HotCredentials: Sendable {
             entries[x5u] = entry
         }
     }
+}
+
+/// Single-flight for chain validations: while one runs for a key, other
+/// callers for that key wait for its outcome. Holds only the keys running now.
+final class ValidationFlights: Sendable {
+    typealias Outcome = Result<ValidatedSTIChain, VerificationError>
+    private let waiting = Mutex([SHA256Digest: [CheckedContinuation<Outcome?, Never>]]())
+
+    /// Runs `work` for `key`, or — when a run for `key` is in progress — returns its outcome.
+    func run(_ key: SHA256Digest, _ work: () async -> Outcome) async -> Outcome {
+        let joined: Outcome? = await withCheckedContinuation { continuation in
+            let leads = waiting.withLock { waiting -> Bool in
+                if waiting[key] != nil {
+                    waiting[key]?.append(continuation)
+                    return false
+                }
+                waiting[key] = []
+                return true
+            }
+            if leads { continuation.resume(returning: nil) }
+        }
+        if let joined { return joined }
+        let outcome = await work()
+        for waiter in waiting.withLock({ $0.removeValue(forKey: key) ?? [] }) { waiter.resume(returning: outcome) }
+        return outcome
+    }
+
+    /// Keys with a validation running (for tests).
+    var running: Int { waiting.withLock { $0.count } }
 }

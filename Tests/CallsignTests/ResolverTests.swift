@@ -1,4 +1,4 @@
-import Callsign
+@testable import Callsign
 import Crypto
 import Foundation
 import SwiftASN1
@@ -133,5 +133,35 @@ struct ResolverTests {
         let bad = await Verifier().verify(identityHeaders: [header.value], call: call, now: fixedNow, resolver: untrusted)
         #expect(bad.error?.sipStatus == 437)
         #expect(bad.error?.code == .certificateUntrusted)
+    }
+
+    /// A repository whose CRL answers wait 100 ms: validations started together overlap.
+    struct SlowCRLRepository: CertificateRepository {
+        let inner: MemoryCertificateRepository
+        func fetch(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> [UInt8] {
+            if url.hasSuffix(".crl") { try? await Task.sleep(for: .milliseconds(100)) }
+            return try await inner.fetch(url, target: target)
+        }
+    }
+
+    @Test("calls for one chain that arrive while it is validated wait for that validation: its CRLs are fetched once", arguments: [false, true])
+    func concurrentCallsValidateOnce(revoked: Bool) async throws {
+        let pki = try LabPKI()
+        let repository = try pki.repository(revoked: revoked)
+        let resolver = ChainValidatingResolver(policy: X5UPolicy(), repository: SlowCRLRepository(inner: repository),
+                                               validator: ChainValidator(roots: [pki.root], requireCRL: true))
+        let calls = 50
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<calls {
+                group.addTask {
+                    do throws(VerificationError) { return try await resolver.resolve(x5u: pki.base + "/chain.pem", at: fixedNow).diagnostics.first ?? "" }
+                    catch { return error.code.rawValue }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(repository.fetches == calls + 2, "x5u fetched per call, the two CRLs once")
+        #expect(Set(outcomes) == (revoked ? [VerificationError.Code.certificateRevoked.rawValue] : ["certificate chain validated"]))
+        #expect(resolver.flights.running == 0)
     }
 }

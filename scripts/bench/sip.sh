@@ -12,7 +12,9 @@
 # socket buffers, for Callsign's runs and the peer's alike; default: SIPp's 64 KiB),
 # CALLSIGN_BIN (another build). Each Callsign step also prints the datagrams
 # the kernel dropped at SIPp's sockets and at Callsign's (a retransmission is
-# the load generator's when its own socket overflowed).
+# the load generator's when its own socket overflowed). PERF=RATE records
+# Callsign with `perf record` (DWARF call graphs) during its step at RATE, into
+# $WORK/perf-MODE.data (KEEP=1 keeps $WORK).
 #
 # Needs: a release build (swift build -c release), sipp, secsipidx, kamailio,
 # kamailio-secsipid-modules, python3. Prints one line per run and final lines
@@ -51,9 +53,15 @@ SIPP_ARGS=(); [ -n "${SIPP_BUFF:-}" ] && SIPP_ARGS=(-buff_size "$SIPP_BUFF")
 run() {
   local name=$1 sc=$2 csv=$3 port=$4 rate=$5 d="$WORK/$1-$5" t0 a0 c0; mkdir -p "$d"
   t0=$(cpu_ticks); a0=$(udp_drops_all); c0=$(udp_drops_callsign)
+  local perf_pid=
+  if [ "${PERF:-}" = "$rate" ] && [ "${name#cs-}" != "$name" ]; then
+    perf record -F 499 -g --call-graph dwarf,16384 -p "$CS_PID" -o "$WORK/perf-${name#cs-}.data" -- sleep "$DUR" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   (cd "$d" && timeout $((DUR + 40)) sipp -sf "$SCEN/$sc.xml" -inf "$csv" -i 127.0.0.1 -p $((20000 + RANDOM % 10000)) 127.0.0.1:$port \
      -r "$rate" -m $((rate * DUR)) -l $((rate * 4)) -nostdin -timeout $((DUR + 30))s -trace_stat -stf stat.csv -fd 1 -max_socket 1024 -trace_err \
      "${SIPP_ARGS[@]}" >stdout.log 2>&1) || true
+  [ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
   local cd=$(( $(udp_drops_callsign) - c0 ))
   python3 - "$d/stat.csv" "$rate" "$(( ($(cpu_ticks) - t0) * TICK_MS ))" "$(( $(udp_drops_all) - a0 - cd ))" "$cd" <<'PY'
 import csv, sys
