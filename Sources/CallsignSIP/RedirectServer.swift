@@ -456,18 +456,21 @@ public final class RedirectService: Sendable {
     /// A response copying Via, From, To (with a tag), Call-ID and CSeq (RFC 3261 §8.2.6).
     public static func response(to request: SIPMessage, status: Int, reason: String, extra: [(String, String)] = []) -> SIPMessage {
         var headers: [SIPMessage.Header] = []
-        for header in request.headers where header.canonicalName == "via" { headers.append(SIPMessage.Header(name: "Via", value: header.value)) }
-        if let from = request.first("from") { headers.append(SIPMessage.Header(name: "From", value: from)) }
+        headers.reserveCapacity(request.headers.count + extra.count + 1)
+        for header in request.headers where header.canonicalName == "via" {
+            headers.append(SIPMessage.Header(name: "Via", canonicalName: "via", value: header.value))
+        }
+        if let from = request.first("from") { headers.append(SIPMessage.Header(name: "From", canonicalName: "from", value: from)) }
         if var to = request.first("to") {
             if SIPMessage.parameter("tag", in: to) == nil, status > 100 {
                 to += ";tag=" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
             }
-            headers.append(SIPMessage.Header(name: "To", value: to))
+            headers.append(SIPMessage.Header(name: "To", canonicalName: "to", value: to))
         }
-        if let callID = request.first("call-id") { headers.append(SIPMessage.Header(name: "Call-ID", value: callID)) }
-        if let cseq = request.first("cseq") { headers.append(SIPMessage.Header(name: "CSeq", value: cseq)) }
+        if let callID = request.first("call-id") { headers.append(SIPMessage.Header(name: "Call-ID", canonicalName: "call-id", value: callID)) }
+        if let cseq = request.first("cseq") { headers.append(SIPMessage.Header(name: "CSeq", canonicalName: "cseq", value: cseq)) }
         for (name, value) in extra { headers.append(SIPMessage.Header(name: name, value: value)) }
-        headers.append(SIPMessage.Header(name: "Server", value: "callsign"))
+        headers.append(SIPMessage.Header(name: "Server", canonicalName: "server", value: "callsign"))
         return SIPMessage(startLine: .response(status: status, reason: reason), headers: headers)
     }
 

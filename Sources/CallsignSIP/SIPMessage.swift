@@ -20,6 +20,13 @@ public struct SIPMessage: Sendable, Hashable {
             self.canonicalName = SIPMessage.canonicalName(name)
             self.value = value
         }
+
+        /// For names whose canonical form is known (the headers of responses built here).
+        init(name: String, canonicalName: String, value: String) {
+            self.name = name
+            self.canonicalName = canonicalName
+            self.value = value
+        }
     }
 
     public var startLine: StartLine
@@ -52,10 +59,18 @@ public struct SIPMessage: Sendable, Hashable {
     /// Headers whose values are comma-separated lists that may be split (RFC 3261 §7.3.1).
     static let listHeaders: Set<String> = ["via", "contact", "route", "record-route", "allow", "supported", "require", "identity"]
 
+    /// Whether `canonical` is one of ``listHeaders`` (compared, not hashed: this runs for every header lookup).
+    static func isListHeader(_ canonical: String) -> Bool {
+        switch canonical {
+        case "via", "contact", "route", "record-route", "allow", "supported", "require", "identity": true
+        default: false
+        }
+    }
+
     /// Every value of a header: repeated fields in order, comma-joined list values split.
     public func values(_ name: String) -> [String] {
         let canonical = Self.canonicalName(name)
-        let isList = Self.listHeaders.contains(canonical)
+        let isList = Self.isListHeader(canonical)
         var result: [String] = []
         for header in headers where header.canonicalName == canonical {
             if isList {
@@ -70,11 +85,44 @@ public struct SIPMessage: Sendable, Hashable {
     /// The first value of a header (of a list header: its first element).
     public func first(_ name: String) -> String? {
         let canonical = Self.canonicalName(name)
+        let isList = Self.isListHeader(canonical)
         for header in headers where header.canonicalName == canonical {
-            guard Self.listHeaders.contains(canonical) else { return header.value }
-            if let first = IdentityHeader.splitCommaJoined(header.value).first { return first.trimmed() }
+            guard isList else { return header.value }
+            if let first = Self.firstListElement(header.value) { return first }
         }
         return nil
+    }
+
+    /// The first non-blank element of a list value, trimmed: what
+    /// `splitList(value).first?.trimmed()` gives, without splitting the rest.
+    static func firstListElement(_ value: String) -> String? {
+        let utf8 = value.utf8
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        var start = utf8.startIndex
+        var index = start
+        var inAngle = false, inQuote = false
+        while true {
+            let atEnd = index == utf8.endIndex
+            let byte = atEnd ? 0 : utf8[index]
+            if atEnd || (byte == UInt8(ascii: ",") && !inAngle && !inQuote) {
+                // The element start..<index, trimmed; a blank one is skipped.
+                var lower = start, upper = index
+                while lower < upper, isBlank(utf8[lower]) { lower = utf8.index(after: lower) }
+                while upper > lower, isBlank(utf8[utf8.index(before: upper)]) { upper = utf8.index(before: upper) }
+                if lower < upper {
+                    return lower == utf8.startIndex && upper == utf8.endIndex ? value : String(value[lower..<upper])
+                }
+                if atEnd { return nil }
+                start = utf8.index(after: index)
+            } else if byte == UInt8(ascii: "<"), !inQuote {
+                inAngle = true
+            } else if byte == UInt8(ascii: ">"), !inQuote {
+                inAngle = false
+            } else if byte == UInt8(ascii: "\""), !inAngle {
+                inQuote.toggle()
+            }
+            index = utf8.index(after: index)
+        }
     }
 
     /// The method of a request, or of the CSeq of a response.
@@ -219,7 +267,10 @@ public struct SIPParser: Sendable {
             i += 1
         }
         guard headEnd >= 0 else { throw SIPParseError("no end of headers") }
-        guard String(validating: bytes[0..<headEnd], as: UTF8.self) != nil else { throw SIPParseError("headers are not UTF-8") }
+        // Heads are nearly always ASCII: checked byte by byte; anything else is validated as UTF-8.
+        if bytes[0..<headEnd].contains(where: { $0 >= 0x80 }), String(validating: bytes[0..<headEnd], as: UTF8.self) == nil {
+            throw SIPParseError("headers are not UTF-8")
+        }
         // Lines and header fields are found on bytes (Character iteration over a
         // 1 KB head costs more than the rest of the parse). Slices split at ASCII
         // bytes of valid UTF-8 are valid UTF-8.
@@ -231,6 +282,7 @@ public struct SIPParser: Sendable {
             return String(decoding: bytes[lower..<upper], as: UTF8.self)
         }
         var lines: [Range<Int>] = []
+        lines.reserveCapacity(32)
         var continuations: [Int: String] = [:]  // line index → its folded continuation lines, each after one space
         var lineStart = 0
         while lineStart <= headEnd {
@@ -247,14 +299,25 @@ public struct SIPParser: Sendable {
             }
             lineStart = next
         }
+        func continuation(_ line: Int) -> String? { continuations.isEmpty ? nil : continuations[line] }
         // Leading CRLFs before a request are tolerated (RFC 3261 §7.5).
         var firstLine = 0
-        while firstLine < lines.count, lines[firstLine].isEmpty, continuations[firstLine] == nil { firstLine += 1 }
+        while firstLine < lines.count, lines[firstLine].isEmpty, continuation(firstLine) == nil { firstLine += 1 }
         guard firstLine < lines.count else { throw SIPParseError("empty message") }
-        // Untrimmed: "SIP/2.0 100 " (empty reason phrase) keeps its last space.
-        let startLine = try parseStartLine(String(decoding: bytes[lines[firstLine]], as: UTF8.self) + (continuations[firstLine] ?? ""))
+        let startLine: SIPMessage.StartLine
+        if let folded = continuation(firstLine) {
+            // Untrimmed: "SIP/2.0 100 " (empty reason phrase) keeps its last space.
+            startLine = try parseStartLine(ArraySlice(Array(bytes[lines[firstLine]]) + Array(folded.utf8)))
+        } else {
+            startLine = try parseStartLine(bytes[lines[firstLine]])
+        }
         var headers: [SIPMessage.Header] = []
         headers.reserveCapacity(min(lines.count, maxHeaders + 1))
+        // What the checks below need, noted while the headers are read.
+        var contentLength: String?  // the first Content-Length value
+        var contentLengthsDiffer = false
+        var present: UInt8 = 0  // bits: Via (with a non-blank element), From, To, Call-ID, CSeq
+        var cseq: String?  // the first CSeq value
         for index in (firstLine + 1)..<max(firstLine + 1, lines.count) {
             let line = lines[index]
             guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else { throw SIPParseError("header line without ':'") }
@@ -263,15 +326,27 @@ public struct SIPParser: Sendable {
                 throw SIPParseError("bad header name")
             }
             var value = text((colon + 1)..<line.upperBound)
-            if let continuation = continuations[index] { value = (value + continuation).trimmed() }
-            headers.append(SIPMessage.Header(name: name, value: value))
+            if let folded = continuation(index) { value = (value + folded).trimmed() }
+            let header = SIPMessage.Header(name: name, value: value)
+            switch header.canonicalName {
+            case "content-length":
+                if let first = contentLength { contentLengthsDiffer = contentLengthsDiffer || first != value } else { contentLength = value }
+            case "via": if present & 1 == 0, SIPMessage.firstListElement(value) != nil { present |= 1 }
+            case "from": present |= 2
+            case "to": present |= 4
+            case "call-id": present |= 8
+            case "cseq":
+                present |= 16
+                if cseq == nil { cseq = value }
+            default: break
+            }
+            headers.append(header)
             guard headers.count <= maxHeaders else { throw SIPParseError("more than \(maxHeaders) headers") }
         }
         var message = SIPMessage(startLine: startLine, headers: headers)
         let available = bytes.count - bodyStart
-        let lengths = message.values("content-length")
-        if lengths.count > 1, Set(lengths).count > 1 { throw SIPParseError("conflicting Content-Length headers") }
-        if let lengthText = lengths.first {
+        if contentLengthsDiffer { throw SIPParseError("conflicting Content-Length headers") }
+        if let lengthText = contentLength {
             guard let length = Int(lengthText), length >= 0 else { throw SIPParseError("bad Content-Length") }
             guard length <= available else { throw SIPParseError("body shorter than Content-Length") }
             message.body = Array(bytes[bodyStart..<(bodyStart + length)])
@@ -279,39 +354,52 @@ public struct SIPParser: Sendable {
             message.body = Array(bytes[bodyStart...])
         }
         // Mandatory headers of requests (RFC 3261 §8.1.1).
-        if message.isRequest {
-            for name in ["via", "from", "to", "call-id", "cseq"] where message.first(name) == nil {
-                throw SIPParseError("missing \(name) header")
+        if case .request(let method, _) = startLine {
+            if present != 31 {
+                for (bit, name) in [(1, "via"), (2, "from"), (4, "to"), (8, "call-id"), (16, "cseq")] as [(UInt8, StaticString)]
+                where present & bit == 0 {
+                    throw SIPParseError("missing \(name) header")
+                }
             }
-            let cseq = message.first("cseq")?.split(separator: " ") ?? []
-            guard cseq.count == 2, UInt32(cseq[0]) != nil else { throw SIPParseError("bad CSeq") }
-            if case .request(let method, _) = startLine, String(cseq[1]) != method {
-                throw SIPParseError("CSeq method differs from the request method")
-            }
+            // CSeq = 1*DIGIT LWS Method (RFC 3261 §20.16), as space-separated words.
+            let words = (cseq ?? "").utf8.split(separator: 0x20)
+            guard words.count == 2, UInt32(Substring(words[0])) != nil else { throw SIPParseError("bad CSeq") }
+            guard words[1].elementsEqual(method.utf8) else { throw SIPParseError("CSeq method differs from the request method") }
         }
         return message
     }
 
-    private func parseStartLine(_ line: String) throws(SIPParseError) -> SIPMessage.StartLine {
-        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+    /// The start line (RFC 3261 §7.1, §7.2), on its bytes: `Method SP Request-URI SP SIP/2.0`
+    /// or `SIP/2.0 SP Status-Code SP Reason-Phrase`.
+    private func parseStartLine(_ line: ArraySlice<UInt8>) throws(SIPParseError) -> SIPMessage.StartLine {
+        let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw SIPParseError("bad start line") }
-        if parts[0] == "SIP/2.0" {
-            guard parts[1].count == 3, let status = Int(parts[1]), (100...699).contains(status) else {
+        let version = "SIP/2.0".utf8
+        if parts[0].elementsEqual(version) {
+            guard parts[1].count == 3, parts[1].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let status = Int(String(decoding: parts[1], as: UTF8.self)), (100...699).contains(status)
+            else {
                 throw SIPParseError("bad status code")
             }
-            return .response(status: status, reason: String(parts[2]))
+            return .response(status: status, reason: String(decoding: parts[2], as: UTF8.self))
         }
-        guard parts[2] == "SIP/2.0" else { throw SIPParseError("unsupported SIP version") }
-        let method = String(parts[0])
+        guard parts[2].elementsEqual(version) else { throw SIPParseError("unsupported SIP version") }
         // Method = token (RFC 3261 §25.1).
-        let tokenPunctuation = Set("-.!%*_+`'~".utf8)
-        guard !method.isEmpty, method.utf8.allSatisfy({
-            ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || tokenPunctuation.contains($0)
-        }) else {
-            throw SIPParseError("bad method")
+        guard !parts[0].isEmpty, parts[0].allSatisfy(Self.isTokenByte) else { throw SIPParseError("bad method") }
+        let uri = parts[1]
+        guard uri.contains(UInt8(ascii: ":")), !uri.contains(where: { $0 == 0x20 || $0 == 0x09 }) else {
+            throw SIPParseError("bad Request-URI")
         }
-        let uri = String(parts[1])
-        guard uri.contains(":"), !uri.contains(where: { $0 == " " || $0 == "\t" }) else { throw SIPParseError("bad Request-URI") }
-        return .request(method: method, uri: uri)
+        return .request(method: String(decoding: parts[0], as: UTF8.self), uri: String(decoding: uri, as: UTF8.self))
+    }
+
+    /// token characters (RFC 3261 §25.1): alphanumerics and `-.!%*_+`'~`.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "%"), UInt8(ascii: "*"), UInt8(ascii: "_"),
+             UInt8(ascii: "+"), UInt8(ascii: "`"), UInt8(ascii: "'"), UInt8(ascii: "~"): true
+        default: false
+        }
     }
 }

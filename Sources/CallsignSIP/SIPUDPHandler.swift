@@ -27,6 +27,25 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     let spreadOver: (any EventLoopGroup)?
     /// Between a read and its `channelReadComplete` (touched on the channel's loop only).
     let reading = Atomic(false)
+    /// The text of the last few source addresses (SIP peers are few; formatting one costs more than a lookup).
+    let sources = Mutex(RecentSources())
+
+    struct RecentSources {
+        var entries: [(address: SocketAddress, text: String)] = []
+        var next = 0
+
+        mutating func text(of address: SocketAddress) -> String {
+            for entry in entries where entry.address == address { return entry.text }
+            let text = address.ipAddress ?? ""
+            if entries.count < 8 {
+                entries.append((address, text))
+            } else {
+                entries[next] = (address, text)
+                next = (next + 1) % entries.count
+            }
+            return text
+        }
+    }
 
     /// - Parameters:
     ///   - eventLoopAnswers: answer what needs no I/O on an event loop (default);
@@ -76,7 +95,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     }
 
     private func process(_ bytes: [UInt8], from remote: SocketAddress, channel: any Channel, on loop: any EventLoop) {
-        let source = remote.ipAddress ?? ""
+        let source = sources.withLock { $0.text(of: remote) }
         let pending: RedirectService.Pending?
         if eventLoopAnswers {
             switch service.handleImmediately(datagram: bytes, source: source) {

@@ -1,4 +1,4 @@
-import CallsignSIP
+@testable import CallsignSIP
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -26,5 +26,16 @@ struct UDPFlushTests {
         }
         #expect(branches == ["z9hG4bK-a", "z9hG4bK-b"])
         _ = try channel.finish()
+    }
+
+    @Test("the source text of an address is its IP, from the recent-sources memo or formatted, past the memo's eight entries too")
+    func sourceTexts() throws {
+        var sources = SIPUDPHandler.RecentSources()
+        let addresses = try (1...12).map { try SocketAddress(ipAddress: "192.0.2.\($0)", port: 5060) }
+            + [try SocketAddress(ipAddress: "2001:db8::1", port: 5060), try SocketAddress(ipAddress: "192.0.2.1", port: 5061)]
+        for _ in 0..<3 {
+            for address in addresses { #expect(sources.text(of: address) == address.ipAddress) }
+        }
+        #expect(sources.entries.count == 8)
     }
 }
