@@ -621,6 +621,47 @@ public struct JSONScanner {
         return String(decoding: unescaped, as: UTF8.self)
     }
 
+    /// `{…}`: each member is handed to `read` after its name, to read its value;
+    /// `read` answers `false` for a member it does not take (unknown, repeated,
+    /// of another shape), which ends the scan. `false` unless the whole object was read.
+    public mutating func members(_ read: (inout JSONScanner, Key) -> Bool) -> Bool {
+        guard consume(UInt8(ascii: "{")) else { return false }
+        var more = true
+        while more {
+            guard let key = key(), read(&self, key), let another = next(closing: UInt8(ascii: "}")) else { return false }
+            more = another
+        }
+        return true
+    }
+
+    /// `{"tn":"…"}`: an `orig` (RFC 8225 §5.2.1) or a `from` (ATIS-1000082 §5.3.1) telephone number.
+    public mutating func tn() -> String? {
+        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, let tn = string(), consume(UInt8(ascii: "}")) else { return nil }
+        return tn
+    }
+
+    /// `{"tn":["…", …]}` with 1 to `max` strings: a `dest` (RFC 8225 §5.2.1) or `to` list.
+    public mutating func tnList(max: Int = 32) -> [String]? {
+        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, consume(UInt8(ascii: "[")) else { return nil }
+        var numbers: [String] = []
+        var more = true
+        while more {
+            guard numbers.count < max, let tn = string(), let another = next(closing: UInt8(ascii: "]")) else { return nil }
+            numbers.append(tn)
+            more = another
+        }
+        guard consume(UInt8(ascii: "}")) else { return nil }
+        return numbers
+    }
+
+    /// Stores a member's value read by a scan: `false` (the scan ends) when the
+    /// member was already read (``JSONParser`` refuses repeated names) or is not of its shape.
+    public static func take<Value>(_ slot: inout Value?, _ value: Value?) -> Bool {
+        guard slot == nil, let value else { return false }
+        slot = value
+        return true
+    }
+
     /// An integer value: `-`? then `0` or a digit string without a leading zero, at most 18 digits.
     public mutating func integer() -> Int64? {
         skipWhitespace()

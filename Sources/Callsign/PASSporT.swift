@@ -344,3 +344,52 @@ extension PASSporT.Claims {
                   divAdditional: divAdditional, rcd: rcd, crn: crn, rcdi: rcdi, additional: rest)
     }
 }
+
+extension PASSporT.Header {
+    /// The common header read without a JSON tree: `alg` and any of `typ`,
+    /// `ppt`, `x5u`, all strings, nothing else. `nil` for anything else (or
+    /// what ``JSONScanner`` does not read): ``init(json:)`` then decides.
+    static func scan(_ bytes: [UInt8], limits: JSONLimits) -> PASSporT.Header? {
+        guard bytes.count <= limits.maxBytes, limits.maxDepth >= 1, limits.maxContainerCount >= 4 else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> PASSporT.Header? in
+            var scanner = JSONScanner(buffer)
+            var alg: String?, typ: String?, ppt: String?, x5u: String?
+            let whole = scanner.members { scanner, key in
+                if key.is("alg") { return JSONScanner.take(&alg, scanner.string()) }
+                if key.is("typ") { return JSONScanner.take(&typ, scanner.string()) }
+                if key.is("ppt") { return JSONScanner.take(&ppt, scanner.string()) }
+                if key.is("x5u") { return JSONScanner.take(&x5u, scanner.string()) }
+                return false
+            }
+            guard whole, scanner.isAtEnd(), let alg else { return nil }
+            return PASSporT.Header(alg: alg, typ: typ, ppt: ppt, x5u: x5u, additional: JSONObject())
+        }
+    }
+}
+
+extension PASSporT.Claims {
+    /// The common SHAKEN claims read without a JSON tree: `iat` (a
+    /// non-negative integer), `orig` `{"tn": …}`, `dest` `{"tn": [1–32]}` with
+    /// non-empty numbers, and optionally `attest` and `origid` strings, nothing
+    /// else. `nil` for anything else (or what ``JSONScanner`` does not read):
+    /// ``init(json:)`` then decides, with its errors.
+    static func scan(_ bytes: [UInt8], limits: JSONLimits) -> PASSporT.Claims? {
+        guard bytes.count <= limits.maxBytes, limits.maxDepth >= 3, limits.maxContainerCount >= 5 else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> PASSporT.Claims? in
+            var scanner = JSONScanner(buffer)
+            var attest: String?, origid: String?, iat: Int64?, orig: String?, dest: [String]?
+            let whole = scanner.members { scanner, key in
+                if key.is("attest") { return JSONScanner.take(&attest, scanner.string()) }
+                if key.is("dest") { return JSONScanner.take(&dest, scanner.tnList(max: min(32, limits.maxContainerCount))) }
+                if key.is("iat") { return JSONScanner.take(&iat, scanner.integer()) }
+                if key.is("orig") { return JSONScanner.take(&orig, scanner.tn()) }
+                if key.is("origid") { return JSONScanner.take(&origid, scanner.string()) }
+                return false
+            }
+            guard whole, scanner.isAtEnd(), let iat, iat >= 0, let orig, !orig.isEmpty, let dest,
+                  !dest.contains(where: \.isEmpty)
+            else { return nil }
+            return PASSporT.Claims(attest: attest, dest: PASSporT.Destination(tn: dest), iat: iat, orig: .tn(orig), origid: origid)
+        }
+    }
+}

@@ -33,37 +33,10 @@ public struct CompactJWS: Sendable, Hashable {
     /// - Throws: ``VerificationError/Code/malformedPASSporT`` for anything
     ///   that is not three strict base64url segments of JSON objects within the limits.
     public init(_ text: some StringProtocol, limits: PASSporTLimits = PASSporTLimits()) throws(VerificationError) {
-        let utf8 = text.utf8
-        guard utf8.count <= limits.maxTokenBytes else {
-            throw VerificationError(.malformedPASSporT, "PASSporT longer than \(limits.maxTokenBytes) bytes")
-        }
-        guard !utf8.isEmpty else { throw VerificationError(.malformedPASSporT, "empty PASSporT") }
-        let bytes = Array(utf8)
-        // The first three dots' offsets (a third one is an error), without an array per token.
-        var dots = (0, 0)
-        var dotCount = 0
-        for offset in bytes.indices where bytes[offset] == UInt8(ascii: ".") {
-            dotCount += 1
-            if dotCount == 1 { dots.0 = offset } else if dotCount == 2 { dots.1 = offset } else { break }
-        }
-        guard dotCount == 2 else {
-            throw VerificationError(.malformedPASSporT, "a compact JWS has 3 segments, found \(dotCount + 1)")
-        }
-        let headerText = bytes[0..<dots.0]
-        let payloadText = bytes[(dots.0 + 1)..<dots.1]
-        let signatureText = bytes[(dots.1 + 1)...]
-        if headerText.isEmpty && payloadText.isEmpty {
-            throw VerificationError(.compactFormNotAllowed, "compact form (header and claims omitted, RFC 8225 §7)")
-        }
-        guard let headerBytes = Base64URL.decode(headerText) else {
-            throw VerificationError(.malformedPASSporT, "header is not base64url")
-        }
-        guard let payloadBytes = Base64URL.decode(payloadText) else {
-            throw VerificationError(.malformedPASSporT, "claims are not base64url")
-        }
-        guard let signature = Base64URL.decode(signatureText) else {
-            throw VerificationError(.malformedPASSporT, "signature is not base64url")
-        }
+        try self.init(Segments(text, limits: limits), limits: limits)
+    }
+
+    init(_ segments: Segments, limits: PASSporTLimits) throws(VerificationError) {
         func object(_ bytes: [UInt8], _ what: String) throws(VerificationError) -> JSONObject {
             let value: JSONValue
             do {
@@ -76,10 +49,56 @@ public struct CompactJWS: Sendable, Hashable {
             }
             return object
         }
-        self.header = try object(headerBytes, "header")
-        self.payload = try object(payloadBytes, "claims")
-        self.signature = signature
-        self.signingInput = Array(bytes[0..<dots.1])
+        self.header = try object(segments.header, "header")
+        self.payload = try object(segments.payload, "claims")
+        self.signature = segments.signature
+        self.signingInput = segments.signingInput
+    }
+
+    /// The three segments of a compact JWS, base64url-decoded (the JSON not yet read).
+    struct Segments {
+        var header: [UInt8]
+        var payload: [UInt8]
+        var signature: [UInt8]
+        var signingInput: [UInt8]
+
+        init(_ text: some StringProtocol, limits: PASSporTLimits) throws(VerificationError) {
+            let utf8 = text.utf8
+            guard utf8.count <= limits.maxTokenBytes else {
+                throw VerificationError(.malformedPASSporT, "PASSporT longer than \(limits.maxTokenBytes) bytes")
+            }
+            guard !utf8.isEmpty else { throw VerificationError(.malformedPASSporT, "empty PASSporT") }
+            let bytes = Array(utf8)
+            // The first three dots' offsets (a third one is an error), without an array per token.
+            var dots = (0, 0)
+            var dotCount = 0
+            for offset in bytes.indices where bytes[offset] == UInt8(ascii: ".") {
+                dotCount += 1
+                if dotCount == 1 { dots.0 = offset } else if dotCount == 2 { dots.1 = offset } else { break }
+            }
+            guard dotCount == 2 else {
+                throw VerificationError(.malformedPASSporT, "a compact JWS has 3 segments, found \(dotCount + 1)")
+            }
+            let headerText = bytes[0..<dots.0]
+            let payloadText = bytes[(dots.0 + 1)..<dots.1]
+            let signatureText = bytes[(dots.1 + 1)...]
+            if headerText.isEmpty && payloadText.isEmpty {
+                throw VerificationError(.compactFormNotAllowed, "compact form (header and claims omitted, RFC 8225 §7)")
+            }
+            guard let headerBytes = Base64URL.decode(headerText) else {
+                throw VerificationError(.malformedPASSporT, "header is not base64url")
+            }
+            guard let payloadBytes = Base64URL.decode(payloadText) else {
+                throw VerificationError(.malformedPASSporT, "claims are not base64url")
+            }
+            guard let signature = Base64URL.decode(signatureText) else {
+                throw VerificationError(.malformedPASSporT, "signature is not base64url")
+            }
+            self.header = headerBytes
+            self.payload = payloadBytes
+            self.signature = signature
+            self.signingInput = Array(bytes[0..<dots.1])
+        }
     }
 }
 
@@ -110,13 +129,32 @@ public struct SignedPASSporT: Sendable, Hashable {
     /// Decodes a full-form PASSporT.
     /// - Throws: ``VerificationError`` with the code that maps to the right SIP response.
     public init(compact text: some StringProtocol, limits: PASSporTLimits = PASSporTLimits()) throws(VerificationError) {
-        let jws = try CompactJWS(text, limits: limits)
-        try self.init(jws: jws)
+        let segments = try CompactJWS.Segments(text, limits: limits)
+        // The common SHAKEN shape is read without JSON trees; anything else (or
+        // anything odd) takes the tree path, whose answer stands.
+        if let header = PASSporT.Header.scan(segments.header, limits: limits.json),
+           let claims = PASSporT.Claims.scan(segments.payload, limits: limits.json)
+        {
+            try Self.check(header, signature: segments.signature)
+            self.init(passport: PASSporT(header: header, claims: claims), signingInput: segments.signingInput,
+                      signature: segments.signature)
+        } else {
+            try self.init(jws: CompactJWS(segments, limits: limits))
+        }
     }
 
     /// Applies the PASSporT rules to a decoded compact JWS.
     public init(jws: CompactJWS) throws(VerificationError) {
         let header = try PASSporT.Header(json: jws.header)
+        try Self.check(header, signature: jws.signature)
+        let claims = try PASSporT.Claims(json: jws.payload)
+        self.passport = PASSporT(header: header, claims: claims)
+        self.signingInput = jws.signingInput
+        self.signature = jws.signature
+    }
+
+    /// The header rules (RFC 8225 §8.1, RFC 8588, RFC 7515 §4.1.11) and the ES256 signature's length.
+    private static func check(_ header: PASSporT.Header, signature: [UInt8]) throws(VerificationError) {
         guard header.alg == "ES256" else {
             throw VerificationError(.unsupportedAlgorithm, "PASSporT alg must be ES256")
         }
@@ -127,13 +165,9 @@ public struct SignedPASSporT: Sendable, Hashable {
             // RFC 7515 §4.1.11: critical extensions we do not implement make the JWS invalid.
             throw VerificationError(.malformedPASSporT, "unsupported crit header parameter (\(crit.typeName))")
         }
-        guard jws.signature.count == 64 else {
-            throw VerificationError(.malformedPASSporT, "ES256 signature must be 64 bytes, got \(jws.signature.count)")
+        guard signature.count == 64 else {
+            throw VerificationError(.malformedPASSporT, "ES256 signature must be 64 bytes, got \(signature.count)")
         }
-        let claims = try PASSporT.Claims(json: jws.payload)
-        self.passport = PASSporT(header: header, claims: claims)
-        self.signingInput = jws.signingInput
-        self.signature = jws.signature
     }
 
     init(passport: PASSporT, signingInput: [UInt8], signature: [UInt8]) {

@@ -77,11 +77,11 @@ struct SigningFields {
             var scanner = JSONScanner(buffer)
             var attest: String?, orig: String?, origid: String?, iat: Int64?, dest: [String]?
             let whole = scanner.wrappedMembers("signingRequest") { scanner, key in
-                if key.is("attest") { return take(&attest, scanner.string()) }
-                if key.is("iat") { return take(&iat, scanner.integer()) }
-                if key.is("origid") { return take(&origid, scanner.string()) }
-                if key.is("orig") { return take(&orig, scanner.tn()) }
-                if key.is("dest") { return take(&dest, scanner.tnList()) }
+                if key.is("attest") { return JSONScanner.take(&attest, scanner.string()) }
+                if key.is("iat") { return JSONScanner.take(&iat, scanner.integer()) }
+                if key.is("origid") { return JSONScanner.take(&origid, scanner.string()) }
+                if key.is("orig") { return JSONScanner.take(&orig, scanner.tn()) }
+                if key.is("dest") { return JSONScanner.take(&dest, scanner.tnList()) }
                 return false
             }
             guard whole, let attest, let dest, let iat, let orig, let origid else { return nil }
@@ -108,10 +108,10 @@ struct VerificationFields {
             var scanner = JSONScanner(buffer)
             var from: String?, to: String?, time: Int64?, identity: String?
             let whole = scanner.wrappedMembers("verificationRequest") { scanner, key in
-                if key.is("identity") { return take(&identity, scanner.string()) }
-                if key.is("time") { return take(&time, scanner.integer()) }
-                if key.is("from") { return take(&from, scanner.tn()) }
-                if key.is("to") { return take(&to, scanner.tnList()?.first) }
+                if key.is("identity") { return JSONScanner.take(&identity, scanner.string()) }
+                if key.is("time") { return JSONScanner.take(&time, scanner.integer()) }
+                if key.is("from") { return JSONScanner.take(&from, scanner.tn()) }
+                if key.is("to") { return JSONScanner.take(&to, scanner.tnList()?.first) }
                 return false
             }
             guard whole, let from, let to, let time, let identity else { return nil }
@@ -120,48 +120,12 @@ struct VerificationFields {
     }
 }
 
-/// Stores a member's value read by a scan: `false` (the scan ends) when the
-/// member was already read (JSONParser refuses repeated names) or is not of its shape.
-private func take<Value>(_ slot: inout Value?, _ value: Value?) -> Bool {
-    guard slot == nil, let value else { return false }
-    slot = value
-    return true
-}
-
-/// The shapes ATIS-1000082 request bodies share, for ``JSONScanner``; each
-/// answers `false` or `nil` when the bytes are not exactly that shape.
+/// The shape ATIS-1000082 request bodies share, for ``JSONScanner``.
 extension JSONScanner {
-    /// `{"name":{…}}` and the end of the document: each member of the inner
-    /// object is handed to `read` after its name, to read its value; `read`
-    /// answers `false` for a member it does not take (unknown, repeated, of
-    /// another shape), which ends the scan.
+    /// `{"name":{…}}` and the end of the document: the inner object's members
+    /// read by ``JSONScanner/members(_:)``.
     mutating func wrappedMembers(_ name: StaticString, _ read: (inout JSONScanner, Key) -> Bool) -> Bool {
-        guard consume(UInt8(ascii: "{")), key()?.is(name) == true, consume(UInt8(ascii: "{")) else { return false }
-        var more = true
-        while more {
-            guard let key = key(), read(&self, key), let another = next(closing: UInt8(ascii: "}")) else { return false }
-            more = another
-        }
+        guard consume(UInt8(ascii: "{")), key()?.is(name) == true, members(read) else { return false }
         return consume(UInt8(ascii: "}")) && isAtEnd()
-    }
-
-    /// `{"tn":"…"}`: a `from`/`orig` telephone number.
-    mutating func tn() -> String? {
-        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, let tn = string(), consume(UInt8(ascii: "}")) else { return nil }
-        return tn
-    }
-
-    /// `{"tn":["…", …]}` with 1 to 32 strings: a `to`/`dest` list.
-    mutating func tnList() -> [String]? {
-        guard consume(UInt8(ascii: "{")), key()?.is("tn") == true, consume(UInt8(ascii: "[")) else { return nil }
-        var numbers: [String] = []
-        var more = true
-        while more {
-            guard numbers.count < 32, let tn = string(), let another = next(closing: UInt8(ascii: "]")) else { return nil }
-            numbers.append(tn)
-            more = another
-        }
-        guard consume(UInt8(ascii: "}")) else { return nil }
-        return numbers
     }
 }
