@@ -181,6 +181,23 @@ public final class RedirectService: Sendable {
         return bytes
     }
 
+    // What is configured per source address. The tables are usually empty: then the source is not hashed.
+
+    /// The numbering policy for calls from `source`.
+    func numbering(for source: String) -> NumberingPolicy {
+        peerNumbering.isEmpty ? numbering : peerNumbering[source] ?? numbering
+    }
+
+    /// The rule set for calls from `source`.
+    func policy(for source: String) -> PolicyBox? {
+        peerPolicies.isEmpty ? policy : peerPolicies[source] ?? policy
+    }
+
+    /// Whether calls from `source` come from abroad (an international gateway).
+    func ingress(of source: String) -> CallFacts.Ingress {
+        !internationalSources.isEmpty && internationalSources.contains(source) ? .international : .domestic
+    }
+
     /// The calling identity: P-Asserted-Identity if present, else From (RFC 8224 §4.1, ATIS-1000074).
     static func callingIdentity(_ message: SIPMessage) -> String? {
         message.first("p-asserted-identity") ?? message.first("from")
@@ -265,7 +282,7 @@ public final class RedirectService: Sendable {
     private func prepareSigning(_ message: SIPMessage, source: String, customer found: Customer?) -> SigningStep {
         guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
         guard let customer = found else { return .refused(Self.response(to: message, status: 403, reason: "Forbidden")) }
-        let numbering = peerNumbering[source] ?? self.numbering
+        let numbering = self.numbering(for: source)
         guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"calling number unreadable\"")]))
@@ -276,8 +293,8 @@ public final class RedirectService: Sendable {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
-        if let policy = peerPolicies[source] ?? policy {
-            let decision = policy.evaluate(CallFacts(orig: orig, ingress: internationalSources.contains(source) ? .international : .domestic))
+        if let policy = self.policy(for: source) {
+            let decision = policy.evaluate(CallFacts(orig: orig, ingress: ingress(of: source)))
             if decision.action == .block, let status = decision.sipStatus {
                 CounterCache.shared.increment("callsign_policy_block_total", [("rule", decision.rule ?? ""), ("face", "sip-sign")])
                 return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
@@ -384,7 +401,7 @@ public final class RedirectService: Sendable {
     }
 
     private func verificationInput(_ message: SIPMessage, source: String) -> VerificationInput {
-        let numbering = peerNumbering[source] ?? self.numbering
+        let numbering = self.numbering(for: source)
         var verifier = self.verifier
         verifier.options.numbering = numbering
         let calling = Self.callingIdentity(message) ?? ""
@@ -418,9 +435,9 @@ public final class RedirectService: Sendable {
         CounterCache.shared.increment("callsign_verification_total",
                                       [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
         var extra: [(String, String)] = []
-        if let policy = peerPolicies[source] ?? policy {
-            let facts = CallFacts(orig: TelephoneNumber.canonicalNumber(calling, policy: numbering),
-                                  ingress: internationalSources.contains(source) ? .international : .domestic,
+        let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
+        if let policy = self.policy(for: source) {
+            let facts = CallFacts(orig: tn, ingress: ingress(of: source),
                                   verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)
             let decision = policy.evaluate(facts)
             if decision.action == .block, let status = decision.sipStatus {
@@ -437,7 +454,6 @@ public final class RedirectService: Sendable {
             }
             extra.append(("Reason", reason))
         }
-        let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
         let pai = tn.map { "<tel:+\($0);verstat=\(verdict.verstat.rawValue)>" } ?? "<\(Self.uri(of: calling));verstat=\(verdict.verstat.rawValue)>"
         extra.append(("P-Asserted-Identity", pai))
         if let attestation = verdict.attestation, verdict.isValid { extra.append(("P-Attestation-Indicator", attestation.rawValue)) }
