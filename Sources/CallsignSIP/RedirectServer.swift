@@ -130,11 +130,18 @@ public final class RedirectService: Sendable {
         }
         guard message.isRequest, let method = message.method else { return .reply(nil) }
         // Retransmissions get the same answer (RFC 3261 §17.2), without signing again.
-        let key = (message.topViaBranch ?? "") + "|" + method + "|" + (message.first("call-id") ?? "") + "|" + source
-        if method != "ACK", let cached = cache.lookup(key, now: now()) { return .reply(cached) }
+        let key = (message.topViaBranch ?? "") + "|" + (method == "ACK" ? "INVITE" : method) + "|" + (message.first("call-id") ?? "")
+            + "|" + source
+        if method == "ACK" {
+            // The ACK of our 3xx–6xx answer ends the INVITE transaction (RFC 3261 §17.2.1: it
+            // shares the INVITE's branch): no INVITE retransmission follows, so its answer is not kept
+            // for the rest of Timer H. (The redirect server passes no ACK on; a repeated one finds nothing.)
+            cache.remove(key)
+            return .reply(nil)
+        }
+        if let cached = cache.lookup(key, now: now()) { return .reply(cached) }
         let response: SIPMessage
         switch method {
-        case "ACK": return .reply(nil)
         case "OPTIONS": response = Self.response(to: message, status: 200, reason: "OK", extra: [("Allow", "INVITE, ACK, CANCEL, OPTIONS")])
         case "CANCEL": response = Self.response(to: message, status: 200, reason: "OK")
         case "INVITE":
@@ -506,7 +513,7 @@ public final class RedirectService: Sendable {
     }
 }
 
-/// Responses kept for retransmitted requests (RFC 3261 §17.2.1: 32 s), bounded.
+/// Responses kept for retransmitted requests (RFC 3261 §17.2.1: 32 s, an INVITE's until its ACK), bounded.
 final class ResponseCache: Sendable {
     /// Entries held now (for tests).
     var count: Int { state.withLock { $0.entries.count } }
@@ -528,6 +535,11 @@ final class ResponseCache: Sendable {
             guard let (bytes, expiry) = state.entries[key], expiry >= now else { return nil }
             return bytes
         }
+    }
+
+    /// Forgets the answer for `key` (its transaction ended); its key leaves the arrival order when it comes to the front.
+    func remove(_ key: String) {
+        state.withLock { state in _ = state.entries.removeValue(forKey: key) }
     }
 
     func store(_ key: String, _ bytes: [UInt8], now: Int64) {

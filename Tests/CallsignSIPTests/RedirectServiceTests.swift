@@ -80,6 +80,29 @@ struct RedirectServiceTests {
         #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).count == 1)
     }
 
+    @Test("the ACK of a 302 ends its INVITE transaction: the kept answer is dropped, other calls' answers stay, and ACKs get no reply")
+    func ackDropsTheKeptAnswer() async throws {
+        let fixture = try await RedirectFixture()
+        let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(), source: "192.0.2.10"))
+        let identity = try #require(signed.first("identity"))
+        let service = fixture.verification()
+        for branch in ["z9hG4bK-a1", "z9hG4bK-a2"] {
+            let reply = try parse(await service.handle(datagram: RedirectFixture.invite(branch: branch, extra: "Identity: \(identity)\r\n"),
+                                                       source: "203.0.113.5"))
+            #expect(status(reply) == 302)
+        }
+        #expect(service.cache.count == 2)
+        func ack(_ branch: String) -> [UInt8] {
+            Array(String(decoding: RedirectFixture.invite(branch: branch), as: UTF8.self)
+                .replacingOccurrences(of: "INVITE sip:", with: "ACK sip:").replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 ACK").utf8)
+        }
+        #expect(await service.handle(datagram: ack("z9hG4bK-a1"), source: "203.0.113.5") == nil)
+        #expect(service.cache.count == 1, "the acknowledged call's answer is gone")
+        #expect(await service.handle(datagram: ack("z9hG4bK-a1"), source: "203.0.113.5") == nil, "a repeated ACK finds nothing")
+        #expect(await service.handle(datagram: ack("z9hG4bK-a2"), source: "198.51.100.1") == nil)
+        #expect(service.cache.count == 1, "an ACK from another source is another transaction")
+    }
+
     @Test("verification: valid → 302 with verstat Passed; tampered → 438 with Reason (or 302 Failed when continuing); none → No-TN-Validation")
     func verifies() async throws {
         let fixture = try await RedirectFixture()
