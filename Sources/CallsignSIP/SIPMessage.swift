@@ -56,10 +56,8 @@ public struct SIPMessage: Sendable, Hashable {
         return name.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }) ? name.lowercased() : name
     }
 
-    /// Headers whose values are comma-separated lists that may be split (RFC 3261 §7.3.1).
-    static let listHeaders: Set<String> = ["via", "contact", "route", "record-route", "allow", "supported", "require", "identity"]
-
-    /// Whether `canonical` is one of ``listHeaders`` (compared, not hashed: this runs for every header lookup).
+    /// Whether `canonical` names a header whose value is a comma-separated list
+    /// that may be split (RFC 3261 §7.3.1). Compared, not hashed: this runs for every header lookup.
     static func isListHeader(_ canonical: String) -> Bool {
         switch canonical {
         case "via", "contact", "route", "record-route", "allow", "supported", "require", "identity": true
