@@ -2,8 +2,12 @@
 /// no locale): used for X.509/CRL times, HTTP `Expires`/`Date` and SIP `Date`.
 public enum CivilTime {
     /// (year, month, day, hours, minutes, seconds) in UTC → seconds since the epoch
-    /// (days-from-civil, proleptic Gregorian).
+    /// (days-from-civil, proleptic Gregorian). Fields outside their calendar
+    /// ranges (``isValid(year:month:day:hours:minutes:seconds:)``) are clamped
+    /// into them, so no input can overflow; parsers refuse such fields first.
     public static func epochSeconds(year: Int, month: Int, day: Int, hours: Int, minutes: Int, seconds: Int) -> Int64 {
+        let year = min(max(year, 0), 9999), month = min(max(month, 1), 12), day = min(max(day, 1), 31)
+        let hours = min(max(hours, 0), 23), minutes = min(max(minutes, 0), 59), seconds = min(max(seconds, 0), 60)
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -16,7 +20,9 @@ public enum CivilTime {
 
     /// Seconds since the epoch → (year, month, day, hours, minutes, seconds, weekday 0 = Sunday) in UTC
     /// (civil-from-days, the inverse of ``epochSeconds(year:month:day:hours:minutes:seconds:)``).
+    /// Times outside years 0–9999 are clamped into them.
     public static func civil(_ epoch: Int64) -> (year: Int, month: Int, day: Int, hours: Int, minutes: Int, seconds: Int, weekday: Int) {
+        let epoch = min(max(epoch, -62_167_219_200), EpochTime.validRange.upperBound)
         let days = Int(epoch >= 0 ? epoch / 86_400 : (epoch - 86_399) / 86_400)
         let secondsOfDay = Int(epoch - Int64(days) * 86_400)
         let z = days + 719_468
@@ -42,18 +48,31 @@ public enum CivilTime {
         return "\(weekdays[t.weekday]), \(two(t.day)) \(monthNames[t.month - 1]) \(t.year) \(two(t.hours)):\(two(t.minutes)):\(two(t.seconds)) GMT"
     }
 
+    /// Whether each field lies in its calendar range: year 0–9999, month
+    /// 1–12, day 1–31, hours 0–23, minutes 0–59, seconds 0–60 (a leap second).
+    public static func isValid(year: Int, month: Int, day: Int, hours: Int, minutes: Int, seconds: Int) -> Bool {
+        (0...9999).contains(year) && (1...12).contains(month) && (1...31).contains(day)
+            && (0...23).contains(hours) && (0...59).contains(minutes) && (0...60).contains(seconds)
+    }
+
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
     /// An RFC 1123 / IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, as in HTTP
     /// `Date`/`Expires`, RFC 9110 §5.6.7, and the SIP Date header, RFC 3261
-    /// §20.17) → seconds since the epoch, or `nil`.
+    /// §20.17) → seconds since the epoch, or `nil`. At most 64 bytes; a field
+    /// out of its calendar range (an hour of 99999999999999999) is `nil`.
     public static func parseRFC1123(_ text: String) -> Int64? {
+        guard text.utf8.count <= 64 else { return nil }
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "," })
-        guard parts.count >= 5, let day = Int(parts[1]), let year = Int(parts[3]),
+        guard parts.count >= 5, parts[1].utf8.count <= 2, parts[3].utf8.count == 4, let day = Int(parts[1]), let year = Int(parts[3]),
             let month = months.firstIndex(of: parts[2].lowercased()).map({ $0 + 1 })
         else { return nil }
-        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard clock.count == 3 else { return nil }
+        let clockParts = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clockParts.count == 3, clockParts.allSatisfy({ $0.utf8.count == 2 }) else { return nil }
+        let clock = clockParts.compactMap { Int($0) }
+        guard clock.count == 3,
+            isValid(year: year, month: month, day: day, hours: clock[0], minutes: clock[1], seconds: clock[2])
+        else { return nil }
         return epochSeconds(year: year, month: month, day: day, hours: clock[0], minutes: clock[1], seconds: clock[2])
     }
 }

@@ -671,9 +671,10 @@ public struct JSONScanner {
         let digitsStart = i
         var value: Int64 = 0
         while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
+            // 18 digits stay below Int64.max (9.2e18): the 19th is refused before it is multiplied in.
+            if i - digitsStart == 18 { return nil }
             value = value * 10 + Int64(bytes[i] - UInt8(ascii: "0"))
             i += 1
-            if i - digitsStart > 18 { return nil }
         }
         let digits = i - digitsStart
         guard digits > 0, digits == 1 || bytes[digitsStart] != UInt8(ascii: "0") else { return nil }

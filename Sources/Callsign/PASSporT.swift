@@ -278,8 +278,11 @@ extension PASSporT.Claims {
         }
         // iat: a JSON integer (RFC 8225 §5.1.1; errata 5985 / 6656: not a string).
         guard let iatValue = take("iat") else { throw VerificationError(.missingClaim, "iat claim missing") }
-        guard let iat = iatValue.integerValue, iat >= 0 else {
-            throw VerificationError(.invalidClaim, "iat is a \(iatValue.typeName), not a non-negative integer")
+        guard let iat = iatValue.integerValue else {
+            throw VerificationError(.invalidClaim, "iat is a \(iatValue.typeName), not an integer")
+        }
+        guard EpochTime.isValid(iat) else {
+            throw VerificationError(.invalidClaim, "iat is outside 1970–9999 (\(EpochTime.validRange))")
         }
         guard let origValue = take("orig") else { throw VerificationError(.missingClaim, "orig claim missing") }
         let (orig, _) = try PASSporT.Party.parse(origValue, claim: "orig", allowExtra: false)
@@ -386,7 +389,7 @@ extension PASSporT.Claims {
                 if key.is("origid") { return JSONScanner.take(&origid, scanner.string()) }
                 return false
             }
-            guard whole, scanner.isAtEnd(), let iat, iat >= 0, let orig, !orig.isEmpty, let dest,
+            guard whole, scanner.isAtEnd(), let iat, EpochTime.isValid(iat), let orig, !orig.isEmpty, let dest,
                   !dest.contains(where: \.isEmpty)
             else { return nil }
             return PASSporT.Claims(attest: attest, dest: PASSporT.Destination(tn: dest), iat: iat, orig: .tn(orig), origid: origid)

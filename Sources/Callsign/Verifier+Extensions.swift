@@ -151,7 +151,7 @@ extension Verifier {
     func checkReplay(_ passport: SignedPASSporT?, now: Int64, result: inout Verdict) throws(VerificationError) {
         guard let cache = options.replayCache, let passport else { return }
         if cache.seen(passport.signingInput, signature: passport.signature,
-                      until: passport.passport.claims.iat + options.maxAge, now: now) {
+                      until: EpochTime.adding(options.maxAge, to: passport.passport.claims.iat), now: now) {
             result.replayed = true
             result.diagnostics.append("replayed PASSporT")
             if options.rejectReplays { throw VerificationError(.replay, "PASSporT already seen within its freshness window") }

@@ -341,16 +341,20 @@ public struct Verifier: Sendable {
         result.diagnostics.append("claims checked")
 
         // 4. Freshness (RFC 8224 §6.2.3; ATIS-1000074 §5.4 step 4).
-        if now - claims.iat > options.maxAge {
-            throw VerificationError(.staleIat, "iat is \(now - claims.iat) s old (limit \(options.maxAge) s)")
+        // Differences through EpochTime: `now`, `iat` and Date come from elsewhere and must not trap.
+        let age = EpochTime.seconds(from: claims.iat, to: now)
+        if age > options.maxAge {
+            throw VerificationError(.staleIat, "iat is \(age) s old (limit \(options.maxAge) s)")
         }
-        if claims.iat - now > options.maxFutureSkew {
-            throw VerificationError(.futureIat, "iat is \(claims.iat - now) s in the future")
+        let ahead = EpochTime.seconds(from: now, to: claims.iat)
+        if ahead > options.maxFutureSkew {
+            throw VerificationError(.futureIat, "iat is \(ahead) s in the future")
         }
         if let date = call.date {
-            if now - date > options.maxAge { throw VerificationError(.staleDate, "Date header is \(now - date) s old") }
-            if date - now > options.maxFutureSkew { throw VerificationError(.staleDate, "Date header is in the future") }
-            if abs(date - claims.iat) > options.maxAge { throw VerificationError(.staleDate, "Date header and iat differ by more than \(options.maxAge) s") }
+            let dateAge = EpochTime.seconds(from: date, to: now)
+            if dateAge > options.maxAge { throw VerificationError(.staleDate, "Date header is \(dateAge) s old") }
+            if EpochTime.seconds(from: now, to: date) > options.maxFutureSkew { throw VerificationError(.staleDate, "Date header is in the future") }
+            if EpochTime.distance(date, claims.iat) > options.maxAge { throw VerificationError(.staleDate, "Date header and iat differ by more than \(options.maxAge) s") }
         }
         result.diagnostics.append("iat fresh")
         return (passport, x5u)

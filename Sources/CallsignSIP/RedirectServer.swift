@@ -123,9 +123,9 @@ public final class RedirectService: Sendable {
         do {
             message = try SIPParser().parse(datagram)
         } catch {
-            // RFC 3261 §21.4.1: 400 when the request can be answered; junk is dropped.
+            // RFC 3261 §21.4.1: 400 (505 for another version) when the request can be answered; junk is dropped.
             guard let partial = Self.minimalRequest(datagram) else { return .reply(nil) }
-            return .reply(Self.response(to: partial, status: 400, reason: "Bad Request",
+            return .reply(Self.response(to: partial, status: error.status, reason: error.reasonPhrase,
                                         extra: [("Warning", "399 callsign \"\(error.reason)\"")]).serialized())
         }
         guard message.isRequest, let method = message.method else { return .reply(nil) }
@@ -499,9 +499,11 @@ public final class RedirectService: Sendable {
 
     /// The headers needed to answer a message that failed to parse, if it looks like a request.
     static func minimalRequest(_ bytes: [UInt8]) -> SIPMessage? {
-        guard bytes.count <= 64 * 1024, let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        // Invalid UTF-8 (a reason for the 400) is read with replacement characters; control characters are dropped.
+        guard bytes.count <= 64 * 1024 else { return nil }
+        let text = String(decoding: bytes.lazy.filter { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }, as: UTF8.self)
         let lines = text.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" }).map(String.init)
-        guard let first = lines.first, first.hasSuffix("SIP/2.0"), !first.hasPrefix("SIP/") else { return nil }
+        guard let first = lines.first, first.split(separator: " ").last?.hasPrefix("SIP/") == true, !first.hasPrefix("SIP/") else { return nil }
         var headers: [SIPMessage.Header] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }

@@ -235,8 +235,15 @@ extension StringProtocol {
 /// Why a SIP message was refused, with the response RFC 3261 calls for.
 public struct SIPParseError: Error, Sendable, Hashable, CustomStringConvertible {
     public var reason: String
-    public var description: String { "400 Bad Request: \(reason)" }
-    public init(_ reason: String) { self.reason = reason }
+    /// The response a request refused for this gets: 400 Bad Request, or
+    /// 505 Version Not Supported for another SIP version (RFC 3261 §21.5.7).
+    public var status: Int
+    public var description: String { "\(status) \(reasonPhrase): \(reason)" }
+    public var reasonPhrase: String { status == 505 ? "Version Not Supported" : "Bad Request" }
+    public init(_ reason: String, status: Int = 400) {
+        self.reason = reason
+        self.status = status
+    }
 }
 
 /// Parses SIP messages from bytes, with limits (RFC 3261 §7, §18.3).
@@ -266,7 +273,14 @@ public struct SIPParser: Sendable {
         }
         guard headEnd >= 0 else { throw SIPParseError("no end of headers") }
         // Heads are nearly always ASCII: checked byte by byte; anything else is validated as UTF-8.
-        if bytes[0..<headEnd].contains(where: { $0 >= 0x80 }), String(validating: bytes[0..<headEnd], as: UTF8.self) == nil {
+        // Control characters other than HTAB, CR and LF (NUL, DEL…) are in no header (RFC 3261 §25.1: TEXT-UTF8).
+        var nonASCII = false
+        for byte in bytes[0..<headEnd] where byte >= 0x7F || byte < 0x20 {
+            if byte >= 0x80 { nonASCII = true } else if byte != 0x09 && byte != 0x0D && byte != 0x0A {
+                throw SIPParseError("control character in the headers")
+            }
+        }
+        if nonASCII, String(validating: bytes[0..<headEnd], as: UTF8.self) == nil {
             throw SIPParseError("headers are not UTF-8")
         }
         // Lines and header fields are found on bytes (Character iteration over a
@@ -381,7 +395,9 @@ public struct SIPParser: Sendable {
             }
             return .response(status: status, reason: String(decoding: parts[2], as: UTF8.self))
         }
-        guard parts[2].elementsEqual(version) else { throw SIPParseError("unsupported SIP version") }
+        guard parts[2].elementsEqual(version) else {
+            throw SIPParseError("unsupported SIP version", status: parts[2].starts(with: "SIP/".utf8) ? 505 : 400)
+        }
         // Method = token (RFC 3261 §25.1).
         guard !parts[0].isEmpty, parts[0].allSatisfy(Self.isTokenByte) else { throw SIPParseError("bad method") }
         let uri = parts[1]

@@ -5,17 +5,34 @@ import CallsignStore
 /// Frames SIP messages on a stream (TCP, RFC 3261 §18.3): headers up to the
 /// empty line, then exactly Content-Length bytes of body. CRLF keep-alives
 /// between messages (RFC 5626 §3.5.1) are skipped. A message larger than
-/// `maxMessageBytes` closes the connection.
+/// `maxMessageBytes` closes the connection. A Content-Length that is not a
+/// decimal number up to `maxMessageBytes` loses the framing: the head alone is
+/// passed on (the parser answers it 400) and the connection is closed.
 public struct SIPStreamDecoder: ByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
     public let maxMessageBytes: Int
+    /// Set once the framing is lost: everything after is discarded.
+    private var failed = false
 
     public init(maxMessageBytes: Int = 64 * 1024) { self.maxMessageBytes = maxMessageBytes }
 
     public struct MessageTooLarge: Error {}
     public struct BadContentLength: Error {}
 
+    /// The value of a Content-Length header (RFC 3261 §20.14: 1*DIGIT), if it
+    /// is one no larger than `limit`; digits are counted before any arithmetic.
+    static func contentLength(_ value: some StringProtocol, limit: Int) -> Int? {
+        let digits = value.utf8
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        let number = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        return number <= limit ? number : nil
+    }
+
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if failed {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
         while buffer.readableBytes >= 1, let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), byte == 13 || byte == 10 {
             buffer.moveReaderIndex(forwardBy: 1)
         }
@@ -37,13 +54,24 @@ public struct SIPStreamDecoder: ByteToMessageDecoder {
         }
         let head = String(decoding: view[view.startIndex..<(view.startIndex + headEnd)], as: UTF8.self)
         var contentLength = 0
+        var lengthIsBad = false
         for line in head.split(whereSeparator: { $0 == "\r\n" || $0 == "\n" }) {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].trimmed().lowercased()
             if name == "content-length" || name == "l" {
-                guard let value = Int(line[line.index(after: colon)...].trimmed()), value >= 0 else { throw BadContentLength() }
-                contentLength = value
+                if let value = Self.contentLength(line[line.index(after: colon)...].trimmed(), limit: maxMessageBytes) {
+                    contentLength = value
+                } else {
+                    lengthIsBad = true
+                }
             }
+        }
+        if lengthIsBad {
+            // Where this message ends is unknown: its head goes on alone (answered 400), then the connection closes.
+            failed = true
+            if let frame = buffer.readSlice(length: headEnd + 4) { context.fireChannelRead(wrapInboundOut(frame)) }
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            throw BadContentLength()
         }
         let total = headEnd + 4 + contentLength
         guard total <= maxMessageBytes else { throw MessageTooLarge() }

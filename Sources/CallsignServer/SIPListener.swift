@@ -64,15 +64,23 @@ struct SIPListener: Service {
     /// `net.core.rmem_max` (the granted size is logged at start).
     static let udpReceiveBufferBytes = 4 << 20
 
+    /// The largest datagram read whole: a UDP payload is at most 65,507 bytes
+    /// (IPv4) or 65,527 (IPv6), and a SIP message at most 64 KiB (``SIPParser/maxMessageBytes``).
+    static let maxDatagramBytes = 65_536
+    /// Datagrams read by one `recvmmsg`.
+    static let vectorReadMessages = 16
+
     /// The options and handler of a redirect listener's UDP socket.
     static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool,
                     spreadOver: (any EventLoopGroup)?) -> DatagramBootstrap
     {
         bootstrap
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.datagramVectorReadMessageCount, value: 16)
+            .channelOption(.datagramVectorReadMessageCount, value: vectorReadMessages)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(udpReceiveBufferBytes))
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            // NIO gives each datagram of a vector read an equal slice of this buffer and cuts what
+            // does not fit without saying so: each slice holds the largest UDP payload.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: vectorReadMessages * maxDatagramBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers,
@@ -93,7 +101,7 @@ struct SIPProxyListener: Service {
         let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPListener.udpReceiveBufferBytes))
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPListener.maxDatagramBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPProxyUDPHandler(proxy: proxy)) }
             }

@@ -265,7 +265,7 @@ public struct STIService: Sendable {
             dest = numbers
             iat = try fields.iat.get()
             time = now()
-            guard abs(iat - time) <= signingIatWindow else {
+            guard EpochTime.isValid(iat), EpochTime.distance(iat, time) <= signingIatWindow else {
                 throw .invalid("iat", "Must be within \(signingIatWindow) s of the server's time")
             }
             guard let number = TelephoneNumber.canonicalNumber(try fields.orig.get(), policy: numbering) else {
@@ -323,10 +323,17 @@ public struct STIService: Sendable {
 
     /// The `verificationRequest` members (ATIS-1000082 §5.3.1).
     static func parseVerificationRequest(_ body: [UInt8]) -> Result<(identity: String, call: CallContext), APIResponse> {
+        let parsed: Result<(identity: String, call: CallContext), APIResponse>
         if let fields = VerificationFields.scan(body) {
-            return .success((fields.identity, CallContext(orig: fields.from, dest: fields.to, date: fields.time)))
+            parsed = .success((fields.identity, CallContext(orig: fields.from, dest: fields.to, date: fields.time)))
+        } else {
+            parsed = parseVerificationRequestFromTree(body)
         }
-        return parseVerificationRequestFromTree(body)
+        // `time` is compared with now and the PASSporT's iat: a value outside 1970–9999 is refused here.
+        if case .success(let request) = parsed, let time = request.call.date, !EpochTime.isValid(time) {
+            return .failure(.invalid("time", "Must be seconds since the epoch, 1970 to 9999"))
+        }
+        return parsed
     }
 
     /// ``parseVerificationRequest(_:)`` through a ``JSONParser`` tree: bodies the scan does not read whole.

@@ -25,6 +25,9 @@ struct ReferenceSIPParser {
             i += 1
         }
         guard headEnd >= 0 else { throw SIPParseError("no end of headers") }
+        if bytes[0..<headEnd].contains(where: { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A) || $0 == 0x7F }) {
+            throw SIPParseError("control character in the headers")
+        }
         guard String(validating: bytes[0..<headEnd], as: UTF8.self) != nil else { throw SIPParseError("headers are not UTF-8") }
         // Lines and header fields are found on bytes (Character iteration over a
         // 1 KB head costs more than the rest of the parse). Slices split at ASCII
@@ -118,7 +121,7 @@ struct ReferenceSIPParser {
             }
             return .response(status: status, reason: String(parts[2]))
         }
-        guard parts[2] == "SIP/2.0" else { throw SIPParseError("unsupported SIP version") }
+        guard parts[2] == "SIP/2.0" else { throw SIPParseError("unsupported SIP version", status: parts[2].hasPrefix("SIP/") ? 505 : 400) }
         let method = String(parts[0])
         // Method = token (RFC 3261 §25.1).
         let tokenPunctuation = Set("-.!%*_+`'~".utf8)
