@@ -82,6 +82,37 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Bound of the SQLite store's WAL in MiB (default 64): past it the background checkpoint restarts the log (CALLSIGN_SQLITE_WAL_LIMIT).")
     var sqliteWalLimit: Int?
 
+    @Option(name: .long, help: "Seconds an HTTP connection may go without a byte read or written before it is closed (default 30).")
+    var httpIdleTimeout: Int?
+
+    @Option(name: .long, help: "Seconds a request head may take to arrive whole from its first byte; then 408 and the connection is closed (default 10).")
+    var httpHeadTimeout: Int?
+
+    @Option(name: .long, help: "HTTP connections open at once; more are closed as they are accepted (default 8192).")
+    var httpMaxConnections: Int?
+
+    @Option(name: .long, help: "REST requests worked on at once by the router; past it 503 with Retry-After (default 4096).")
+    var httpMaxInFlight: Int?
+
+    @Option(name: .long, help: "Requests each SIP redirect listener works on at once, UDP and TCP together; past it 503 with Retry-After (default 2048).")
+    var sipMaxInFlight: Int?
+
+    @Option(name: .long, help: "TCP connections each SIP redirect listener keeps open at once (default 4096).")
+    var sipTcpMaxConnections: Int?
+
+    @Option(name: .long, help: "Seconds a SIP TCP connection may send nothing, CRLF keep-alives included, before it is closed (default 120).")
+    var sipTcpIdleTimeout: Int?
+
+    /// `value` if it lies in `range`, else the usage error naming `option`.
+    private static func bounded(_ value: Int?, _ range: ClosedRange<Int>, option: String, default fallback: Int) throws -> Int {
+        guard let value else { return fallback }
+        guard range.contains(value) else {
+            printError("\(option) must be \(range.lowerBound) to \(range.upperBound)")
+            throw Exit.badInput
+        }
+        return value
+    }
+
     /// A two-valued option: `true` for `yes`, `false` for `no`, else the usage error.
     private static func either(_ value: String, _ yes: String, or no: String, option: String) throws -> Bool {
         switch value {
@@ -117,6 +148,15 @@ struct Serve: AsyncParsableCommand {
             throw Exit.badInput
         }
         options.sqliteWALLimitMiB = walLimit
+        options.httpLimits.idleTimeout = .seconds(try Self.bounded(httpIdleTimeout, 1...3600, option: "--http-idle-timeout", default: 30))
+        options.httpLimits.headTimeout = .seconds(try Self.bounded(httpHeadTimeout, 1...3600, option: "--http-head-timeout", default: 10))
+        options.httpLimits.maxConnections = try Self.bounded(httpMaxConnections, 1...1_000_000, option: "--http-max-connections", default: 8192)
+        options.httpLimits.maxInFlight = try Self.bounded(httpMaxInFlight, 1...1_000_000, option: "--http-max-in-flight", default: 4096)
+        options.sipLimits.maxInFlight = try Self.bounded(sipMaxInFlight, 1...1_000_000, option: "--sip-max-in-flight", default: 2048)
+        options.sipLimits.maxTCPConnections = try Self.bounded(sipTcpMaxConnections, 1...1_000_000, option: "--sip-tcp-max-connections",
+                                                               default: 4096)
+        options.sipLimits.tcpIdleTimeout = .seconds(try Self.bounded(sipTcpIdleTimeout, 1...86_400, option: "--sip-tcp-idle-timeout",
+                                                                     default: 120))
         options.dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
         var file = ServerConfigurationFile()
         let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (options.dataDirectory + "/config.json")

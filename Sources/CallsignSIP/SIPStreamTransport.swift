@@ -93,12 +93,17 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
 
     let service: RedirectService
     let eventLoopAnswers: Bool
+    let inFlight: InFlightLimit
 
-    /// - Parameter eventLoopAnswers: answer what needs no I/O here on the event
-    ///   loop (default); `false` sends every message through a task.
-    public init(service: RedirectService, eventLoopAnswers: Bool = true) {
+    /// - Parameters:
+    ///   - eventLoopAnswers: answer what needs no I/O here on the event
+    ///     loop (default); `false` sends every message through a task.
+    ///   - inFlight: the listener's bound on requests in progress (shared with its UDP sockets):
+    ///     past it a request is answered `503` with `Retry-After`.
+    public init(service: RedirectService, eventLoopAnswers: Bool = true, inFlight: InFlightLimit = InFlightLimit(limit: 2048)) {
         self.service = service
         self.eventLoopAnswers = eventLoopAnswers
+        self.inFlight = inFlight
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -118,13 +123,21 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
                 return
             }
         }
+        guard inFlight.acquire() else {
+            if let busy = service.overloaded(pending: pending, datagram: bytes) {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: busy)), promise: nil)
+            }
+            return
+        }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
         let waiting = pending
+        let inFlight = self.inFlight
         context.eventLoop.makeFutureWithTask {
             if let waiting { await service.complete(waiting) } else { await service.handle(datagram: bytes, source: source) }
-        }.whenSuccess { [self] reply in
-            guard let reply else { return }
+        }.whenComplete { [self] result in
+            inFlight.release()
+            guard case .success(let reply?) = result else { return }
             loopBound.value.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil)
         }
     }

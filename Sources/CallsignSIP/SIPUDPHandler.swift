@@ -21,8 +21,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     public typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     let service: RedirectService
-    let maxInFlight: Int
-    let inFlight = Mutex(0)
+    let inFlight: InFlightLimit
     let eventLoopAnswers: Bool
     let spreadOver: (any EventLoopGroup)?
     /// Between a read and its `channelReadComplete` (touched on the channel's loop only).
@@ -51,11 +50,12 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
     ///   - eventLoopAnswers: answer what needs no I/O on an event loop (default);
     ///     `false` sends every request through a task (for A/B measurements).
     ///   - spreadOver: the event loops to work datagrams on in turn (`nil`: the reading loop).
-    public init(service: RedirectService, maxInFlight: Int = 2048, eventLoopAnswers: Bool = true,
+    ///   - inFlight: the listener's bound on requests in progress, shared with its other sockets and its TCP connections.
+    public init(service: RedirectService, inFlight: InFlightLimit = InFlightLimit(limit: 2048), eventLoopAnswers: Bool = true,
                 spreadOver: (any EventLoopGroup)? = nil)
     {
         self.service = service
-        self.maxInFlight = maxInFlight
+        self.inFlight = inFlight
         self.eventLoopAnswers = eventLoopAnswers
         self.spreadOver = spreadOver
     }
@@ -110,17 +110,8 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         } else {
             pending = nil
         }
-        let admitted = inFlight.withLock { count -> Bool in
-            guard count < maxInFlight else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
-            CounterCache.shared.increment("callsign_sip_overload_total")
-            if let message = pending?.message ?? (try? SIPParser().parse(bytes)), message.isRequest, message.method != "ACK" {
-                let busy = RedirectService.response(to: message, status: 503, reason: "Service Unavailable", extra: [("Retry-After", "1")])
-                send(busy.serialized(), to: remote, channel: channel)
-            }
+        guard inFlight.acquire() else {
+            if let busy = service.overloaded(pending: pending, datagram: bytes) { send(busy, to: remote, channel: channel) }
             return
         }
         let service = self.service
@@ -128,7 +119,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         loop.makeFutureWithTask {
             if let pending { await service.complete(pending) } else { await service.handle(datagram: bytes, source: source2) }
         }.whenComplete { [self] result in
-            inFlight.withLock { $0 -= 1 }
+            inFlight.release()
             guard case .success(let reply?) = result else { return }
             send(reply, to: remote, channel: channel)
         }

@@ -1,5 +1,6 @@
 public import Hummingbird
 import Callsign
+import CallsignSIP
 import CallsignStore
 import Crypto
 import NIOCore
@@ -33,12 +34,17 @@ public struct HTTPFaceConfiguration: Sendable {
     public var certificatesDirectory: String?
     /// SHA-256 of the admin token that may read `/traceback`.
     public var adminTokenHash: [UInt8]?
+    /// Timeouts and caps of the listener; the router uses ``HTTPLimits/maxInFlight``.
+    public var limits: HTTPLimits
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, certificatesDirectory: String? = nil, adminTokenHash: [UInt8]? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, certificatesDirectory: String? = nil, adminTokenHash: [UInt8]? = nil,
+                limits: HTTPLimits = HTTPLimits())
+    {
         self.host = host
         self.port = port
         self.certificatesDirectory = certificatesDirectory
         self.adminTokenHash = adminTokenHash
+        self.limits = limits
     }
 }
 
@@ -52,6 +58,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: InFlightMiddleware(limit: InFlightLimit(limit: configuration.limits.maxInFlight)))
 
     @Sendable func body(_ request: inout Request) async -> Result<[UInt8], APIResponse> {
         if let refusal = HotPathRequestCheck.refusal(request.headers) { return .failure(refusal) }

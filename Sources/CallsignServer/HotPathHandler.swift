@@ -468,9 +468,12 @@ public final class RESTHotPath: Sendable {
         }
     }
 
-    /// The server to give `Application(router:server:)`.
-    public var server: HTTPServerBuilder {
-        .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [HotPathHandler(shared: self)]))
+    /// The server to give `Application(router:server:)`, with the default ``HTTPLimits``.
+    public var server: HTTPServerBuilder { server(limits: HTTPLimits()) }
+
+    /// The server to give `Application(router:server:)`, bounded by `limits`.
+    public func server(limits: HTTPLimits) -> HTTPServerBuilder {
+        .guardedHTTP1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [HotPathHandler(shared: self)]), limits: limits)
     }
 
     /// `response` as HTTP/1.1 bytes: the head ``HTTPAnswerEncoding`` writes and the JSON body.

@@ -13,6 +13,20 @@ public enum SIPUDPSockets: String, Sendable, CaseIterable {
     case one
 }
 
+/// The bounds of a SIP redirect listener (`serve`'s `--sip-max-in-flight`,
+/// `--sip-tcp-max-connections`, `--sip-tcp-idle-timeout`).
+public struct SIPListenerLimits: Sendable {
+    /// Requests in progress at once over all the listener's UDP sockets and TCP
+    /// connections; past it a request is answered `503` with `Retry-After: 1`.
+    public var maxInFlight = 2048
+    /// TCP connections open at once; one more is closed as it is accepted.
+    public var maxTCPConnections = 4096
+    /// A TCP connection that sends nothing (not even a CRLF keep-alive, RFC 5626 §3.5.1) for this long is closed.
+    public var tcpIdleTimeout: Duration = .seconds(120)
+
+    public init() {}
+}
+
 /// A redirect listener (UDP and TCP on the same address) as a Service:
 /// binds, serves until graceful shutdown, then closes.
 struct SIPListener: Service {
@@ -21,17 +35,27 @@ struct SIPListener: Service {
     let service: RedirectService
     var eventLoopAnswers = true
     var udpSockets: SIPUDPSockets = .perEventLoop
+    var limits = SIPListenerLimits()
     let logger: Logger
 
     func run() async throws {
+        let inFlight = InFlightLimit(limit: limits.maxInFlight)
+        let connections = InFlightLimit(limit: limits.maxTCPConnections)
+        let (service, eventLoopAnswers, idle) = (service, eventLoopAnswers, TimeAmount(limits.tcpIdleTimeout))
         let tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(120)))
+                guard connections.acquire() else {
+                    CounterCache.shared.increment("callsign_connections_refused_total", [("listener", "sip-tcp")])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in connections.release() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SIPStreamDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service, eventLoopAnswers: eventLoopAnswers))
+                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service, eventLoopAnswers: eventLoopAnswers,
+                                                                                    inFlight: inFlight))
                 }
             }
             .bind(host: host, port: port).get()
@@ -42,12 +66,12 @@ struct SIPListener: Service {
         var channels: [any Channel] = []
         if eventLoopAnswers, udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
             host: host, port: port, loops: Array(group.makeIterator()),
-            configure: { [service, eventLoopAnswers] in Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, spreadOver: nil) })
+            configure: { Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, inFlight: inFlight, spreadOver: nil) })
         {
             channels = sockets
         } else {
             channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
-                                           spreadOver: group).bind(host: host, port: port).get()]
+                                           inFlight: inFlight, spreadOver: group).bind(host: host, port: port).get()]
         }
         // Linux reports twice the size it keeps for data (socket(7)).
         let granted = (try? await channels.first?.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) / 2 } ?? 0
@@ -71,7 +95,7 @@ struct SIPListener: Service {
     static let vectorReadMessages = 16
 
     /// The options and handler of a redirect listener's UDP socket.
-    static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool,
+    static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool, inFlight: InFlightLimit,
                     spreadOver: (any EventLoopGroup)?) -> DatagramBootstrap
     {
         bootstrap
@@ -83,7 +107,7 @@ struct SIPListener: Service {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: vectorReadMessages * maxDatagramBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, eventLoopAnswers: eventLoopAnswers,
+                    try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, inFlight: inFlight, eventLoopAnswers: eventLoopAnswers,
                                                                                 spreadOver: spreadOver))
                 }
             }

@@ -86,6 +86,7 @@ public struct APIResponse: Error, Sendable {
         "POL4003": (403, "Signing refused by policy: %1"),
         "POL4050": (405, "Method not allowed"),
         "POL5000": (500, "Internal Server Error. Please try again later"),
+        "SVC5030": (503, "Service Unavailable: too many requests in progress; retry after %1 s"),
     ]
 
     /// The error envelope for a message id, with its standard status and text.

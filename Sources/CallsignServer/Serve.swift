@@ -5,6 +5,9 @@ import CallsignStore
 import CallsignStorePostgres
 import PostgresNIO
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import Metrics
@@ -74,6 +77,10 @@ public struct ServeOptions: Sendable {
     public var backgroundCheckpoints = true
     /// SQLite: the WAL's bound in MiB (``SQLiteStore/walRestartFrames``, at 4 KiB pages).
     public var sqliteWALLimitMiB = 64
+    /// Timeouts and caps of the HTTP listener.
+    public var httpLimits = HTTPLimits()
+    /// Bounds of each SIP redirect listener.
+    public var sipLimits = SIPListenerLimits()
 
     public init() {}
 }
@@ -120,10 +127,30 @@ public enum CallsignServe {
         try await runServices(options, logger: logger, now: now, baseURL: baseURL, store: externalStore, banner: banner, postgres: nil)
     }
 
+    /// Raises the soft limit on open files to the hard limit (connections are
+    /// files), and warns when the connection caps do not fit under it: past the
+    /// limit `accept` fails and every listener stops taking connections.
+    static func checkFileLimit(_ options: ServeOptions, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        let sipListeners = (options.sipSign == nil ? 0 : 1) + (options.sipVerify == nil ? 0 : 1)
+        let caps = options.httpLimits.maxConnections + sipListeners * options.sipLimits.maxTCPConnections
+        // Files besides connections: the store, its journal and WAL, x5u/CRL fetches, UDP sockets.
+        if UInt64(caps) + 256 > UInt64(limit.rlim_cur) {
+            logger.warning("connection caps (\(caps) in all) exceed the open-file limit \(limit.rlim_cur) less 256: lower --http-max-connections / --sip-tcp-max-connections or raise the limit (ulimit -n)")
+        }
+    }
+
     static func runServices(_ options: ServeOptions, logger: Logger, now: @escaping @Sendable () -> Int64, baseURL: String,
                             store externalStore: (any CallsignStore)?, banner: @escaping @Sendable (String) -> Void,
                             postgres: PostgresService?) async throws
     {
+        checkFileLimit(options, logger: logger)
         var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
                                                              sampleCustomer: options.customers == nil, store: externalStore)
         if let keyPath = options.signingKeyPath, let x5u = options.signingX5U {
@@ -192,7 +219,8 @@ public enum CallsignServe {
         let router = buildRouter(service: service,
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
                                                                       certificatesDirectory: setup.certificatesDirectory,
-                                                                      adminTokenHash: APIToken.hash(setup.adminToken)),
+                                                                      adminTokenHash: APIToken.hash(setup.adminToken),
+                                                                      limits: options.httpLimits),
                                  registry: registry,
                                  beforeMetrics: {
                                      let chains = resolver.cache.statistics
@@ -208,7 +236,9 @@ public enum CallsignServe {
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
-        let app = Application(router: router, server: options.eventLoopAnswers ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server : .http1(),
+        let app = Application(router: router, server: options.eventLoopAnswers
+                                ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server(limits: options.httpLimits)
+                                : .guardedHTTP1(limits: options.httpLimits),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign"),
                               onServerRunning: { _ in banner(text) }, logger: logger)
@@ -236,7 +266,7 @@ public enum CallsignServe {
                                            sharedPolicy: policyBox, internationalSources: options.internationalSources,
                                            peerPolicies: peerPolicies, recorder: recorder, customers: trunkCustomers, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       udpSockets: options.sipUDPSockets, logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
@@ -245,7 +275,7 @@ public enum CallsignServe {
                                            peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
                                            internationalSources: options.internationalSources, peerPolicies: peerPolicies, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       udpSockets: options.sipUDPSockets, logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {
             guard let (listen, next) = pair else { continue }

@@ -256,4 +256,39 @@ struct ResponseCacheTests {
         #expect(cache.lookup("call-14", now: 1000) == nil)
         #expect(cache.lookup("call-15", now: 1000) == [15])
     }
+
+    @Test("past the byte bound the oldest answers go first, and the bytes held follow removals")
+    func byteBound() throws {
+        let cache = ResponseCache(capacity: 100_000, maxBytes: 64 * 1024)
+        let answer = [UInt8](repeating: 0x41, count: 8 * 1024)
+        for index in 0..<100 { cache.store("call-\(index)", answer, now: 1000) }
+        #expect(cache.bytes <= 64 * 1024)
+        #expect(cache.count == 7)
+        #expect(cache.lookup("call-99", now: 1000) == answer)
+        #expect(cache.lookup("call-92", now: 1000) == nil)
+        cache.remove("call-99")
+        #expect(cache.count == 6)
+        #expect(cache.bytes == 6 * ResponseCache.cost("call-99", answer))
+        cache.store("huge", [UInt8](repeating: 0, count: 65 * 1024), now: 1000)
+        #expect(cache.lookup("huge", now: 1000) == nil, "an answer larger than the bound is not kept")
+    }
+
+    @Test("only INVITE answers are kept: 6,000 large OPTIONS leave the cache empty")
+    func onlyInviteAnswers() async throws {
+        let fixture = try await RedirectFixture()
+        let service = fixture.verification()
+        let padding = "Subject: " + String(repeating: "x", count: 4000) + "\r\n"
+        for index in 0..<6000 {
+            let options = Array(("OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK-o\(index)\r\n"
+                + "From: <sip:a@b>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: o\(index)\r\nCSeq: 1 OPTIONS\r\n\(padding)Content-Length: 0\r\n\r\n").utf8)
+            guard case .reply(let reply?) = service.handleImmediately(datagram: options, source: "192.0.2.10") else {
+                Issue.record("OPTIONS not answered")
+                return
+            }
+            #expect(status(try parse(reply)) == 200)
+        }
+        #expect(service.cache.count == 0)
+        _ = await service.handle(datagram: RedirectFixture.invite(), source: "192.0.2.10")
+        #expect(service.cache.count == 1)
+    }
 }

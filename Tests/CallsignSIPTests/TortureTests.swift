@@ -37,7 +37,7 @@ struct TortureTests {
     @Test("past the in-flight limit the UDP handler answers 503 with Retry-After instead of queueing")
     func overload() async throws {
         let fixture = try await RedirectFixture()
-        let channel = EmbeddedChannel(handler: SIPUDPHandler(service: fixture.signing(), maxInFlight: 0))
+        let channel = EmbeddedChannel(handler: SIPUDPHandler(service: fixture.signing(), inFlight: InFlightLimit(limit: 0)))
         let remote = try SocketAddress(ipAddress: "192.0.2.10", port: 5060)
         try channel.writeInbound(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: RedirectFixture.invite())))
         let reply = try #require(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self))

@@ -11,7 +11,7 @@ struct UDPFlushTests {
     func flushAtReadComplete() async throws {
         let fixture = try await RedirectFixture()
         // Past the in-flight limit every INVITE is answered at once (503), inside the read.
-        let channel = EmbeddedChannel(handler: SIPUDPHandler(service: fixture.signing(), maxInFlight: 0))
+        let channel = EmbeddedChannel(handler: SIPUDPHandler(service: fixture.signing(), inFlight: InFlightLimit(limit: 0)))
         let remote = try SocketAddress(ipAddress: "192.0.2.10", port: 5060)
         for branch in ["z9hG4bK-a", "z9hG4bK-b"] {
             channel.pipeline.fireChannelRead(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: RedirectFixture.invite(branch: branch))))

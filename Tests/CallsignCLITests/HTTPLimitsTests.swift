@@ -1,0 +1,157 @@
+import CallsignServer
+import CallsignStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Hummingbird
+import HummingbirdTesting
+import Prometheus
+import Testing
+
+/// The HTTP listener's bounds over a real loopback server: head and idle
+/// timeouts, the connection cap and the router's in-flight limit.
+@Suite("HTTP listener bounds: timeouts, connection cap, in-flight limit", .serialized)
+struct HTTPLimitsTests {
+    /// A blocking loopback TCP client (reads time out after `timeout` seconds).
+    final class Connection {
+        let fd: Int32
+
+        init(port: Int, timeout: Int = 10) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(connected == 0)
+            var limit = timeval(tv_sec: timeout, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(fd) }
+
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
+
+        /// Reads until the peer closes (or the read times out): what was read, and whether it closed.
+        func readToEnd() -> (text: String, closed: Bool) {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n == 0 { return (String(decoding: received, as: UTF8.self), true) }
+                if n < 0 { return (String(decoding: received, as: UTF8.self), errno == ECONNRESET) }
+                received += buffer[0..<n]
+            }
+        }
+
+        /// Reads until `marker` has been read (or the read times out).
+        func read(until marker: String) -> String {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while !String(decoding: received, as: UTF8.self).contains(marker) {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                received += buffer[0..<n]
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
+    }
+
+    static func run(_ limits: HTTPLimits, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let fixture = try await ServerFixture()
+        let router = buildRouter(service: fixture.service, configuration: HTTPFaceConfiguration(limits: limits),
+                                 registry: PrometheusCollectorRegistry())
+        let hotPath = RESTHotPath(service: fixture.service, now: { now() })
+        let app = Application(router: router, server: hotPath.server(limits: limits))
+        try await app.test(.live) { client in try await body(try #require(client.port)) }
+        try await fixture.server.stop()
+    }
+
+    static let health = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    @Test("a request head still incomplete at the head timeout gets 408 and the connection is closed")
+    func slowHead() async throws {
+        var limits = HTTPLimits()
+        limits.headTimeout = .seconds(1)
+        try await Self.run(limits) { port in
+            let connection = try Connection(port: port)
+            let started = ContinuousClock.now
+            connection.send("POST /stir/v1/verification HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            try await Task.sleep(for: .milliseconds(400))
+            connection.send("X-Slow: 1\r\n")  // progress does not extend the head's time
+            let (text, closed) = connection.readToEnd()
+            #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout"))
+            #expect(closed)
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test("a connection idle past the idle timeout is closed; a prompt request on it was answered first")
+    func idleConnection() async throws {
+        var limits = HTTPLimits()
+        limits.idleTimeout = .seconds(1)
+        try await Self.run(limits) { port in
+            let connection = try Connection(port: port)
+            connection.send(Self.health)
+            #expect(connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
+            let started = ContinuousClock.now
+            let (text, closed) = connection.readToEnd()
+            #expect(text.isEmpty)
+            #expect(closed)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // A connection that never sends anything is closed too.
+            let silent = try Connection(port: port)
+            #expect(silent.readToEnd().closed)
+        }
+    }
+
+    @Test("past the connection cap a new connection is closed at once; one closing frees a place")
+    func connectionCap() async throws {
+        var limits = HTTPLimits()
+        limits.maxConnections = 2
+        try await Self.run(limits) { port in
+            var open = [try Connection(port: port), try Connection(port: port)]
+            for connection in open {
+                connection.send(Self.health)
+                #expect(connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
+            }
+            let third = try Connection(port: port, timeout: 5)
+            third.send(Self.health)
+            let refused = third.readToEnd()
+            #expect(refused.closed)
+            #expect(!refused.text.contains("200 OK"))
+            open.removeLast()
+            var answered = false
+            for _ in 0..<50 where !answered {
+                try await Task.sleep(for: .milliseconds(100))
+                let next = try Connection(port: port, timeout: 5)
+                next.send(Self.health)
+                answered = next.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200")
+            }
+            #expect(answered)
+            _ = open
+        }
+    }
+
+    @Test("past the router's in-flight limit a request gets 503 with Retry-After; health is still answered")
+    func inFlightLimit() async throws {
+        var limits = HTTPLimits()
+        limits.maxInFlight = 0
+        try await Self.run(limits) { port in
+            let connection = try Connection(port: port)
+            connection.send("GET /openapi.yaml HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let busy = connection.read(until: "}")
+            #expect(busy.hasPrefix("HTTP/1.1 503"))
+            #expect(busy.lowercased().contains("retry-after: 1"))
+            #expect(busy.contains("SVC5030"))
+            connection.send(Self.health)
+            #expect(connection.read(until: "\"ok\"").contains("HTTP/1.1 200"))
+        }
+    }
+}
