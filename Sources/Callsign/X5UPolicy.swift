@@ -172,18 +172,23 @@ public struct X5UPolicy: Sendable, Hashable {
         return false
     }
 
-    /// RFC 6890 special-purpose IPv6 blocks; IPv4-mapped addresses are judged as IPv4.
+    /// Special-purpose IPv6 blocks (RFC 6890 and the IANA IPv6 Special-Purpose
+    /// Address Registry); IPv4-mapped addresses are judged as IPv4. Anything
+    /// outside global unicast (2000::/3) is refused too: no certificate
+    /// repository is on an address not yet allocated.
     public static func isSpecialPurpose(ipv6 a: [UInt8]) -> Bool {
         guard a.count == 16 else { return true }
         if a[0..<10].allSatisfy({ $0 == 0 }) && a[10] == 0xFF && a[11] == 0xFF { return isSpecialPurpose(ipv4: Array(a[12..<16])) }
-        if a[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
-        if a[0] == 0xFC || a[0] == 0xFD { return true }  // unique local
-        if a[0] == 0xFE && (a[1] & 0xC0) == 0x80 { return true }  // link-local
-        if a[0] == 0xFF { return true }  // multicast
-        if a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0D && a[3] == 0xB8 { return true }  // documentation
-        if a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xFF && a[3] == 0x9B { return true }  // NAT64
-        if a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00 { return true }  // Teredo
-        if a[0] == 0x20 && a[1] == 0x02 { return true }  // 6to4
-        return false
+        if a[0..<12].allSatisfy({ $0 == 0 }) { return true }  // ::, ::1, IPv4-compatible ::/96 (RFC 4291 §2.5.5.1)
+        if a[0..<8].allSatisfy({ $0 == 0 }) && a[8] == 0xFF && a[9] == 0xFF && a[10] == 0 && a[11] == 0 { return true }  // ::ffff:0:0:0/96 (RFC 2765)
+        if a[0] == 0x01 && a[1] == 0x00 && a[2..<8].allSatisfy({ $0 == 0 }) { return true }  // discard-only 100::/64 (RFC 6666)
+        if a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xFF && a[3] == 0x9B { return true }  // NAT64 64:ff9b::/96, 64:ff9b:1::/48
+        if a[0] == 0x20 && a[1] == 0x01 && a[2] <= 0x01 { return true }  // 2001::/23 IETF protocol assignments (Teredo, ORCHID, benchmarking…)
+        if a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0D && a[3] == 0xB8 { return true }  // documentation 2001:db8::/32
+        if a[0] == 0x3F && a[1] == 0xFF && a[2] & 0xF0 == 0 { return true }  // documentation 3fff::/20 (RFC 9637)
+        if a[0] == 0x20 && a[1] == 0x02 { return true }  // 6to4 2002::/16
+        if a[0] == 0x5F && a[1] == 0x00 { return true }  // SRv6 SIDs 5f00::/16 (RFC 9602)
+        // Unique local fc00::/7, link-local fe80::/10, multicast ff00::/8, and the rest outside 2000::/3.
+        return a[0] & 0xE0 != 0x20
     }
 }

@@ -244,38 +244,73 @@ public final class HTTPCertificateRepository: CertificateRepository {
     }
 
     /// One bounded HTTP GET. Returns the body and its cache lifetime.
+    ///
+    /// The budget (``CertificateFetchConfiguration/timeout``) is a deadline the
+    /// caller gets whatever the network does: every step gives up when the
+    /// deadline's task is cancelled, the name lookup included (its thread's
+    /// answer, if late, is dropped). A host name is resolved once, every
+    /// address checked, and the connection made to a checked address (the
+    /// client's DNS override, TLS still verifying the name), so a second
+    /// lookup cannot rebind it to an internal address. Such a fetch has a
+    /// client of its own: no pool shared with other fetches can hold it up.
     private func download(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> ([UInt8], Int64) {
+        let deadline = NIODeadline.now() + TimeAmount(configuration.timeout)
         do {
             return try await withTimeout(configuration.timeout) { [self] in
-                if !target.labAllowed { try await checkResolvedAddresses(target.host, port: target.port) }
-                var request = HTTPClientRequest(url: url)
-                request.method = .GET
-                request.headers.add(name: "Accept", value: "application/pem-certificate-chain, application/pkix-crl, */*")
-                let response = try await client.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000 + configuration.timeout.components.attoseconds / 1_000_000_000))
-                guard response.status == .ok else {
-                    throw VerificationError(.certificateUnavailable, "x5u answered HTTP \(response.status.code)")
+                if target.labAllowed || X5UPolicy.parseIPv4(target.host) != nil || X5UPolicy.parseIPv6(target.host) != nil {
+                    // Lab URLs and literal addresses (checked by X5UPolicy) need no lookup.
+                    return try await get(url, with: client, deadline: deadline)
                 }
-                let buffer: ByteBuffer
+                let address = try await Self.resolveChecked(target.host, port: target.port)
+                var pinned = HTTPClient.Configuration()
+                pinned.redirectConfiguration = .disallow
+                pinned.decompression = .disabled
+                pinned.dnsOverride = [target.host: address]
+                pinned.timeout = .init(connect: TimeAmount(configuration.timeout), read: TimeAmount(configuration.timeout))
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: pinned)
+                let result: Result<([UInt8], Int64), any Error>
                 do {
-                    buffer = try await response.body.collect(upTo: configuration.maxBodyBytes)
-                } catch is NIOTooManyBytesError {
-                    throw VerificationError(.certificateUnavailable, "x5u body larger than \(configuration.maxBodyBytes) bytes")
+                    result = .success(try await get(url, with: client, deadline: deadline))
+                } catch {
+                    result = .failure(error)
                 }
-                let ttl = Self.cacheLifetime(cacheControl: response.headers["Cache-Control"].joined(separator: ","),
-                                             expires: response.headers.first(name: "Expires"),
-                                             date: response.headers.first(name: "Date"),
-                                             now: now(), configuration: configuration)
-                return (Array(buffer.readableBytesView), ttl)
+                try? await client.shutdown()
+                return try result.get()
             }
         } catch let error as VerificationError {
             throw error
         } catch is TimeoutError {
             throw VerificationError(.certificateUnavailable, "x5u fetch timed out")
+        } catch is CancellationError {
+            throw VerificationError(.certificateUnavailable, "x5u fetch timed out")
         } catch let error as HTTPClientError {
+            if error == .deadlineExceeded || error == .cancelled { throw VerificationError(.certificateUnavailable, "x5u fetch timed out") }
             throw VerificationError(.certificateUnavailable, "x5u fetch failed: \(Self.describe(error))")
         } catch {
             throw VerificationError(.certificateUnavailable, "x5u fetch failed")
         }
+    }
+
+    /// The GET itself, through `client`, by `deadline`.
+    private func get(_ url: String, with client: HTTPClient, deadline: NIODeadline) async throws -> ([UInt8], Int64) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "application/pem-certificate-chain, application/pkix-crl, */*")
+        let response = try await client.execute(request, deadline: deadline)
+        guard response.status == .ok else {
+            throw VerificationError(.certificateUnavailable, "x5u answered HTTP \(response.status.code)")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw VerificationError(.certificateUnavailable, "x5u body larger than \(configuration.maxBodyBytes) bytes")
+        }
+        let ttl = Self.cacheLifetime(cacheControl: response.headers["Cache-Control"].joined(separator: ","),
+                                     expires: response.headers.first(name: "Expires"),
+                                     date: response.headers.first(name: "Date"),
+                                     now: now(), configuration: configuration)
+        return (Array(buffer.readableBytesView), ttl)
     }
 
     static func describe(_ error: HTTPClientError) -> String {
@@ -283,10 +318,12 @@ public final class HTTPCertificateRepository: CertificateRepository {
         return "\(error)"
     }
 
-    /// Resolves the host and refuses special-purpose addresses (SSRF guard
-    /// for names; literal addresses were checked by ``X5UPolicy``).
-    private func checkResolvedAddresses(_ host: String, port: Int) async throws {
-        let addresses = try await NIOThreadPool.singleton.runIfActive { () -> [[UInt8]] in
+    /// Resolves `host` once and refuses it when any of its addresses is
+    /// special-purpose (SSRF guard for names; literal addresses were checked by
+    /// ``X5UPolicy``). Returns the address to connect to, as text.
+    /// Gives up at once when the task is cancelled (the lookup thread's late answer is dropped).
+    static func resolveChecked(_ host: String, port: Int) async throws -> String {
+        let addresses = try await abandonOnCancel { () -> [[UInt8]] in
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             var result: UnsafeMutablePointer<addrinfo>?
@@ -294,7 +331,7 @@ public final class HTTPCertificateRepository: CertificateRepository {
             defer { freeaddrinfo(first) }
             var out: [[UInt8]] = []
             var cursor: UnsafeMutablePointer<addrinfo>? = first
-            while let info = cursor {
+            while let info = cursor, out.count < 64 {
                 if info.pointee.ai_family == AF_INET, let address = info.pointee.ai_addr {
                     address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                         out.append(withUnsafeBytes(of: sin.pointee.sin_addr.s_addr) { Array($0) })
@@ -308,11 +345,21 @@ public final class HTTPCertificateRepository: CertificateRepository {
             }
             return out
         }
-        guard !addresses.isEmpty else { throw VerificationError(.certificateUnavailable, "x5u host does not resolve") }
+        guard let first = addresses.first else { throw VerificationError(.certificateUnavailable, "x5u host does not resolve") }
         for address in addresses {
             let special = address.count == 4 ? X5UPolicy.isSpecialPurpose(ipv4: address) : X5UPolicy.isSpecialPurpose(ipv6: address)
             if special { throw VerificationError(.badInfo, "x5u host resolves to a special-purpose address") }
         }
+        return addressText(first)
+    }
+
+    /// An address's text form (`inet_ntop`): dotted quad or IPv6.
+    static func addressText(_ bytes: [UInt8]) -> String {
+        let family = bytes.count == 4 ? AF_INET : AF_INET6
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        let ok = bytes.withUnsafeBytes { raw in text.withUnsafeMutableBufferPointer { inet_ntop(family, raw.baseAddress, $0.baseAddress, socklen_t($0.count)) } }
+        guard ok != nil else { return "" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Cache lifetime from `Cache-Control: max-age` (or `s-maxage`) or
@@ -339,6 +386,28 @@ public final class HTTPCertificateRepository: CertificateRepository {
 }
 
 struct TimeoutError: Error {}
+
+/// Runs blocking `work` on NIO's thread pool and returns its result, or
+/// throws `CancellationError` as soon as the task is cancelled: the work
+/// cannot be interrupted, so its late result is dropped.
+func abandonOnCancel<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+    let once = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            once.withLock { $0 = continuation }
+            if Task.isCancelled, let waiting = once.withLock({ slot in defer { slot = nil }; return slot }) {
+                waiting.resume(throwing: CancellationError())
+                return
+            }
+            NIOThreadPool.singleton.submit { state in
+                let value = state == .active ? Result<T, any Error>.success(work()) : .failure(CancellationError())
+                once.withLock { slot in defer { slot = nil }; return slot }?.resume(with: value)
+            }
+        }
+    } onCancel: {
+        once.withLock { slot in defer { slot = nil }; return slot }?.resume(throwing: CancellationError())
+    }
+}
 
 /// Runs `operation` with a time limit (structured: a task group racing a sleep).
 func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {

@@ -1,5 +1,5 @@
 import Callsign
-import CallsignFetch
+@testable import CallsignFetch
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -113,6 +113,50 @@ struct CertificateFetchTests {
         #expect(server.requests("/a.pem") == 0)  // redirect not followed
         try await repository.shutdown()
         try await server.stop()
+    }
+
+    @Test("the budget is a deadline each caller gets: 40 fetches of stalling URLs behind a pool of 8 connections all end within it")
+    func budgetUnderLoad() async throws {
+        let server = try await TestHTTPServer()
+        for index in 0..<40 { server.set("/stall\(index).pem", .init(body: Self.pem, delay: .seconds(5))) }
+        let repository = repository()
+        let start = ContinuousClock.now
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<40 {
+                group.addTask { (try? await fetch(repository, server.url("/stall\(index).pem"))) == nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 40)
+        #expect(ContinuousClock.now - start < .milliseconds(1500), "budget 500 ms")
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
+    @Test("a host name is resolved once and refused if any address is special-purpose; the address connected to is the one checked")
+    func resolvedOnce() async throws {
+        await #expect(throws: VerificationError(.badInfo, "")) { try await HTTPCertificateRepository.resolveChecked("localhost", port: 443) }
+        await #expect(throws: VerificationError(.certificateUnavailable, "")) {
+            try await HTTPCertificateRepository.resolveChecked("no-such-host.invalid", port: 443)
+        }
+        #expect(HTTPCertificateRepository.addressText([192, 0, 2, 1]) == "192.0.2.1")
+        #expect(HTTPCertificateRepository.addressText([0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1]) == "2001:db8::1")
+    }
+
+    @Test("a lookup that is cancelled returns at once; the thread's late answer is dropped")
+    func lookupAbandoned() async throws {
+        let start = ContinuousClock.now
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = try? await abandonOnCancel { () -> Int in
+                    usleep(2_000_000)
+                    return 1
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+            group.cancelAll()
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(1000))
     }
 
     @Test("SSRF: loopback and private targets are refused by policy without any connection")

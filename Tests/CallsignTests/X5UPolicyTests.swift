@@ -19,6 +19,11 @@ struct X5UPolicyTests {
         "https://localhost/x.pem", "https://intranet/x.pem", "https://0x7f.0.0.1/x.pem", "https://2130706433/x.pem",
         "https://017.0.0.1/x.pem", "cr.example.net/sp.pem", "https:///x.pem", "https://cr.example.net/a;b/x.pem",
         "https://cr.example.net/ x.pem",
+        // IPv4-compatible, IPv4-translated, discard-only, NAT64 local, IETF, 6to4, documentation, unallocated.
+        "https://[::7f00:1]/x.pem", "https://[::a00:1]/x.pem", "https://[::8.8.8.8]/x.pem", "https://[::ffff:0:7f00:1]/x.pem",
+        "https://[::ffff:0:808:808]/x.pem", "https://[100::1]/x.pem", "https://[64:ff9b:1::a00:1]/x.pem", "https://[2001::1]/x.pem",
+        "https://[2001:2::1]/x.pem", "https://[2002:7f00:1::1]/x.pem", "https://[3fff::1]/x.pem", "https://[4000::1]/x.pem",
+        "https://[::ffff:169.254.169.254]/x.pem", "https://[::ffff:a9fe:a9fe]/x.pem",
     ])
     func refuses(_ url: String) {
         #expect(throws: VerificationError(.badInfo, "")) { try X5UPolicy().check(url) }
