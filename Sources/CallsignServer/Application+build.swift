@@ -8,11 +8,17 @@ public import Prometheus
 import Foundation
 import HTTPTypes
 
-/// Echoes `X-RequestID` (ATIS-1000082) on every response.
+/// Echoes `X-RequestID` (ATIS-1000082) on every response, and answers 400 to a
+/// request without exactly one Host field (RFC 9112 §3.2).
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let name = HotPathRequestCheck.requestID
-        var response = try await next(request, context)
+        var response: Response
+        if let refusal = HotPathRequestCheck.hostRefusal(request.head) {
+            response = refusal.http
+        } else {
+            response = try await next(request, context)
+        }
         if let id = request.headers[name], id.utf8.count <= 128 { response.headers[name] = id }
         return response
     }
@@ -106,11 +112,10 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
                  body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml + "\n")))
     }
 
+    /// The admin token's check, with the Authorization parsing of signing (``HotPathRequestCheck/bearerToken(_:)``).
     @Sendable func isAdmin(_ request: Request) -> Bool {
-        guard let expected = configuration.adminTokenHash, let authorization = request.headers[.authorization],
-            authorization.lowercased().hasPrefix("bearer ")
-        else { return false }
-        return APIToken.hash(String(authorization.dropFirst(7))) == expected
+        guard let expected = configuration.adminTokenHash, let token = HotPathRequestCheck.bearerToken(request.headers) else { return false }
+        return APIToken.hash(token) == expected
     }
 
     // DNO administration (admin token): list, add (CSV body, all or nothing), remove.
@@ -191,12 +196,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     }
 
     router.get("/traceback") { request, _ -> Response in
-        guard let expected = configuration.adminTokenHash,
-            let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
-            APIToken.hash(String(authorization.dropFirst(7))) == expected
-        else {
-            return APIResponse.error("POL4001", ["admin token"]).http
-        }
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
         guard let origid = request.uri.queryParameters["origid"].map(String.init), UUIDText.isValid(origid) else {
             return APIResponse.invalid("origid", "Must be a UUID").http
         }

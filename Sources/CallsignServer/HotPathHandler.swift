@@ -207,7 +207,7 @@ final class HotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard head.method == .post, head.path == "/stir/v1/verification" || head.path == "/stir/v1/signing" else { return false }
         if head.headerFields.contains(.connection), let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return false }
         if head.headerFields.contains(.expect) { return false }
-        return true
+        return HotPathRequestCheck.hostRefusal(head) == nil
     }
 
     private func answer(_ head: HTTPRequest, body: ByteBuffer) -> Answer {
@@ -527,6 +527,16 @@ public final class RESTHotPath: Sendable {
 /// (411 SVC4007). One function for the router and the hot path.
 enum HotPathRequestCheck {
     static let requestID = HTTPField.Name("X-RequestID")!
+    static let host = HTTPField.Name("Host")!
+
+    /// RFC 9112 §3.2: a request without a Host field, or with more than one, is
+    /// answered 400. (The HTTP/1 conversion puts the first Host in
+    /// `authority`; a second one stays among the fields.)
+    static func hostRefusal(_ request: HTTPRequest) -> APIResponse? {
+        guard let authority = request.authority, !authority.isEmpty else { return .error("SVC4001", ["Host"]) }
+        if request.headerFields.contains(host) { return .error("SVC4005", ["Host", "More than one Host field"]) }
+        return nil
+    }
 
     static func refusal(_ fields: HTTPFields) -> APIResponse? {
         // First values, compared on UTF-8 bytes (`fields[name]` joins every value into a new String).
@@ -537,8 +547,10 @@ enum HotPathRequestCheck {
     /// ``refusal(_:)`` from the values themselves: the first `Content-Type`,
     /// every `Accept` value joined (as `HTTPFields` joins them), whether a `Content-Length` was sent.
     static func refusal(contentType: String?, accept: String?, hasContentLength: Bool) -> APIResponse? {
+        // The media type `application/json` (any case), then nothing, or parameters (RFC 9110 §8.3.1): not `application/jsonx`.
         guard let type = contentType, type.utf8.count >= 16,
-            type.utf8.prefix(16).elementsEqual("application/json".utf8, by: { $0 | 0x20 == $1 })
+            type.utf8.prefix(16).elementsEqual("application/json".utf8, by: { $0 | 0x20 == $1 }),
+            type.utf8.dropFirst(16).first.map({ $0 == UInt8(ascii: ";") || $0 == 0x20 || $0 == 0x09 }) ?? true
         else {
             return .error("SVC4004", ["application/json"])
         }

@@ -331,6 +331,8 @@ struct RawRequestHead: Equatable {
             } else if named("x-requestid") {
                 if !once(4) { head.hot = false }
                 head.requestID = String(decoding: value, as: UTF8.self)
+            } else if named("host") {
+                if !once(5) { head.hot = false }
             } else if named("expect") || named("upgrade") {
                 head.hot = false
             } else if named("connection") {
@@ -342,6 +344,8 @@ struct RawRequestHead: Equatable {
             }
             start = stop + 2
         }
+        // RFC 9112 §3.2: exactly one Host; without it, or with two, the router answers 400.
+        if !seen.contains(5) { head.hot = false }
         if !acceptValues.isEmpty { head.accept = acceptValues.joined(separator: ", ") }
         return .head(head)
     }

@@ -1,6 +1,10 @@
 import Callsign
 import CallsignServer
+import CallsignStore
 import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Prometheus
 import Testing
 
 /// REST bodies from the adversarial probe of issue 20: numbers out of range
@@ -38,6 +42,56 @@ struct HostileRESTTests {
         let answer = await fixture.service.sign(body: body, bearerToken: fixture.bankToken)
         #expect(answer.status == 400)
         #expect(String(decoding: answer.encodedBody, as: UTF8.self).contains("SVC4005"))
+        try await fixture.server.stop()
+    }
+
+    static func post(_ path: String, _ fields: String, body: String = "{}") -> String {
+        "POST \(path) HTTP/1.1\r\n\(fields)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    @Test("HTTP/1.1 without Host, or with two, is answered 400 on both endpoints (RFC 9112 §3.2)", arguments: [
+        "Content-Type: application/json\r\n", "Host: a\r\nHost: b\r\nContent-Type: application/json\r\n",
+    ])
+    func hostFields(fields: String) async throws {
+        try await HTTPLimitsTests.run(HTTPLimits()) { port in
+            for path in ["/stir/v1/verification", "/stir/v1/signing"] {
+                let connection = try HTTPLimitsTests.Connection(port: port)
+                connection.send(Self.post(path, fields))
+                let answer = connection.read(until: "}}")
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(path): \(answer)")
+            }
+        }
+    }
+
+    @Test("Content-Type application/jsonx is 415; application/json with parameters is read")
+    func mediaType() async throws {
+        try await HTTPLimitsTests.run(HTTPLimits()) { port in
+            let connection = try HTTPLimitsTests.Connection(port: port)
+            connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/jsonx\r\n"))
+            let refused = connection.read(until: "}}")
+            #expect(refused.hasPrefix("HTTP/1.1 415"))
+            #expect(refused.contains("SVC4004"))
+            connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json; charset=utf-8\r\n"))
+            #expect(connection.read(until: "}}").contains("SVC4001"), "read, and refused for its missing members")
+        }
+    }
+
+    @Test("`Bearer` followed by two spaces is read alike on signing and on the admin endpoints (RFC 6750 §2.1: 1*SP)")
+    func bearerSpacing() async throws {
+        let fixture = try await ServerFixture()
+        let router = buildRouter(service: fixture.service,
+                                 configuration: HTTPFaceConfiguration(adminTokenHash: APIToken.hash(fixture.adminToken)),
+                                 registry: PrometheusCollectorRegistry())
+        let app = Application(router: router, server: RESTHotPath(service: fixture.service, now: { now() }).server)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let connection = try HTTPLimitsTests.Connection(port: port)
+            connection.send("GET /traceback?origid=\(fixture.bank.origid) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer  \(fixture.adminToken)\r\n\r\n")
+            #expect(connection.read(until: "}").hasPrefix("HTTP/1.1 200"))
+            let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"\#(fixture.bank.origid)"}}"#
+            connection.send(Self.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer  \(fixture.bankToken)\r\n", body: body))
+            #expect(connection.read(until: "}}").hasPrefix("HTTP/1.1 200"))
+        }
         try await fixture.server.stop()
     }
 }
