@@ -191,3 +191,24 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer harnesses, outside the normal build: only with CALLSIGN_FUZZ set
+// (scripts/fuzz.sh builds them with -sanitize=fuzzer,address into .build-fuzz).
+if Context.environment["CALLSIGN_FUZZ"] != nil {
+    let nio: (String) -> Target.Dependency = { .product(name: $0, package: "swift-nio") }
+    let harnesses: [(String, [Target.Dependency])] = [
+        ("identity", ["Callsign"]), ("passport", ["Callsign"]), ("json", ["Callsign"]), ("date", ["Callsign"]),
+        ("tnauthlist", ["Callsign"]), ("dno", ["Callsign"]),
+        ("certificate", ["Callsign", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
+                         .product(name: "X509", package: "swift-certificates")]),
+        ("sip", ["CallsignSIP", nio("NIOCore"), nio("NIOEmbedded")]),
+        ("rest", ["Callsign", "CallsignServer", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOHTTP1")]),
+        ("config", ["CallsignServer"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings))
+    for (name, dependencies) in harnesses {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/\(name)",
+                                                 swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: "fuzz-\(name)", targets: ["fuzz-\(name)"]))
+    }
+}

@@ -14,7 +14,7 @@ import Testing
 @Suite("HTTP listener bounds: timeouts, connection cap, in-flight limit", .serialized)
 struct HTTPLimitsTests {
     /// A blocking loopback TCP client (reads time out after `timeout` seconds).
-    final class Connection {
+    final class Connection: @unchecked Sendable {
         let fd: Int32
 
         init(port: Int, timeout: Int = 10) throws {
@@ -38,8 +38,25 @@ struct HTTPLimitsTests {
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         }
 
+        /// Runs a blocking read off Swift's cooperative pool: a test blocking its
+        /// two threads would starve the server it talks to (its router answers in tasks).
+        static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+            await withCheckedContinuation { continuation in
+                DispatchQueue(label: "blocking-read").async { continuation.resume(returning: work()) }
+            }
+        }
+
         /// Reads until the peer closes (or the read times out): what was read, and whether it closed.
-        func readToEnd() -> (text: String, closed: Bool) {
+        func readToEnd() async -> (text: String, closed: Bool) {
+            await Self.offPool { [self] in readToEndBlocking() }
+        }
+
+        /// Reads until `marker` has been read (or the read times out).
+        func read(until marker: String) async -> String {
+            await Self.offPool { [self] in readBlocking(until: marker) }
+        }
+
+        private func readToEndBlocking() -> (text: String, closed: Bool) {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
@@ -50,8 +67,7 @@ struct HTTPLimitsTests {
             }
         }
 
-        /// Reads until `marker` has been read (or the read times out).
-        func read(until marker: String) -> String {
+        private func readBlocking(until marker: String) -> String {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while !String(decoding: received, as: UTF8.self).contains(marker) {
@@ -85,7 +101,7 @@ struct HTTPLimitsTests {
             connection.send("POST /stir/v1/verification HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             try await Task.sleep(for: .milliseconds(400))
             connection.send("X-Slow: 1\r\n")  // progress does not extend the head's time
-            let (text, closed) = connection.readToEnd()
+            let (text, closed) = await connection.readToEnd()
             #expect(text.hasPrefix("HTTP/1.1 408 Request Timeout"))
             #expect(closed)
             #expect(ContinuousClock.now - started < .seconds(5))
@@ -99,15 +115,15 @@ struct HTTPLimitsTests {
         try await Self.run(limits) { port in
             let connection = try Connection(port: port)
             connection.send(Self.health)
-            #expect(connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
+            #expect(await connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
             let started = ContinuousClock.now
-            let (text, closed) = connection.readToEnd()
+            let (text, closed) = await connection.readToEnd()
             #expect(text.isEmpty)
             #expect(closed)
             #expect(ContinuousClock.now - started < .seconds(5))
             // A connection that never sends anything is closed too.
             let silent = try Connection(port: port)
-            #expect(silent.readToEnd().closed)
+            #expect(await silent.readToEnd().closed)
         }
     }
 
@@ -119,11 +135,11 @@ struct HTTPLimitsTests {
             var open = [try Connection(port: port), try Connection(port: port)]
             for connection in open {
                 connection.send(Self.health)
-                #expect(connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
+                #expect(await connection.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
             }
             let third = try Connection(port: port, timeout: 5)
             third.send(Self.health)
-            let refused = third.readToEnd()
+            let refused = await third.readToEnd()
             #expect(refused.closed)
             #expect(!refused.text.contains("200 OK"))
             open.removeLast()
@@ -132,7 +148,7 @@ struct HTTPLimitsTests {
                 try await Task.sleep(for: .milliseconds(100))
                 let next = try Connection(port: port, timeout: 5)
                 next.send(Self.health)
-                answered = next.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200")
+                answered = await next.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200")
             }
             #expect(answered)
             _ = open
@@ -146,12 +162,12 @@ struct HTTPLimitsTests {
         try await Self.run(limits) { port in
             let connection = try Connection(port: port)
             connection.send("GET /openapi.yaml HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let busy = connection.read(until: "}")
+            let busy = await connection.read(until: "}")
             #expect(busy.hasPrefix("HTTP/1.1 503"))
             #expect(busy.lowercased().contains("retry-after: 1"))
             #expect(busy.contains("SVC5030"))
             connection.send(Self.health)
-            #expect(connection.read(until: "\"ok\"").contains("HTTP/1.1 200"))
+            #expect(await connection.read(until: "\"ok\"").contains("HTTP/1.1 200"))
         }
     }
 }

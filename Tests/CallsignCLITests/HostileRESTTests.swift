@@ -57,7 +57,7 @@ struct HostileRESTTests {
             for path in ["/stir/v1/verification", "/stir/v1/signing"] {
                 let connection = try HTTPLimitsTests.Connection(port: port)
                 connection.send(Self.post(path, fields))
-                let answer = connection.read(until: "}}")
+                let answer = await connection.read(until: "}}")
                 #expect(answer.hasPrefix("HTTP/1.1 400"), "\(path): \(answer)")
             }
         }
@@ -68,11 +68,11 @@ struct HostileRESTTests {
         try await HTTPLimitsTests.run(HTTPLimits()) { port in
             let connection = try HTTPLimitsTests.Connection(port: port)
             connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/jsonx\r\n"))
-            let refused = connection.read(until: "}}")
+            let refused = await connection.read(until: "}}")
             #expect(refused.hasPrefix("HTTP/1.1 415"))
             #expect(refused.contains("SVC4004"))
             connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json; charset=utf-8\r\n"))
-            #expect(connection.read(until: "}}").contains("SVC4001"), "read, and refused for its missing members")
+            #expect(await connection.read(until: "}}").contains("SVC4001"), "read, and refused for its missing members")
         }
     }
 
@@ -87,10 +87,10 @@ struct HostileRESTTests {
             let port = try #require(client.port)
             let connection = try HTTPLimitsTests.Connection(port: port)
             connection.send("GET /traceback?origid=\(fixture.bank.origid) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer  \(fixture.adminToken)\r\n\r\n")
-            #expect(connection.read(until: "}").hasPrefix("HTTP/1.1 200"))
+            #expect(await connection.read(until: "}").hasPrefix("HTTP/1.1 200"))
             let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"\#(fixture.bank.origid)"}}"#
             connection.send(Self.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer  \(fixture.bankToken)\r\n", body: body))
-            #expect(connection.read(until: "}}").hasPrefix("HTTP/1.1 200"))
+            #expect(await connection.read(until: "}}").hasPrefix("HTTP/1.1 200"))
         }
         try await fixture.server.stop()
     }

@@ -303,7 +303,7 @@ struct HotPathTests {
             let port = try #require(client.port)
             // Two Content-Type fields: not answered from bytes; the handler behind NIO's decoder refuses each (415) at once.
             let requests = (0..<1_000).map { index in
-                "POST /stir/v1/signing HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Type: text/plain\r\nX-RequestID: \(index)\r\n"
+                "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: text/plain\r\nX-RequestID: \(index)\r\n"
                     + "Content-Length: 2\r\n\r\n{}"
             }
             let out = try Self.pipelined(port: port, requests, count: 1_000)

@@ -10,7 +10,7 @@ import Testing
 struct RawHotPathFlushTests {
     /// A hot request the raw path answers at once from its bytes (415: not JSON).
     static func refused(_ id: String = "r") -> String {
-        "POST /stir/v1/signing HTTP/1.1\r\nContent-Type: text/plain\r\nX-RequestID: \(id)\r\nContent-Length: 2\r\n\r\n{}"
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nX-RequestID: \(id)\r\nContent-Length: 2\r\n\r\n{}"
     }
 
     static func channel() async throws -> EmbeddedChannel {

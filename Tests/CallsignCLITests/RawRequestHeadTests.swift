@@ -27,18 +27,20 @@ struct RawRequestHeadTests {
         #expect(head.requestID == "r-1")
         #expect(head.hasContentLength && head.contentLength == 42)
         #expect(head.headLength == text.utf8.count - "{\"body\"…".utf8.count)
-        let verification = try #require(Self.head("POST /stir/v1/verification HTTP/1.1\r\n\r\n"))
+        let verification = try #require(Self.head("POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(verification.hot && verification.verification && !verification.hasContentLength)
     }
 
     @Test("requests it may not answer itself are still framed, to hand on whole", arguments: [
         "GET /healthz HTTP/1.1\r\n\r\n",
-        "POST /stir/v1/signing?x=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
-        "POST /stir/v1/signing HTTP/1.0\r\nContent-Length: 2\r\n\r\n",
-        "POST /stir/v1/signing HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
-        "POST /stir/v1/signing HTTP/1.1\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\n",
-        "POST /stir/v1/signing HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\n",
-        "POST /stir/v1/signing HTTP/1.1\r\nAuthorization: a\r\nAuthorization: b\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: a\r\nhost: b\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.0\r\nHost: x\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\nAuthorization: b\r\nContent-Length: 2\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nContent-Type: a\r\nContent-Type: b\r\n\r\n",
         "PUT /stir/v1/verification HTTP/1.1\r\n\r\n",
     ])
