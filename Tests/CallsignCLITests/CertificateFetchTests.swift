@@ -115,6 +115,39 @@ struct CertificateFetchTests {
         try await server.stop()
     }
 
+    @Test("a repository that stalls after its headers, floods 10 MB, resets or answers garbage gives 436 within the budget",
+          arguments: ["/stall-headers", "/flood", "/reset", "/garbage"])
+    func faults(_ path: String) async throws {
+        let server = try await TestHTTPServer()
+        server.set("/stall-headers", .init(fault: .stallAfterHeaders))
+        server.set("/flood", .init(fault: .flood(10 << 20)))
+        server.set("/reset", .init(fault: .reset))
+        server.set("/garbage", .init(fault: .garbage))
+        let repository = repository()
+        let start = ContinuousClock.now
+        await #expect(throws: VerificationError(.certificateUnavailable, "")) { try await fetch(repository, server.url(path)) }
+        #expect(ContinuousClock.now - start < .milliseconds(1500), "budget 500 ms")
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
+    @Test("absurd Expires, Date and max-age are read within the cache's floor and ceiling", arguments: [
+        [("Expires", "Thu, 01 Jan 2026 99999999999999999:00:00 GMT"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT")],
+        [("Expires", "Fri, 31 Dec 9999 23:59:59 GMT"), ("Date", "Thu, 01 Jan 0000 00:00:00 GMT")],
+        [("Cache-Control", "max-age=99999999999999999999")], [("Cache-Control", "max-age=9223372036854775807")],
+        [("Cache-Control", "max-age=-9223372036854775808")], [("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"), ("Date", "Fri, 31 Dec 9999 23:59:59 GMT")],
+    ])
+    func absurdLifetimes(_ headers: [(String, String)]) async throws {
+        let server = try await TestHTTPServer()
+        server.set("/a.pem", .init(headers: headers, body: Self.pem))
+        let repository = repository { $0.minimumTTL = 60; $0.maximumTTL = 3600 }
+        #expect(try await fetch(repository, server.url("/a.pem")) == Self.pem)
+        let expires = try #require(repository.cached(server.url("/a.pem"), at: 1_800_000_000)?.expires)
+        #expect((1_800_000_060...1_800_003_600).contains(expires))
+        try await repository.shutdown()
+        try await server.stop()
+    }
+
     @Test("the budget is a deadline each caller gets: 40 fetches of stalling URLs behind a pool of 8 connections all end within it")
     func budgetUnderLoad() async throws {
         let server = try await TestHTTPServer()

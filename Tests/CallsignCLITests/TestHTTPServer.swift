@@ -11,6 +11,20 @@ final class TestHTTPServer: Sendable {
         var headers: [(String, String)] = []
         var body: [UInt8] = []
         var delay: TimeAmount = .zero
+        /// A fault in place of the answer.
+        var fault: Fault?
+    }
+
+    /// Ways a certificate repository misbehaves.
+    enum Fault: Sendable {
+        /// The head (Content-Length 1,000) and ten bytes of body, then nothing.
+        case stallAfterHeaders
+        /// A body of this many bytes, chunked, without Content-Length.
+        case flood(Int)
+        /// The connection reset (RST) instead of an answer.
+        case reset
+        /// Bytes that are not HTTP, then the connection closed.
+        case garbage
     }
 
     final class Shared: Sendable {
@@ -44,6 +58,38 @@ final class TestHTTPServer: Sendable {
     func stop() async throws { try await channel.close() }
 
     private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        func misbehave(_ fault: Fault, context: ChannelHandlerContext) {
+            switch fault {
+            case .stallAfterHeaders:
+                let headers = HTTPHeaders([("Content-Length", "1000")])
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: [UInt8](repeating: 0x41, count: 10))))), promise: nil)
+            case .flood(let total):
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders()))), promise: nil)
+                let chunk = ByteBuffer(bytes: [UInt8](repeating: 0x41, count: 64 * 1024))
+                var sent = 0
+                while sent < total, context.channel.isActive {
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+                    sent += chunk.readableBytes
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .reset:
+                // SO_LINGER 0: the close sends RST.
+                let channel = context.channel
+                if let provider = channel as? any SocketOptionProvider {
+                    provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+                } else {
+                    channel.close(promise: nil)
+                }
+            case .garbage:
+                // Written below the HTTP encoder, as raw bytes.
+                if let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) {
+                    encoder.writeAndFlush(NIOAny(ByteBuffer(string: "NOT HTTP AT ALL\r\n\u{0}\u{1}\r\n\r\n")), promise: nil)
+                }
+                context.close(promise: nil)
+            }
+        }
+
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
         let shared: Shared
@@ -68,6 +114,10 @@ final class TestHTTPServer: Sendable {
                 let responseHeaders = headers
                 let respond: @Sendable () -> Void = { [self] in
                     let context = loopBound.value
+                    if let fault = route.fault {
+                        misbehave(fault, context: context)
+                        return
+                    }
                     context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: route.status, headers: responseHeaders))), promise: nil)
                     context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: route.body)))), promise: nil)
                     context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
