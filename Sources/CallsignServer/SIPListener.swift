@@ -44,7 +44,7 @@ struct SIPListener: Service {
         let (service, eventLoopAnswers, idle) = (service, eventLoopAnswers, TimeAmount(limits.tcpIdleTimeout))
         let tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: Self.acceptBacklog)
             .childChannelInitializer { channel in
                 guard connections.acquire() else {
                     CounterCache.shared.increment("callsign_connections_refused_total", [("listener", "sip-tcp")])
@@ -87,6 +87,11 @@ struct SIPListener: Service {
     /// retransmitting after T1 (RFC 3261 §17.1.1.2). Linux caps it at
     /// `net.core.rmem_max` (the granted size is logged at start).
     static let udpReceiveBufferBytes = 4 << 20
+
+    /// Connections the kernel queues before they are accepted (HTTP and SIP over
+    /// TCP): a burst of connections is queued, not dropped into SYN
+    /// retransmissions. Linux caps it at `net.core.somaxconn` (4096 by default).
+    static let acceptBacklog: Int32 = 4096
 
     /// The largest datagram read whole: a UDP payload is at most 65,507 bytes
     /// (IPv4) or 65,527 (IPv6), and a SIP message at most 64 KiB (``SIPParser/maxMessageBytes``).

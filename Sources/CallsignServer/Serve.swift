@@ -240,7 +240,7 @@ public enum CallsignServe {
                                 ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server(limits: options.httpLimits)
                                 : .guardedHTTP1(limits: options.httpLimits),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
-                                                                      serverName: "callsign"),
+                                                                      serverName: "callsign", backlog: Int(SIPListener.acceptBacklog)),
                               onServerRunning: { _ in banner(text) }, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First in the list, so it stops last: signings in flight still commit.
