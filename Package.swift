@@ -205,10 +205,11 @@ if Context.environment["CALLSIGN_FUZZ"] != nil {
         ("rest", ["Callsign", "CallsignServer", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOHTTP1")]),
         ("config", ["CallsignServer"]),
     ]
-    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings))
+    package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["FuzzDriver"], path: "Fuzz/Support", swiftSettings: swiftSettings))
     for (name, dependencies) in harnesses {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/\(name)",
-                                                 swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+                                                 swiftSettings: swiftSettings))
         package.products.append(.executable(name: "fuzz-\(name)", targets: ["fuzz-\(name)"]))
     }
 }

@@ -26,7 +26,7 @@ case $target in
   json|passport|identity|config) dict=Fuzz/dict/json.dict ;;
 esac
 CALLSIGN_FUZZ=1 swift build -c release --build-path .build-fuzz --product "fuzz-$target" \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing 2>&1 | grep -E "error|warning: |Compiling fuzz|Build complete" | grep -v "unhandled; explicitly" || true
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -use-ld=lld 2>&1 | grep -E "error|warning: |Compiling fuzz|Build complete" | grep -v "unhandled; explicitly" || true
 binary=.build-fuzz/release/fuzz-$target
 [ -x "$binary" ] || { echo "build of fuzz-$target failed"; exit 1; }
 corpus=.build-fuzz/corpus/$target
@@ -37,7 +37,8 @@ args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -
 [ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
 [ -n "$dict" ] && args+=(-dict="$dict")
 set +e
-"$binary" "${args[@]}" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1
+# Swift's own crash handler would race ASan's report.
+SWIFT_BACKTRACE=enable=no "$binary" "${args[@]}" "$corpus" "Fuzz/seeds/$target" >"$log" 2>&1
 rc=$?
 set -e
 execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

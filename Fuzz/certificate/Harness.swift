@@ -13,8 +13,7 @@ import X509
 /// 2. the whole x5u body (PEM text: a chain as a repository serves it);
 /// 3. a CRL in PEM or DER, decoded alone.
 /// Nothing may trap; a chain that validates must hold a P-256 key and a TNAuthList.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCertificate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzCertificate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = Fuzz.bytes(data, size)
     guard let mode = input.first, let pki = LabPKI.shared else { return 0 }
     let rest = Array(input.dropFirst())

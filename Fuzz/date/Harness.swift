@@ -4,8 +4,7 @@ import FuzzSupport
 /// RFC 1123 dates (HTTP `Date`/`Expires`, SIP `Date`): never a trap, always
 /// within years 0–9999, and a date from 1000 on written back (IMF-fixdate)
 /// parses to the same second.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzDate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzDate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: Fuzz.bytes(data, size), as: UTF8.self)
     guard let seconds = CivilTime.parseRFC1123(text) else { return 0 }
     Fuzz.check(seconds >= -62_167_219_200 && seconds <= EpochTime.validRange.upperBound, "date out of years 0-9999: \(seconds)")

@@ -3,8 +3,7 @@ import FuzzSupport
 
 /// Identity header values (RFC 8224 §4.1): parsing never traps, stays within
 /// its limits, and a parsed header's value parses back to the same header.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzIdentity(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzIdentity(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: Fuzz.bytes(data, size), as: UTF8.self)
     let limits = IdentityHeader.Limits()
     if let header = try? IdentityHeader(parsing: text, limits: limits) {

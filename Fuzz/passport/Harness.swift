@@ -5,8 +5,7 @@ import FuzzSupport
 /// tree, the common SHAKEN shape) and the tree path decode every token to the
 /// same PASSporT or the same error; a decoded PASSporT's signing input is the
 /// token's first two segments.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPASSporT(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzPASSporT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let token = String(decoding: Fuzz.bytes(data, size), as: UTF8.self)
     func outcome(_ decode: () throws(VerificationError) -> SignedPASSporT) -> String {
         do throws(VerificationError) {

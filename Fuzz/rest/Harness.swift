@@ -1,4 +1,5 @@
 import Callsign
+import Foundation
 @testable import CallsignServer
 import FuzzSupport
 import NIOCore
@@ -11,15 +12,15 @@ import NIOHTTP1
 /// a second parser): a head it calls hot is one NIO decodes with the same
 /// method, target and Content-Length, without Transfer-Encoding. The bodies
 /// it reads without a JSON tree mean what ``JSONParser`` reads from them.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzREST(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzREST(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Fuzz.bytes(data, size)
     let parsed = bytes.withUnsafeBytes { RawRequestHead.parse($0, maxHeadBytes: RawHotPathHandler.maxHeadBytes) }
     if case .head(let head) = parsed, head.hot {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         var decoded: HTTPRequestHead?
         do {
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
+            // That request's bytes alone: what follows is the next request, which each reader judges anew.
+            try channel.writeInbound(ByteBuffer(bytes: bytes.prefix(head.headLength + head.contentLength)))
             if case .head(let nioHead)? = try channel.readInbound(as: HTTPServerRequestPart.self) { decoded = nioHead }
         } catch {
             Fuzz.check(false, "NIO refuses a head read as hot: \(error)")
@@ -30,7 +31,9 @@ public func fuzzREST(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             Fuzz.check(nio.uri == (head.verification ? "/stir/v1/verification" : "/stir/v1/signing"), "target differs: \(nio.uri)")
             Fuzz.check(nio.version == .http1_1, "version differs")
             Fuzz.check(!nio.headers.contains(name: "transfer-encoding"), "Transfer-Encoding taken as hot")
-            Fuzz.check(nio.headers["content-length"] == [String(head.contentLength)], "Content-Length differs: \(nio.headers["content-length"])")
+            // 1*DIGIT (RFC 9110 §8.6): leading zeros allowed, the same number on both sides.
+            let length = head.hasContentLength ? [head.contentLength] : []
+            Fuzz.check(nio.headers["content-length"].map { Int($0.trimmingCharacters(in: [" ", "\t"])) } == length, "Content-Length differs: \(nio.headers["content-length"])")
             Fuzz.check(nio.headers["host"].count == 1, "Host count differs")
         }
     }

@@ -5,12 +5,11 @@ import NIOEmbedded
 
 /// SIP messages (RFC 3261 §7, §18.3), as a datagram and as a TCP stream:
 /// - a parsed message serializes to bytes that parse back to the same
-///   message (start line, headers, body);
+///   message (start line, headers but Content-Length, body);
 /// - the stream decoder frames the same messages however the bytes are cut
 ///   into reads, and never a frame over its cap.
 /// The first input byte chooses where the stream is cut; the rest is the message.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSIP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzSIP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = Fuzz.bytes(data, size)
     guard let cut = input.first else { return 0 }
     let bytes = Array(input.dropFirst())
@@ -22,7 +21,9 @@ public func fuzzSIP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             return 0
         }
         Fuzz.check(again.startLine == message.startLine, "start line changed")
-        Fuzz.check(again.headers == message.headers, "headers changed")
+        // Serialization writes one Content-Length of the body's length in place of any the message had.
+        func fields(_ m: SIPMessage) -> [SIPMessage.Header] { m.headers.filter { $0.canonicalName != "content-length" } }
+        Fuzz.check(fields(again) == fields(message), "headers changed")
         Fuzz.check(again.body == message.body, "body changed")
     }
     let whole = frames(bytes, pieces: [bytes.count])

@@ -3,8 +3,7 @@ import FuzzSupport
 
 /// TNAuthList DER (RFC 8226 §9): decoding never traps; a decoded list
 /// encodes to DER that decodes to the same list, and encodes the same again.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTNAuthList(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzTNAuthList(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let list = try? TNAuthorizationList(derEncoded: Fuzz.bytes(data, size)) else { return 0 }
     guard let der = try? list.derBytes() else {
         Fuzz.check(false, "a decoded list does not encode: \(list)")

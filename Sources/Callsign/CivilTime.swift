@@ -73,7 +73,9 @@ public enum CivilTime {
         guard clock.count == 3,
             isValid(year: year, month: month, day: day, hours: clock[0], minutes: clock[1], seconds: clock[2])
         else { return nil }
-        return epochSeconds(year: year, month: month, day: day, hours: clock[0], minutes: clock[1], seconds: clock[2])
+        let seconds = epochSeconds(year: year, month: month, day: day, hours: clock[0], minutes: clock[1], seconds: clock[2])
+        // A leap second on the last day of 9999 would be one past the range.
+        return seconds <= EpochTime.validRange.upperBound ? seconds : nil
     }
 }
 
