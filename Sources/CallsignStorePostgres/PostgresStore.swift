@@ -14,10 +14,37 @@ public final class PostgresStore: CallsignStore {
     /// Most entries the shared certificate cache keeps (see ``saveCertificate(url:body:expires:)``).
     public let certificateCacheLimit: Int
 
-    public init(client: PostgresClient, logger: Logger = Logger(label: "callsign.postgres"), certificateCacheLimit: Int = 10_000) {
+    /// How long an operation on a call's path (token and customer lookups,
+    /// traceback records, the shared certificate cache) may wait for PostgreSQL
+    /// before it fails: with the server down or unreachable a signing is
+    /// refused (POL5000) in this time instead of waiting for a reconnection.
+    public let operationTimeout: Duration
+    /// The same bound for the rest (DNO imports and loads, migrations, traceback queries).
+    public let administrativeTimeout: Duration
+
+    public init(client: PostgresClient, logger: Logger = Logger(label: "callsign.postgres"), certificateCacheLimit: Int = 10_000,
+                operationTimeout: Duration = .seconds(3), administrativeTimeout: Duration = .seconds(120))
+    {
         self.client = client
         self.logger = logger
         self.certificateCacheLimit = max(1, certificateCacheLimit)
+        self.operationTimeout = operationTimeout
+        self.administrativeTimeout = administrativeTimeout
+    }
+
+    /// Runs `operation` within `limit`: past it the operation is cancelled (postgres-nio gives up
+    /// waiting for a connection) and the caller gets an error.
+    func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw PostgresStoreError("PostgreSQL did not answer within \(limit)")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw PostgresStoreError("no result") }
+            return first
+        }
     }
 
     /// Parses `postgres://user:password@host:port/database` (no TLS: loopback labs and tests;
@@ -33,8 +60,11 @@ public final class PostgresStore: CallsignStore {
         let hp = hostPort.split(separator: ":")
         guard let host = hp.first.map(String.init), credentials.count == 2 else { throw PostgresStoreError("bad postgres URL") }
         let port = hp.count > 1 ? Int(hp[1]) ?? 5432 : 5432
-        return PostgresClient.Configuration(host: host, port: port, username: credentials[0], password: credentials[1],
-                                            database: database, tls: .disable)
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: credentials[0], password: credentials[1],
+                                                         database: database, tls: .disable)
+        // A server that does not answer is given up on within the call path's bound, not 10 s.
+        configuration.options.connectTimeout = .seconds(2)
+        return configuration
     }
 
     static let migrations: [(String, [String])] = [
@@ -70,166 +100,194 @@ public final class PostgresStore: CallsignStore {
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
     public func migrate() async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7245081)", logger: logger)
-            try await connection.query("CREATE TABLE IF NOT EXISTS callsign_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())",
-                                       logger: logger)
-            var applied = Set<String>()
-            for try await name in try await connection.query("SELECT name FROM callsign_migration", logger: logger).decode(String.self) {
-                applied.insert(name)
-            }
-            for (name, statements) in Self.migrations where !applied.contains(name) {
-                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                try await connection.query("INSERT INTO callsign_migration (name) VALUES (\(name))", logger: logger)
+        try await bounded(administrativeTimeout) { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(7245081)", logger: logger)
+                try await connection.query("CREATE TABLE IF NOT EXISTS callsign_migration (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ DEFAULT now())",
+                                           logger: logger)
+                var applied = Set<String>()
+                for try await name in try await connection.query("SELECT name FROM callsign_migration", logger: logger).decode(String.self) {
+                    applied.insert(name)
+                }
+                for (name, statements) in Self.migrations where !applied.contains(name) {
+                    for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await connection.query("INSERT INTO callsign_migration (name) VALUES (\(name))", logger: logger)
+                }
             }
         }
     }
 
     public func saveCustomer(_ customer: Customer) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("""
-                INSERT INTO customer (id, name, origid, kind) VALUES (\(customer.id), \(customer.name), \(customer.origid), \(customer.kind.rawValue))
-                ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, origid = EXCLUDED.origid, kind = EXCLUDED.kind
-                """, logger: logger)
-            try await connection.query("DELETE FROM customer_number WHERE customer_id = \(customer.id)", logger: logger)
-            for block in customer.numbers {
-                try await connection.query("INSERT INTO customer_number (customer_id, start, count) VALUES (\(customer.id), \(block.start), \(block.count))",
-                                           logger: logger)
+        try await bounded(administrativeTimeout) { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("""
+                    INSERT INTO customer (id, name, origid, kind) VALUES (\(customer.id), \(customer.name), \(customer.origid), \(customer.kind.rawValue))
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, origid = EXCLUDED.origid, kind = EXCLUDED.kind
+                    """, logger: logger)
+                try await connection.query("DELETE FROM customer_number WHERE customer_id = \(customer.id)", logger: logger)
+                for block in customer.numbers {
+                    try await connection.query("INSERT INTO customer_number (customer_id, start, count) VALUES (\(customer.id), \(block.start), \(block.count))",
+                                               logger: logger)
+                }
             }
         }
     }
 
     public func customer(id: String) async throws -> Customer? {
-        var found: (String, String, String, String)?
-        for try await row in try await client.query("SELECT id, name, origid, kind FROM customer WHERE id = \(id)", logger: logger)
-            .decode((String, String, String, String).self)
-        {
-            found = row
+        try await bounded(operationTimeout) { [self] in
+            var found: (String, String, String, String)?
+            for try await row in try await client.query("SELECT id, name, origid, kind FROM customer WHERE id = \(id)", logger: logger)
+                .decode((String, String, String, String).self)
+            {
+                found = row
+            }
+            guard let (cid, name, origid, kind) = found else { return nil }
+            var numbers: [NumberBlock] = []
+            for try await (start, count) in try await client.query("SELECT start, count FROM customer_number WHERE customer_id = \(id) ORDER BY start",
+                                                                     logger: logger).decode((String, Int64).self) {
+                numbers.append(NumberBlock(start: start, count: count))
+            }
+            return Customer(id: cid, name: name, origid: origid, kind: Customer.Kind(rawValue: kind) ?? .direct, numbers: numbers)
         }
-        guard let (cid, name, origid, kind) = found else { return nil }
-        var numbers: [NumberBlock] = []
-        for try await (start, count) in try await client.query("SELECT start, count FROM customer_number WHERE customer_id = \(id) ORDER BY start",
-                                                                 logger: logger).decode((String, Int64).self) {
-            numbers.append(NumberBlock(start: start, count: count))
-        }
-        return Customer(id: cid, name: name, origid: origid, kind: Customer.Kind(rawValue: kind) ?? .direct, numbers: numbers)
     }
 
     public func addToken(hash: [UInt8], customerID: String, now: Int64) async throws {
-        try await client.query("INSERT INTO api_token (hash, customer_id, created_at) VALUES (\(ByteBuffer(bytes: hash)), \(customerID), \(now))", logger: logger)
+        try await bounded(operationTimeout) { [self] in
+            _ = try await client.query("INSERT INTO api_token (hash, customer_id, created_at) VALUES (\(ByteBuffer(bytes: hash)), \(customerID), \(now))", logger: logger)
+        }
     }
 
     public func revokeToken(hash: [UInt8], now: Int64) async throws {
-        try await client.query("UPDATE api_token SET revoked_at = \(now) WHERE hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL", logger: logger)
+        try await bounded(operationTimeout) { [self] in
+            _ = try await client.query("UPDATE api_token SET revoked_at = \(now) WHERE hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL", logger: logger)
+        }
     }
 
     public func customer(tokenHash: [UInt8]) async throws -> Customer? {
-        var id: String?
-        for try await value in try await client.query("SELECT customer_id FROM api_token WHERE hash = \(ByteBuffer(bytes: tokenHash)) AND revoked_at IS NULL",
-                                                      logger: logger).decode(String.self) {
-            id = value
+        try await bounded(operationTimeout) { [self] in
+            var id: String?
+            for try await value in try await client.query("SELECT customer_id FROM api_token WHERE hash = \(ByteBuffer(bytes: tokenHash)) AND revoked_at IS NULL",
+                                                          logger: logger).decode(String.self) {
+                id = value
+            }
+            guard let id else { return nil }
+            return try await customer(id: id)
         }
-        guard let id else { return nil }
-        return try await customer(id: id)
     }
 
     public func record(_ calls: [SignedCallRecord]) async throws {
-        guard !calls.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { connection in
-            for call in calls {
-                try await connection.query("""
-                    INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk)
-                    VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
-                            \(call.customerID), \(call.trunk))
-                    """, logger: logger)
+        try await bounded(operationTimeout) { [self] in
+            guard !calls.isEmpty else { return }
+            try await client.withTransaction(logger: logger) { connection in
+                for call in calls {
+                    try await connection.query("""
+                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk)
+                        VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
+                                \(call.customerID), \(call.trunk))
+                        """, logger: logger)
+                }
             }
         }
     }
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
-        var records: [SignedCallRecord] = []
-        let rows = try await client.query("""
-            SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
-            WHERE origid = \(origid.lowercased()) AND time >= \(since ?? 0) AND time <= \(until ?? Int64.max)
-            ORDER BY time DESC, id DESC LIMIT \(max(1, min(limit, 10_000)))
-            """, logger: logger)
-        for try await (time, orig, dest, attest, origid, customer, trunk) in rows.decode((Int64, String, String, String, String, String, String?).self) {
-            records.append(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
-                                            attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
-                                            customerID: customer, trunk: trunk))
+        try await bounded(administrativeTimeout) { [self] in
+            var records: [SignedCallRecord] = []
+            let rows = try await client.query("""
+                SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
+                WHERE origid = \(origid.lowercased()) AND time >= \(since ?? 0) AND time <= \(until ?? Int64.max)
+                ORDER BY time DESC, id DESC LIMIT \(max(1, min(limit, 10_000)))
+                """, logger: logger)
+            for try await (time, orig, dest, attest, origid, customer, trunk) in rows.decode((Int64, String, String, String, String, String, String?).self) {
+                records.append(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
+                                                attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
+                                                customerID: customer, trunk: trunk))
+            }
+            return records
         }
-        return records
     }
 
     public func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            if replace { try await connection.query("DELETE FROM dno", logger: logger) }
-            var index = 0
-            // Batches of 1000 rows per statement via UNNEST.
-            while index < entries.count {
-                let batch = entries[index..<min(index + 1000, entries.count)]
-                let values = batch.map(\.value)
-                let prefixes = batch.map(\.isPrefix)
-                let labels = batch.map { $0.label ?? "" }
-                try await connection.query("""
-                    INSERT INTO dno (value, is_prefix, label, added_at)
-                    SELECT v, p, NULLIF(l, ''), \(now) FROM UNNEST(\(values)::TEXT[], \(prefixes)::BOOLEAN[], \(labels)::TEXT[]) AS t(v, p, l)
-                    ON CONFLICT (value) DO UPDATE SET is_prefix = EXCLUDED.is_prefix, label = EXCLUDED.label
-                    """, logger: logger)
-                index += batch.count
-                if index % 100_000 < 1000 { progress?(index) }
+        try await bounded(administrativeTimeout) { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                if replace { try await connection.query("DELETE FROM dno", logger: logger) }
+                var index = 0
+                // Batches of 1000 rows per statement via UNNEST.
+                while index < entries.count {
+                    let batch = entries[index..<min(index + 1000, entries.count)]
+                    let values = batch.map(\.value)
+                    let prefixes = batch.map(\.isPrefix)
+                    let labels = batch.map { $0.label ?? "" }
+                    try await connection.query("""
+                        INSERT INTO dno (value, is_prefix, label, added_at)
+                        SELECT v, p, NULLIF(l, ''), \(now) FROM UNNEST(\(values)::TEXT[], \(prefixes)::BOOLEAN[], \(labels)::TEXT[]) AS t(v, p, l)
+                        ON CONFLICT (value) DO UPDATE SET is_prefix = EXCLUDED.is_prefix, label = EXCLUDED.label
+                        """, logger: logger)
+                    index += batch.count
+                    if index % 100_000 < 1000 { progress?(index) }
+                }
             }
         }
     }
 
     public func removeDNO(_ value: String) async throws -> Bool {
-        var removed = false
-        for try await _ in try await client.query("DELETE FROM dno WHERE value = \(value) RETURNING value", logger: logger).decode(String.self) {
-            removed = true
+        try await bounded(administrativeTimeout) { [self] in
+            var removed = false
+            for try await _ in try await client.query("DELETE FROM dno WHERE value = \(value) RETURNING value", logger: logger).decode(String.self) {
+                removed = true
+            }
+            return removed
         }
-        return removed
     }
 
     public func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] {
-        var entries: [DNOEntry] = []
-        for try await (value, isPrefix, label) in try await client.query("""
-            SELECT value, is_prefix, label FROM dno WHERE value > \(after ?? "") ORDER BY value LIMIT \(max(1, min(limit, 100_000)))
-            """, logger: logger).decode((String, Bool, String?).self) {
-            entries.append(DNOEntry(value: value, isPrefix: isPrefix, label: label))
+        try await bounded(administrativeTimeout) { [self] in
+            var entries: [DNOEntry] = []
+            for try await (value, isPrefix, label) in try await client.query("""
+                SELECT value, is_prefix, label FROM dno WHERE value > \(after ?? "") ORDER BY value LIMIT \(max(1, min(limit, 100_000)))
+                """, logger: logger).decode((String, Bool, String?).self) {
+                entries.append(DNOEntry(value: value, isPrefix: isPrefix, label: label))
+            }
+            return entries
         }
-        return entries
     }
 
     public func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? {
-        var body: [UInt8]?
-        for try await buffer in try await client.query("SELECT body FROM certificate_cache WHERE url = \(url) AND expires > \(now)",
-                                                       logger: logger).decode(ByteBuffer.self) {
-            body = Array(buffer.readableBytesView)
+        try await bounded(operationTimeout) { [self] in
+            var body: [UInt8]?
+            for try await buffer in try await client.query("SELECT body FROM certificate_cache WHERE url = \(url) AND expires > \(now)",
+                                                           logger: logger).decode(ByteBuffer.self) {
+                body = Array(buffer.readableBytesView)
+            }
+            return body
         }
-        return body
     }
 
     public func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws {
-        try await client.query("""
-            INSERT INTO certificate_cache (url, body, expires) VALUES (\(url), \(ByteBuffer(bytes: body)), \(expires))
-            ON CONFLICT (url) DO UPDATE SET body = EXCLUDED.body, expires = EXCLUDED.expires
-            """, logger: logger)
-        // Bounded like every cache: entries expired 30 days, then the ones expiring first past the limit
-        // (x5u URLs come from calls, so a caller could otherwise grow the table one URL at a time).
-        let limit = certificateCacheLimit
-        try await client.query("DELETE FROM certificate_cache WHERE expires < \(expires - 30 * 86_400)", logger: logger)
-        try await client.query("""
-            DELETE FROM certificate_cache WHERE url IN (SELECT url FROM certificate_cache ORDER BY expires, url
-                LIMIT GREATEST(0, (SELECT count(*) FROM certificate_cache) - \(limit)))
-            """, logger: logger)
+        try await bounded(operationTimeout) { [self] in
+            try await client.query("""
+                INSERT INTO certificate_cache (url, body, expires) VALUES (\(url), \(ByteBuffer(bytes: body)), \(expires))
+                ON CONFLICT (url) DO UPDATE SET body = EXCLUDED.body, expires = EXCLUDED.expires
+                """, logger: logger)
+            // Bounded like every cache: entries expired 30 days, then the ones expiring first past the limit
+            // (x5u URLs come from calls, so a caller could otherwise grow the table one URL at a time).
+            let limit = certificateCacheLimit
+            try await client.query("DELETE FROM certificate_cache WHERE expires < \(expires - 30 * 86_400)", logger: logger)
+            try await client.query("""
+                DELETE FROM certificate_cache WHERE url IN (SELECT url FROM certificate_cache ORDER BY expires, url
+                    LIMIT GREATEST(0, (SELECT count(*) FROM certificate_cache) - \(limit)))
+                """, logger: logger)
+        }
     }
 
     public func loadDNO() async throws -> DNOList {
-        var list = DNOList()
-        for try await (value, isPrefix) in try await client.query("SELECT value, is_prefix FROM dno", logger: logger).decode((String, Bool).self) {
-            if isPrefix { list.add(prefix: value) } else { list.add(number: value) }
+        try await bounded(administrativeTimeout) { [self] in
+            var list = DNOList()
+            for try await (value, isPrefix) in try await client.query("SELECT value, is_prefix FROM dno", logger: logger).decode((String, Bool).self) {
+                if isPrefix { list.add(prefix: value) } else { list.add(number: value) }
+            }
+            return list
         }
-        return list
     }
 }
 

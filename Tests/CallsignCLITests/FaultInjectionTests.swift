@@ -93,4 +93,90 @@ struct FaultInjectionTests {
         #expect(ProbeTests.status(await ProbeTests.udp(ProbeTests.invite(branch: "idle-after"), port: sign)) == 302)
         #expect(await server.terminate() == 0)
     }
+
+    static var havePostgres: Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).contains {
+            FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/pg_ctl")
+        }
+    }
+
+    /// `scripts/postgres.sh COMMAND` for a cluster of this test's own.
+    static func postgres(_ command: String, directory: String, port: Int, mode: String = "fast") async throws -> String {
+        let script = Peers.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path
+        let out = try await run("/bin/bash", [script, command], environment: ["PG_DIR": directory, "PG_PORT": String(port), "PG_STOP_MODE": mode],
+                                timeout: 120)
+        return out.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    /// One REST signing: the HTTP status (0 when no answer came within 10 s).
+    static func sign(port: Int, token: String) async throws -> Int {
+        let connection = try HTTPLimitsTests.Connection(port: port)
+        let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+        connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body))
+        let answer = await connection.readToEnd().text
+        return answer.hasPrefix("HTTP/1.1 ") ? Int(answer.dropFirst(9).prefix(3)) ?? 0 : 0
+    }
+
+    @Test("PostgreSQL stopped and restarted under signing load: signings are refused while it is down, succeed again without restarting Callsign, and every signing answered 200 is in traceback",
+          .enabled(if: Peers.required || havePostgres, "PostgreSQL is not installed"))
+    func postgresRestart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pgfault-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let pgDir = dir.appendingPathComponent("pg").path
+        let pgPort = TestPorts.take()
+        let url = try await Self.postgres("start", directory: pgDir, port: pgPort)
+        try #require(url.hasPrefix("postgres://"), "PostgreSQL did not start: \(url)")
+        defer { _ = try? runBlocking("/bin/bash", [Peers.repositoryRoot.appendingPathComponent("scripts/postgres.sh").path, "stop"],
+                                     environment: ["PG_DIR": pgDir, "PG_PORT": String(pgPort), "PG_STOP_MODE": "immediate"], timeout: 60) }
+        let port = TestPorts.take()
+        let server = try BackgroundProcess(CLI.path, ["serve", "--postgres", url, "--http", "127.0.0.1:\(port)", "--sip-sign", "off",
+                                                      "--sip-verify", "off"], directory: dir.path)
+        defer { server.stop() }
+        try #require(await server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")
+        let token = try String(contentsOf: dir.appendingPathComponent("callsign-data/dev-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try String(contentsOf: dir.appendingPathComponent("callsign-data/admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var answered = 0
+        for _ in 0..<20 where try await Self.sign(port: port, token: token) == 200 { answered += 1 }
+        #expect(answered == 20)
+        _ = try await Self.postgres("stop", directory: pgDir, port: pgPort, mode: "immediate")
+        var refusals: [Int] = []
+        let downAt = ContinuousClock.now
+        for _ in 0..<10 {
+            let status = try await Self.sign(port: port, token: token)
+            if status == 200 { answered += 1 } else { refusals.append(status) }
+        }
+        let whileDown = ContinuousClock.now - downAt
+        #expect(!refusals.isEmpty && refusals.allSatisfy { $0 == 500 || $0 == 503 }, "while down: \(refusals)")
+        #expect(whileDown < .seconds(60), "10 signings took \(whileDown) while PostgreSQL was down")
+        _ = try await Self.postgres("start", directory: pgDir, port: pgPort)
+        let upAt = ContinuousClock.now
+        var recovered: Duration?
+        while ContinuousClock.now - upAt < .seconds(30) {
+            if try await Self.sign(port: port, token: token) == 200 {
+                answered += 1
+                recovered = ContinuousClock.now - upAt
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let recovery = try #require(recovered, "no signing succeeded within 30 s of PostgreSQL's restart")
+        print("PostgreSQL restart: signing again \(recovery) after the restart; 10 refused while down in \(whileDown)")
+        for _ in 0..<10 where try await Self.sign(port: port, token: token) == 200 { answered += 1 }
+        // Nothing answered is lost: every 200 has its traceback record.
+        let trace = try HTTPLimitsTests.Connection(port: port)
+        trace.send("GET /traceback?origid=935b6457-0877-44ed-9893-8f9363870144 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \(admin)\r\n\r\n")
+        let records = await trace.readToEnd().text
+        _ = records
+        let origid = try #require(server.output.split(separator: "\n").lazy.compactMap { line -> String? in
+            guard let range = line.range(of: "traceback?origid=") else { return nil }
+            return String(line[range.upperBound...].prefix(36))
+        }.first)
+        let listed = try HTTPLimitsTests.Connection(port: port)
+        listed.send("GET /traceback?origid=\(origid) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \(admin)\r\n\r\n")
+        let text = await listed.readToEnd().text
+        #expect(text.components(separatedBy: "\"origid\"").count - 1 == answered, "\(answered) answered 200; traceback: \(text.suffix(300))")
+        #expect(await server.terminate() == 0)
+    }
 }
