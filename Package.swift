@@ -185,7 +185,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
-            exclude: ["sipp", "kamailio"],
+            exclude: ["sipp", "kamailio", "clockstep"],
             swiftSettings: swiftSettings
         ),
     ],

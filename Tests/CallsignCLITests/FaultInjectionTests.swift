@@ -179,4 +179,61 @@ struct FaultInjectionTests {
         #expect(text.components(separatedBy: "\"origid\"").count - 1 == answered, "\(answered) answered 200; traceback: \(text.suffix(300))")
         #expect(await server.terminate() == 0)
     }
+
+    /// The clock-step shim (`clockstep/clockstep.c`) built with the C compiler into `directory`.
+    static func clockStepShim(in directory: URL) async throws -> String {
+        let source = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignCLITests/clockstep/clockstep.c").path
+        let library = directory.appendingPathComponent("clockstep.so").path
+        let compiler = try #require(Peers.which("cc") ?? Peers.which("clang"), "no C compiler")
+        let built = try await run(compiler, ["-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"], timeout: 60)
+        try #require(built.status == 0, "clockstep.c: \(built.stderr)")
+        return library
+    }
+
+    /// One REST request on its own connection: the status and the body.
+    static func exchange(port: Int, _ request: String) async throws -> (Int, String) {
+        let connection = try HTTPLimitsTests.Connection(port: port)
+        connection.send(request)
+        let text = await connection.readToEnd().text
+        let status = text.hasPrefix("HTTP/1.1 ") ? Int(text.dropFirst(9).prefix(3)) ?? 0 : 0
+        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined())
+    }
+
+    @Test("the system clock stepped +1 h and -1 h while serving: no crash or hang; signing follows the new time, the REST iat window refuses the old one, SIP signing and health go on")
+    func clockStep() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-clock-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let offset = dir.appendingPathComponent("offset")
+        try "0".write(to: offset, atomically: true, encoding: .utf8)
+        let shim = try await Self.clockStepShim(in: dir)
+        let port = TestPorts.take(2)
+        // The wall clock only, as an NTP step moves it: timers run on the monotonic clock.
+        let script = "LD_PRELOAD='\(shim)' CLOCK_STEP_FILE='\(offset.path)' exec "
+            + "'\(CLI.path)' serve --http 127.0.0.1:\(port) --sip-sign 127.0.0.1:\(port + 1) --sip-verify off"
+        let server = try BackgroundProcess("/bin/sh", ["-c", script], directory: dir.path)
+        defer { server.stop() }
+        try #require(await server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")
+        let token = try String(contentsOf: dir.appendingPathComponent("callsign-data/dev-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        func signing(iat: Int64) -> String {
+            let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(iat),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+            return HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body)
+        }
+        for step: Int64 in [0, 3600, -3600, 0] {
+            try String(step).write(to: offset, atomically: true, encoding: .utf8)
+            try await Task.sleep(for: .milliseconds(200))
+            let serverNow = now() + step
+            let (status, _) = try await Self.exchange(port: port, signing(iat: serverNow))
+            #expect(status == 200, "step \(step): a signing at the server's time")
+            if step != 0 {
+                let (old, body) = try await Self.exchange(port: port, signing(iat: now()))
+                #expect(old == 400 && body.contains("SVC4005"), "step \(step): the caller's time is outside the iat window: \(old)")
+            }
+            let (health, _) = try await Self.exchange(port: port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(health == 200, "step \(step)")
+            #expect(ProbeTests.status(await ProbeTests.udp(ProbeTests.invite(branch: "clock\(step)x\(Int.random(in: 0...999_999))"), port: port + 1)) == 302,
+                    "step \(step): SIP signing")
+        }
+        #expect(await server.terminate() == 0)
+    }
 }
