@@ -236,4 +236,91 @@ struct FaultInjectionTests {
         }
         #expect(await server.terminate() == 0)
     }
+
+    /// `count` REST signings, one after another on one keep-alive connection
+    /// (blocking, off the cooperative pool): how many got each status (0: no answer within 10 s).
+    static func signings(_ count: Int, port: Int, token: String) async throws -> [Int: Int] {
+        let connection = try HTTPLimitsTests.Connection(port: port)
+        return await HTTPLimitsTests.Connection.offPool {
+            var statuses: [Int: Int] = [:]
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            for _ in 0..<count {
+                let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+                connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: body))
+                // One response: the head, then Content-Length bytes.
+                var status = 0
+                while true {
+                    let text = String(decoding: pending, as: UTF8.self)
+                    if let end = text.range(of: "\r\n\r\n"), let lengthLine = text[..<end.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                       let length = Int(lengthLine.dropFirst(15).trimmingCharacters(in: .whitespaces))
+                    {
+                        let headBytes = text[..<end.upperBound].utf8.count
+                        if pending.count >= headBytes + length {
+                            status = Int(text.dropFirst(9).prefix(3)) ?? 0
+                            pending.removeFirst(headBytes + length)
+                            break
+                        }
+                    }
+                    let n = buffer.withUnsafeMutableBytes { Glibc.read(connection.fd, $0.baseAddress, $0.count) }
+                    if n <= 0 { break }
+                    pending += buffer[0..<n]
+                }
+                statuses[status, default: 0] += 1
+                if status == 0 { break }
+            }
+            return statuses
+        }
+    }
+
+    @Test("SQLite on a full disk (a 6 MiB tmpfs) during signings: once the journal's reserved space is used up signings are refused POL5000, never a crash or hang; with space back they succeed again, and every signing answered 200 is in the store",
+          .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func fullDisk() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let mounted = try await run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", dir.path], timeout: 30)
+        try #require(mounted.status == 0, "mount: \(mounted.stderr)")
+        defer { _ = try? runBlocking("/bin/umount", ["-l", dir.path], timeout: 30) }
+        let port = TestPorts.take()
+        let arguments = ["serve", "--http", "127.0.0.1:\(port)", "--sip-sign", "off", "--sip-verify", "off"]
+        let server = try BackgroundProcess(CLI.path, arguments, directory: dir.path)
+        defer { server.stop() }
+        try #require(await server.waitForOutput("Sign and verify in one go:", timeout: 60), "serve did not start: \(server.errors)")
+        let token = try String(contentsOf: dir.appendingPathComponent("callsign-data/dev-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var answered = try await Self.signings(100, port: port, token: token)[200] ?? 0
+        #expect(answered == 100)
+        // Fill the disk.
+        let filler = dir.appendingPathComponent("filler").path
+        _ = try await run("/bin/sh", ["-c", "dd if=/dev/zero of='\(filler)' bs=64k 2>/dev/null; sync"], timeout: 60)
+        let full = try await Self.signings(20_000, port: port, token: token)
+        #expect(full.keys.allSatisfy { $0 == 200 || $0 == 500 }, "while full: \(full)")
+        #expect((full[500] ?? 0) > 0, "the disk filled up without a refusal: \(full)")
+        answered += full[200] ?? 0
+        // Space back: signings succeed again.
+        try FileManager.default.removeItem(atPath: filler)
+        let back = ContinuousClock.now
+        var recovered: Duration?
+        while ContinuousClock.now - back < .seconds(30) {
+            let statuses = try await Self.signings(1, port: port, token: token)
+            if let ok = statuses[200] {
+                answered += ok
+                recovered = ContinuousClock.now - back
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let recovery = try #require(recovered, "no signing succeeded within 30 s of space coming back")
+        print("full disk: \(full) while full; signing again \(recovery) after space came back")
+        answered += try await Self.signings(100, port: port, token: token)[200] ?? 0
+        // Every answered signing is in the store (the journal is moved into SQLite at the latest on the next start).
+        #expect(await server.terminate() == 0)
+        let again = try BackgroundProcess(CLI.path, arguments, directory: dir.path)
+        defer { again.stop() }
+        try #require(await again.waitForOutput("Sign and verify in one go:", timeout: 60), "restart: \(again.errors)")
+        #expect(await again.terminate() == 0)
+        let counted = try await run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM signed_call').fetchone()[0])",
+                                                 dir.appendingPathComponent("callsign-data/callsign.sqlite").path], timeout: 60)
+        #expect(Int(counted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) == answered, "\(answered) answered 200; the store holds \(counted.stdout) \(counted.stderr)")
+    }
 }
