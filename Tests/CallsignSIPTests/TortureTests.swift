@@ -1,4 +1,6 @@
+import Callsign
 import CallsignSIP
+import Crypto
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -46,5 +48,32 @@ struct TortureTests {
         #expect(message.first("retry-after") == "1")
         #expect(reply.remoteAddress == remote)
         _ = try channel.finish()
+    }
+
+    @Test("past the in-flight limit the TCP handler answers 503 with Retry-After too, on the same connection")
+    func overloadOverTCP() async throws {
+        let fixture = try await RedirectFixture()
+        // A verification whose credential needs a fetch: it would take a place in flight.
+        let t = fixture.now
+        let service = RedirectService(role: .verification, store: fixture.store, resolver: NoCacheResolver(key: fixture.key.publicKey), now: { t })
+        let identity = try Signer(key: fixture.key, x5u: "https://cr.example/sp.pem")
+            .sign(SigningRequest(orig: "12155550042", dest: ["12125551213"], attestation: .full, origid: fixture.bank.origid, iat: t)).value
+        let channel = EmbeddedChannel(handler: SIPStreamHandler(service: service, inFlight: InFlightLimit(limit: 0)))
+        try channel.writeInbound(ByteBuffer(bytes: RedirectFixture.invite(extra: "Identity: \(identity)\r\n")))
+        let reply = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        let message = try SIPParser().parse(Array(reply.readableBytesView))
+        #expect(status(message) == 503)
+        #expect(message.first("retry-after") == "1")
+        _ = try? channel.finish()
+    }
+
+    @Test("the in-flight bound admits exactly its limit and frees places on release")
+    func inFlightBound() {
+        let limit = InFlightLimit(limit: 2)
+        #expect(limit.acquire() && limit.acquire())
+        #expect(!limit.acquire())
+        limit.release()
+        #expect(limit.acquire())
+        #expect(limit.current == 2)
     }
 }
