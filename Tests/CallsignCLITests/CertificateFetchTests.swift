@@ -182,14 +182,15 @@ struct CertificateFetchTests {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 _ = try? await abandonOnCancel { () -> Int in
-                    usleep(2_000_000)
+                    usleep(5_000_000)
                     return 1
                 }
             }
             try? await Task.sleep(for: .milliseconds(100))
             group.cancelAll()
         }
-        #expect(ContinuousClock.now - start < .milliseconds(1000))
+        // Well before the 5 s the lookup thread is held (slack for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(4))
     }
 
     @Test("SSRF: loopback and private targets are refused by policy without any connection")
