@@ -95,7 +95,7 @@ struct StoreContractTests {
     static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
 
     @Test("PostgreSQL (postgres-nio) passes the contract, in a database of its own",
-          .enabled(if: required || postgresURL != nil, "set CALLSIGN_POSTGRES_URL (../shared/services/postgres.sh start) to run"))
+          .enabled(if: required || postgresURL != nil, "set CALLSIGN_POSTGRES_URL (scripts/postgres.sh start) to run"))
     func postgres() async throws {
         do {
             try await postgresContract()
