@@ -113,6 +113,8 @@ public final class StatelessProxy: Sendable {
         }
         if let received = SIPMessage.parameter("received", in: via), !received.isEmpty { host = received }
         if let rport = SIPMessage.parameter("rport", in: via), let p = Int(rport) { port = p }
+        // A port from the wire: NIO traps on one outside 0–65535 (in_port_t), so it is checked here.
+        guard (1...65535).contains(port) else { return nil }
         return try? SocketAddress(ipAddress: host, port: port)
     }
 }

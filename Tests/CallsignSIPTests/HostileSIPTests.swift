@@ -72,4 +72,17 @@ struct HostileSIPTests {
         _ = try? channel.writeInbound(ByteBuffer(string: "OPTIONS sip:x@example.com SIP/2.0\r\n" + Self.optionsHead + "Content-Length: 0\r\n\r\n"))
         #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
     }
+
+    @Test("a response to the inline proxy whose next Via names a port outside 1-65535 is dropped, not a trap (NIO's in_port_t)",
+          arguments: ["192.0.2.10:99999", "192.0.2.10:-1", "192.0.2.10;rport=70000", "[2001:db8::1]:65536", "192.0.2.10:0"])
+    func proxyViaPort(sentBy: String) async throws {
+        let fixture = try await RedirectFixture()
+        let proxy = StatelessProxy(decisions: fixture.verification(), nextHop: try SocketAddress(ipAddress: "127.0.0.1", port: 5070),
+                                   viaHost: "127.0.0.1", viaPort: 5064)
+        let response = "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 127.0.0.1:5064;branch=z9hG4bK-p\r\nVia: SIP/2.0/UDP \(sentBy);branch=z9hG4bK-a\r\n"
+            + "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: p@x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        let out = await proxy.handle(datagram: Array(response.utf8), from: try SocketAddress(ipAddress: "127.0.0.1", port: 5070))
+        #expect(out.isEmpty)
+        #expect(StatelessProxy.address(ofVia: "SIP/2.0/UDP 192.0.2.10:5080;branch=z9hG4bK-a")?.port == 5080)
+    }
 }
