@@ -16,7 +16,10 @@ func fuzzSIP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let parser = SIPParser()
     if let message = try? parser.parse(bytes) {
         let written = message.serialized()
-        guard let again = try? parser.parse(written) else {
+        // Serialization adds a Content-Length to a message that had none: one header more may be read back.
+        var reader = parser
+        reader.maxHeaders += 1
+        guard let again = try? reader.parse(written) else {
             Fuzz.check(false, "a parsed message does not parse back: \(String(decoding: written, as: UTF8.self))")
             return 0
         }

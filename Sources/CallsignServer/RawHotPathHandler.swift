@@ -315,6 +315,9 @@ struct RawRequestHead: Equatable {
             }
             func once(_ key: UInt8) -> Bool { seen.insert(key).inserted }
             if named("content-length") {
+                // Digits between spaces only: NIO's decoder refuses a tab around them, and this reader must
+                // never frame a request NIO would refuse (found by the `rest` fuzz harness).
+                for i in (colon + 1)..<stop where bytes[i] == 0x09 { return .unusable }
                 guard once(1), value.count >= 1, value.count <= 9, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return .unusable }
                 head.contentLength = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
                 head.hasContentLength = true

@@ -53,6 +53,8 @@ struct RawRequestHeadTests {
         "POST /stir/v1/signing HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: +2\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 078 \t\r\n\r\n",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length:\t2\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 1234567890\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n",
         "POST /stir/v1/signing HTTP/1.1\r\nBad Name: 1\r\n\r\n",
