@@ -6,8 +6,8 @@ import NIOCore
 /// answers the two hot ATIS-1000082 requests (`POST /stir/v1/verification`,
 /// `POST /stir/v1/signing`, RFC 9112 message syntax) straight from their
 /// bytes, without NIO's request head, the `HTTPRequest` conversion and the
-/// part events (~10 % of a verification's CPU in the profile, BENCHMARKS.md
-/// round 8). Same answers as ``HotPathHandler`` (``RESTHotPath/answer(verification:body:authorization:)``).
+/// part events (~10 % of a verification's CPU in the profile, see
+/// BENCHMARKS.md). Same answers as ``HotPathHandler`` (``RESTHotPath/answer(verification:body:authorization:)``).
 ///
 /// Strict on purpose: a request it does not fully understand is handed to
 /// NIO's decoder, which stays the reference for HTTP/1.1.
@@ -131,7 +131,7 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
             // Flushed in a task: tasks run once the event loop has handled every
             // socket ready in this pass, so the answers to all the connections read
             // together reach the kernel back to back and wake the client once, not
-            // once per answer (BENCHMARKS.md round 10: verification +18–24 % req/s).
+            // once per answer (verification +18–24 % req/s, BENCHMARKS.md).
             flushScheduled = true
             context.eventLoop.assumeIsolated().execute { [weak self] in
                 guard let self else { return }

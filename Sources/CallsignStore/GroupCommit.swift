@@ -24,7 +24,7 @@ import Synchronization
 /// store can write without suspending (``SynchronousRecording``, SQLite),
 /// ``run()`` leads them from a thread of its own that writes synchronously:
 /// one thread wake-up per batch instead of a task resumption, a hop to the
-/// database queue and a hop back (measured in BENCHMARKS.md, round 5).
+/// database queue and a hop back (measured in BENCHMARKS.md).
 public final class GroupCommitRecorder: Sendable {
     private enum Outcome: Sendable {
         case written

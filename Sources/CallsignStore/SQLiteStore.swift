@@ -101,7 +101,7 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
     /// Stops SQLite from checkpointing the WAL inside the commit that crosses
     /// 1,000 pages (`PRAGMA wal_autocheckpoint = 0` on the writing connection):
     /// that commit's callers would wait for the copy and its two `fdatasync`s
-    /// (0.3–5 ms each on the benchmark VM, BENCHMARKS.md round 6; as long as
+    /// (0.3–5 ms each on the benchmark VM, see BENCHMARKS.md; as long as
     /// the disk makes them elsewhere). Whoever calls this must call ``checkpoint()``
     /// regularly (`callsign serve` does, every second), or the WAL grows
     /// until the last connection closes.
@@ -211,7 +211,7 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
         migrator.registerMigration("v4-signed-call-rowid") { db in
             // AUTOINCREMENT made every insert also update `sqlite_sequence` (one more
             // b-tree write per record and one more page per commit, measured in
-            // BENCHMARKS.md round 6). Rows are never deleted, so the plain rowid
+            // BENCHMARKS.md). Rows are never deleted, so the plain rowid
             // still grows with each insert and `id` keeps ordering records of one second.
             try db.execute(sql: """
                 CREATE TABLE signed_call_v4 (

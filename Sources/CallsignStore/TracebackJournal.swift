@@ -90,7 +90,7 @@ public final class TracebackJournal: Sendable {
     /// A `MAP_SHARED` mapping of part of the open segment: appends copy
     /// into it. The pages belong to the kernel's page cache, so what is
     /// copied survives the process as a `write(2)` would, without the system
-    /// call per signing (4 % of a REST signing's CPU in the profile, round 9).
+    /// call per signing (4 % of a REST signing's CPU in the profile).
     /// Its file range is reserved with `posix_fallocate` before it is mapped:
     /// a full disk fails the append instead of raising `SIGBUS` on the copy.
     private struct Window {

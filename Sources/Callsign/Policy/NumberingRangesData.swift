@@ -2,8 +2,8 @@
 enum NumberingRangesData {
     static let csv = #"""
 # Number ranges a CLI checker must carry itself. kind,start,end,label
-# Sources: ../shared/spec/numbering.md §2 (NANP 555-01XX fiction, in every NPA: listed here for the
-# NPAs tests use; the NANP rule itself is structural) and §3 (Ofcom drama numbers, re-check Ofcom's
+# Sources: the NANP 555-01XX fiction lines (in every NPA: listed here for the NPAs tests use; the
+# NANP rule itself is structural) and Ofcom's drama numbers (re-check Ofcom's
 # "Telephone numbers for drama" page). Regenerate NumberingRangesData.swift with scripts/gen-numbering-data.sh.
 fiction,441134960000,441134960999,Ofcom drama Leeds
 fiction,441144960000,441144960999,Ofcom drama Sheffield
