@@ -31,13 +31,13 @@ struct InteropTests {
     func secsipidxVerify(_ identity: String) async throws -> ProcessOutput {
         let file = work.appendingPathComponent("identity.txt")
         try identity.write(to: file, atomically: true, encoding: .utf8)
-        return try await run("/bin/bash", [Peers.script("secsipidx-sign-verify.sh"), "verify", file.path, "60"],
+        return try await run("/bin/bash", [Peers.script("secsipidx-verify.sh"), file.path, "60"],
                        environment: ["PKI_DIR": try await Peers.pkiDirectory().path, "SERVE": "1", "CERT_PORT": String(Peers.certPort)],
                        timeout: 60)
     }
 
     @Test("an Identity header made by `callsign sign` verifies with secsipidx (x5u fetched, chain + CRL checked)",
-          .enabled(if: Peers.enabled(Peers.haveSecsipidx), "secsipidx or ../shared/peers not installed"))
+          .enabled(if: Peers.enabled(Peers.haveSecsipidx), "secsipidx not installed"))
     func secsipidxAcceptsOurs() async throws {
         let identity = try await sign()
         let out = try await secsipidxVerify(identity)
@@ -70,25 +70,25 @@ struct InteropTests {
         #expect(((try jsonObject(bad.stdout))["error"] as? [String: Any])?["sip_code"] as? Int == 438)
     }
 
-    @Test("`callsign sign` output verifies with the OpenSSL-only reference (jws-openssl.py)",
-          .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl/python3 or ../shared/peers not installed"))
+    @Test("`callsign sign` output verifies with the OpenSSL-only reference (jws.py)",
+          .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl or python3 not installed"))
     func opensslAcceptsOurs() async throws {
         let pki = try await Peers.pkiDirectory()
         let identity = try await sign()
-        let out = try await run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "verify",
+        let out = try await run("/usr/bin/env", ["python3", Peers.script("jws.py"), "verify",
                                            pki.appendingPathComponent("sp.pem").path, identity], timeout: 30)
-        #expect(out.status == 0, "jws-openssl.py refused: \(out.stdout) \(out.stderr)")
+        #expect(out.status == 0, "jws.py refused: \(out.stdout) \(out.stderr)")
     }
 
     @Test("a PASSporT signed by the OpenSSL-only reference verifies with `callsign verify`",
-          .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl/python3 or ../shared/peers not installed"))
+          .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl or python3 not installed"))
     func oursAcceptsOpenSSL() async throws {
         let pki = try await Peers.pkiDirectory()
         let header = #"{"alg":"ES256","ppt":"shaken","typ":"passport","x5u":"\#(Peers.x5u)"}"#
         let claims = #"{"attest":"A","dest":{"tn":["12155553434"]},"iat":\#(now()),"orig":{"tn":"12155551212"},"origid":"123e4567-e89b-12d3-a456-426655440000"}"#
-        let signed = try await run("/usr/bin/env", ["python3", Peers.script("jws-openssl.py"), "sign",
+        let signed = try await run("/usr/bin/env", ["python3", Peers.script("jws.py"), "sign",
                                               pki.appendingPathComponent("sp.key").path, header, claims], timeout: 30)
-        try #require(signed.status == 0, "jws-openssl.py sign failed: \(signed.stderr)")
+        try #require(signed.status == 0, "jws.py sign failed: \(signed.stderr)")
         let jws = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let out = try await callsignVerify(jws + ";info=<\(Peers.x5u)>;alg=ES256;ppt=shaken")
         #expect(out.status == 0, "\(out.stdout)")
@@ -135,10 +135,10 @@ struct InteropTests {
     }
 }
 
-/// The OpenSSL-made test PKI of ../shared/peers/make-test-pki.sh, served by a
+/// The OpenSSL-made test PKI of scripts/peers/test-pki.sh, served by a
 /// local HTTP server, checked through `callsign verify --trust`.
 @Suite("Certificates made by OpenSSL: chain, profile, CRL, TNAuthList", .serialized,
-       .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl or ../shared/peers not installed"))
+       .enabled(if: Peers.enabled(Peers.haveOpenSSL), "openssl not installed"))
 struct OpenSSLPKITests {
     /// Serves the PKI directory's files (chains are built as EE + issuer).
     static func serve() async throws -> (TestHTTPServer, URL) {

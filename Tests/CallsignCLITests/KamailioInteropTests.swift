@@ -4,8 +4,8 @@ import Testing
 /// Kamailio 5.6 + secsipid as the carrier's proxy, with Callsign beside it,
 /// driven by SIPp — all on 127.0.0.1.
 @Suite("Kamailio + secsipid with Callsign's SIP faces", .serialized,
-       .enabled(if: Peers.enabled(Peers.which("kamailio") != nil && Peers.which("sipp") != nil && Peers.haveScripts),
-                "kamailio, sipp or ../shared/peers not installed"))
+       .enabled(if: Peers.enabled(Peers.which("kamailio") != nil && Peers.which("sipp") != nil),
+                "kamailio or sipp not installed"))
 struct KamailioInteropTests {
     static func kamailio(_ config: String, port: Int, pki: URL, x5u: String, relay: Int, dir: URL) async throws -> BackgroundProcess {
         let cache = dir.appendingPathComponent("kcache")
@@ -15,7 +15,7 @@ struct KamailioInteropTests {
         // while the other may read it half-written, and that call fails with a certificate error
         // (-102; seen once in 10 calls under the full suite's load). Ten calls need no second child.
         let process = try BackgroundProcess(kamailio, [
-            "-f", Peers.script(config), "-DD", "-E", "-m", "64", "-M", "8",
+            "-f", Peers.testFile("kamailio/" + config), "-DD", "-E", "-m", "64", "-M", "8",
             "-A", "PKI_DIR=\(pki.path)", "-A", "SIP_PORT=\(port)", "-A", "CHILDREN=1", "-A", "EXPIRE=3600",
             "-A", "X5U=\"\(x5u)\"", "-A", "RELAY=\"sip:127.0.0.1:\(relay)\"", "-A", "CACHE_DIR=\"\(cache.path)\"",
         ], directory: dir.path)
@@ -38,7 +38,7 @@ struct KamailioInteropTests {
         ], directory: dir.path)
         defer { server.stop() }
         try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
-        let kamailio = try await Self.kamailio("kamailio-sign.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 1, dir: dir)
+        let kamailio = try await Self.kamailio("secsipid-sign.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 1, dir: dir)
         defer { kamailio.stop() }
         let out = try await SIPRedirectInteropTests.sipp("uac-redirect-verstat", csv: "SEQUENTIAL\n12155550042;12125551213;\n",
                                                    target: base + 2, calls: 10, dir: dir)
@@ -64,7 +64,7 @@ struct KamailioInteropTests {
         ], directory: dir.path)
         defer { server.stop() }
         try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
-        let kamailio = try await Self.kamailio("kamailio-verify.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 3, dir: dir)
+        let kamailio = try await Self.kamailio("secsipid-verify.cfg", port: base + 2, pki: pki, x5u: certs.url("/sp-chain.pem"), relay: base + 3, dir: dir)
         defer { kamailio.stop() }
         let out = try await SIPRedirectInteropTests.sipp("uac-via-proxy", csv: "SEQUENTIAL\n12155550042;12125551213;\n12155550043;12125551214;\n",
                                                    target: base + 1, calls: 10, dir: dir)
@@ -87,7 +87,7 @@ struct KamailioInteropTests {
         try #require(await server.waitForOutput("Sign and verify", timeout: 60), "\(server.errors)")
         let sipp = try #require(Peers.which("sipp"))
         let callee = try BackgroundProcess(sipp, [
-            "-sf", Peers.script("sipp/uas-accept.xml"), "-i", "127.0.0.1", "-p", String(uas), "-m", "5", "-nostdin",
+            "-sf", Peers.testFile("sipp/uas-identity-required.xml"), "-i", "127.0.0.1", "-p", String(uas), "-m", "5", "-nostdin",
             "-timeout", "40s", "-trace_err",
         ], directory: dir.path)
         defer { callee.stop() }
@@ -99,9 +99,9 @@ struct KamailioInteropTests {
         ], directory: dir.path)
         defer { carrier.stop() }
         try await Task.sleep(for: .milliseconds(1500))
-        let caller = try await run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.script("sipp/uac-sign.xml"))' -inf calls.csv -i 127.0.0.1 -p \(TestPorts.take()) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
+        let caller = try await run("/bin/sh", ["-c", "cd '\(dir.path)' && printf 'SEQUENTIAL\\n12155550042;12125551213;\\n' > calls.csv && exec '\(sipp)' -sf '\(Peers.testFile("sipp/uac-call.xml"))' -inf calls.csv -i 127.0.0.1 -p \(TestPorts.take()) 127.0.0.1:\(proxy) -m 5 -r 10 -nostdin -timeout 30s -trace_err"], timeout: 60)
         #expect(caller.status == 0, "\(caller.stdout.suffix(600)) \(carrier.errors.suffix(600))")
-        // The callee (uas-accept.xml fails calls without a well-formed Identity) completed its 5 calls.
+        // The callee (uas-identity-required.xml fails calls without a well-formed Identity) completed its 5 calls.
         try await Task.sleep(for: .milliseconds(500))
         #expect(await callee.terminate() == 0, "\(callee.output.suffix(400))")
         await carrier.terminate()

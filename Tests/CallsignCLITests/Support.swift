@@ -174,8 +174,8 @@ enum CLI {
     }
 }
 
-/// Third-party peers (secsipidx, OpenSSL, PyJWT) and the shared scripts
-/// around them. With CALLSIGN_REQUIRE_PEERS=1 (CI) a missing peer fails the
+/// Third-party peers (secsipidx, OpenSSL, PyJWT, Kamailio, SIPp) and the
+/// repository's scripts around them. With CALLSIGN_REQUIRE_PEERS=1 (CI) a missing peer fails the
 /// test; otherwise the interop suites are skipped and say so.
 enum Peers {
     static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
@@ -183,13 +183,16 @@ enum Peers {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared/peers` beside the checkout, or CALLSIGN_PEERS_DIR.
-    static let directory: URL = {
-        if let dir = ProcessInfo.processInfo.environment["CALLSIGN_PEERS_DIR"] { return URL(fileURLWithPath: dir) }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/peers")
-    }()
+    /// The repository's peer scripts (`scripts/peers`): the OpenSSL test PKI,
+    /// the OpenSSL-only JWS reference, a one-INVITE SIP client, secsipidx's check.
+    static let directory = repositoryRoot.appendingPathComponent("scripts/peers")
 
     static func script(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// A Kamailio configuration or SIPp scenario of the tests (`Tests/CallsignCLITests/…`).
+    static func testFile(_ path: String) -> String {
+        repositoryRoot.appendingPathComponent("Tests/CallsignCLITests").appendingPathComponent(path).path
+    }
 
     static func which(_ tool: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
@@ -199,12 +202,11 @@ enum Peers {
         return nil
     }
 
-    static var haveScripts: Bool { FileManager.default.fileExists(atPath: script("make-test-pki.sh")) }
-    static var haveSecsipidx: Bool { which("secsipidx") != nil && haveScripts }
-    static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil && haveScripts }
+        static var haveSecsipidx: Bool { which("secsipidx") != nil }
+    static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil }
     static var havePyJWT: Bool {
         guard which("python3") != nil else { return false }
-        return haveScripts && (try? runBlocking("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
+        return (try? runBlocking("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
     }
 
     /// Enables a test when the peer is present, or always when peers are required.
@@ -213,7 +215,7 @@ enum Peers {
     /// A port for the x5u server of this test run (the scripts default to 18080).
     static let certPort: Int = TestPorts.take()
 
-    /// A test PKI made by the shared OpenSSL script, once per test run; the
+    /// The test PKI (`scripts/peers/test-pki.sh`), made once per test run; the
     /// first caller makes it, the others wait for it without blocking a thread.
     static func pkiDirectory() async throws -> URL { try await PKIOnce.shared.get() }
 
@@ -234,7 +236,7 @@ enum TestPorts {
     }
 }
 
-/// Makes the shared test PKI once; concurrent callers wait on continuations.
+/// Makes the test PKI once; concurrent callers wait on continuations.
 actor PKIOnce {
     static let shared = PKIOnce()
     private var result: Result<URL, any Error>?
@@ -249,10 +251,10 @@ actor PKIOnce {
         let made: Result<URL, any Error>
         do {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pki-\(UUID().uuidString)")
-            let output = try await run("/bin/bash", [Peers.script("make-test-pki.sh"), dir.path, "1234",
+            let output = try await run("/bin/bash", [Peers.script("test-pki.sh"), dir.path, "1234",
                                                      "http://127.0.0.1:\(Peers.certPort)"], timeout: 120)
             guard output.status == 0 else {
-                throw PeerError("make-test-pki.sh failed (\(output.status)): \(output.stderr.suffix(500))")
+                throw PeerError("test-pki.sh failed (\(output.status)): \(output.stderr.suffix(500))")
             }
             made = .success(dir)
         } catch {

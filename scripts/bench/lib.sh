@@ -1,8 +1,8 @@
 # lib.sh - what the bench scripts share: tool checks, a work directory and
-# cleanup by PID, the OpenSSL lab PKI served on loopback, `callsign serve`
+# cleanup by PID, the OpenSSL lab PKI (scripts/peers/test-pki.sh) served on loopback, `callsign serve`
 # started and waited for, and wrk output summaries. Sourced, not run.
 #
-#   bench_init NAME LIFETIME_S TOOL...   sets ROOT PEERS BIN WORK, PIDS=(), trap cleanup
+#   bench_init NAME LIFETIME_S TOOL...   sets ROOT BIN WORK, PIDS=(), trap cleanup
 #                                         (BIN: $CALLSIGN_BIN, else .build/release/callsign; for A/B of two builds)
 #   start_lab PORT                        PKI=$WORK/pki served at http://127.0.0.1:PORT, sets X5U
 #   start_serve ARG...                    `callsign serve ARG...` in $WORK/serve (trusting the lab PKI),
@@ -10,7 +10,6 @@
 #   wrk_summary OUTPUT                    prints "rps p50ms p99ms non2xx"
 #   caller_csv FILE                       SIPp CSV of 1,000 callers in the development customer's range
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PEERS=${CALLSIGN_PEERS_DIR:-$ROOT/../shared/peers}
 BIN=$(realpath -m "${CALLSIGN_BIN:-$ROOT/.build/release/callsign}")
 
 bench_init() {
@@ -32,7 +31,7 @@ cleanup() {
 start_lab() {
   CERT_PORT=$1
   PKI=$WORK/pki
-  bash "$PEERS/make-test-pki.sh" "$PKI" 1234 "http://127.0.0.1:$CERT_PORT" >/dev/null
+  bash "$ROOT/scripts/peers/test-pki.sh" "$PKI" 1234 "http://127.0.0.1:$CERT_PORT" >/dev/null
   X5U="http://127.0.0.1:$CERT_PORT/sp-chain.pem"
   (cd "$PKI" && exec timeout "$LIFETIME" python3 -m http.server "$CERT_PORT" --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # sip.sh - SIP throughput: Callsign's redirect listeners (signing, verification)
-# against Kamailio + secsipid (../shared/peers), the same SIPp on the same
+# against Kamailio + secsipid (Tests/CallsignCLITests/kamailio), the same SIPp on the same
 # machine in one run. Steps the call rate; the figure per mode is the highest
 # rate with 0 failed calls and 0 retransmissions. Loopback only; every
 # process started here is stopped by PID on exit.
@@ -26,9 +26,17 @@ DUR=${2:-10}
 . "$(dirname "$0")/lib.sh"
 bench_init sip 900 sipp secsipidx kamailio
 start_lab 18180
-HTTP=18181 SIGN=18182 VERIFY=18183
+HTTP=18181 SIGN=18182 VERIFY=18183 KAM_PORT=18184 UAS_PORT=18185
 start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat" 2>/dev/null || echo 0; }
+# CPU of the measured server: the process and its children (Kamailio's workers).
+MEASURED_PID=$CS_PID
+cpu_ticks() {
+  local p total=0
+  for p in $MEASURED_PID $(pgrep -P "$MEASURED_PID" 2>/dev/null); do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo $total
+}
 TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
 SCEN=$ROOT/Tests/CallsignCLITests/sipp
 
@@ -44,9 +52,9 @@ make_verify_csv() {
 
 # UDP datagrams the kernel dropped for want of receive buffer: on the whole host, and on Callsign's sockets.
 udp_drops_all() { awk '/^Udp:/ { getline; print $6; exit }' /proc/net/snmp; }
-udp_drops_callsign() { awk -v a="$(printf '%04X' $SIGN)" -v b="$(printf '%04X' $VERIFY)" \
-  'NR > 1 { split($2, l, ":"); if (l[2] == a || l[2] == b) n += $NF } END { print n + 0 }' /proc/net/udp; }
-# SIPP_BUFF=BYTES gives SIPp bigger socket buffers (-buff_size; SIPp's default is 64 KiB, as in the peer's script).
+udp_drops_callsign() { awk -v a="$(printf '%04X' $SIGN)" -v b="$(printf '%04X' $VERIFY)" -v c="$(printf '%04X' $KAM_PORT)" \
+  'NR > 1 { split($2, l, ":"); if (l[2] == a || l[2] == b || l[2] == c) n += $NF } END { print n + 0 }' /proc/net/udp; }
+# SIPP_BUFF=BYTES gives SIPp bigger socket buffers (-buff_size; SIPp's default is 64 KiB), for every run.
 SIPP_ARGS=(); [ -n "${SIPP_BUFF:-}" ] && SIPP_ARGS=(-buff_size "$SIPP_BUFF")
 
 # run NAME SCENARIO CSV PORT RATE -> "achieved failed retrans cpu_ms_per_call sipp_drops callsign_drops"
@@ -94,28 +102,43 @@ for mode in $MODES; do
 done
 kill "$SERVE_PID" 2>/dev/null || true
 
-declare -A KM
-# With SIPP_BUFF, the peer's SIPp gets the same buffers: a copy of its script with the
-# option added to its step runs (it sources its own lib.sh from ../shared/peers).
-PEER_SCRIPT="$PEERS/kamailio-secsipid.sh"
-if [ -n "${SIPP_BUFF:-}" ] && [ "${PEER:-1}" = 1 ]; then
-  PEER_SCRIPT="$WORK/kamailio-secsipid-buff.sh"
-  sed -e "s|^source \"\$(dirname \"\$0\")/lib.sh\"|source \"$PEERS/lib.sh\"|" \
-      -e 's|run_sipp "step-$what-$r" "$sc" "$csv" "$r" $(( r \* DUR ))$|& -buff_size "$SIPP_BUFF"|' \
-      "$PEERS/kamailio-secsipid.sh" > "$PEER_SCRIPT"
-  grep -q -- '-buff_size "$SIPP_BUFF"' "$PEER_SCRIPT" && grep -q "^source \"$PEERS/lib.sh\"" "$PEER_SCRIPT" \
-    || { echo "cannot pass SIPP_BUFF to the peer's script (changed upstream?)" >&2; exit 1; }
-  export SIPP_BUFF
-fi
+# The peer: Kamailio + secsipid (Tests/CallsignCLITests/kamailio), driven by the same SIPp and
+# measured by the same `run`. Signing: it signs each INVITE and relays it to a SIPp callee that
+# requires an Identity (a whole call). Verification: it answers 200 when the Identity verifies.
+declare -A KM KMCPU
+start_kamailio() { # CFG
+  mkdir -p "$WORK/kcache"
+  (exec timeout "$LIFETIME" kamailio -f "$ROOT/Tests/CallsignCLITests/kamailio/$1" -DD -E -m 256 -M 16 \
+     -A "PKI_DIR=$PKI" -A "SIP_PORT=$KAM_PORT" -A "CHILDREN=${KAM_CHILDREN:-4}" -A "EXPIRE=3600" -A "X5U=\"$X5U\"" \
+     -A "RELAY=\"sip:127.0.0.1:$UAS_PORT\"" -A "CACHE_DIR=\"$WORK/kcache\"" >"$WORK/kamailio-$1.log" 2>&1) & PIDS+=($!)
+  KAM_WRAPPER=$!
+  sleep 2  # its workers start secsipid's Go runtime
+  MEASURED_PID=$(pgrep -P "$KAM_WRAPPER" | head -1)
+  [ -n "$MEASURED_PID" ] || { echo "kamailio did not start: $(tail -3 "$WORK/kamailio-$1.log")" >&2; return 1; }
+}
 for mode in $MODES; do
   [ "${PEER:-1}" = 1 ] || continue
-  out=$(PKI_DIR="$PKI" bash "$PEER_SCRIPT" bench $mode "${PEER_RATES:-$RATES}" "$DUR" 2>&1 || true)
-  echo "$out" | grep -E "target_cps=" | sed "s/^/kamailio $mode: /" || echo "kamailio $mode: no step ran: $(echo "$out" | tail -3)"
-  # (|| true: a peer with no clean step must give 0, not end the script under pipefail)
-  KMCPU[$mode]=$( { echo "$out" | grep -E "failed=0 retrans=0 " | grep -oE "kam_cpu_ms_per_call=[0-9.]+" || true; } | cut -d= -f2 | sort -n \
-     | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
-  KM[$mode]=$( { echo "$out" | grep -oE "target_cps=[0-9]+ +achieved_cps= *[0-9.]+ ok=[0-9]+ failed=[0-9]+ retrans=[0-9]+" || true; } \
-     | sed -E 's/target_cps=([0-9]+) +achieved_cps= *([0-9.]+) ok=[0-9]+ failed=([0-9]+) retrans=([0-9]+)/\1 \2 \3 \4/' | best)
+  : > "$WORK/$mode.peer"
+  if [ $mode = sign ]; then
+    mkdir -p "$WORK/uas"
+    (cd "$WORK/uas" && exec timeout "$LIFETIME" sipp -sf "$SCEN/uas-identity-required.xml" -i 127.0.0.1 -p $UAS_PORT -nostdin \
+       "${SIPP_ARGS[@]}" >/dev/null 2>&1) & PIDS+=($!)
+    UAS_WRAPPER=$!
+    start_kamailio secsipid-sign.cfg || continue
+  else
+    start_kamailio secsipid-verify.cfg || continue
+  fi
+  for rate in ${PEER_RATES:-$RATES}; do
+    if [ $mode = sign ]; then r=$(run km-sign uac-call "$WORK/sign.csv" $KAM_PORT "$rate")
+    else make_verify_csv; r=$(run km-verify uac-verify-200 "$WORK/verify.csv" $KAM_PORT "$rate"); fi
+    echo "kamailio $mode target_cps=$rate achieved_cps/failed/retrans/cpu_ms_per_call/sipp_drops/peer_drops=$r"
+    echo "$rate $r" >> "$WORK/$mode.peer"
+  done
+  kill "$KAM_WRAPPER" 2>/dev/null || true
+  [ $mode = sign ] && { kill "$UAS_WRAPPER" 2>/dev/null || true; }
+  sleep 1
+  KM[$mode]=$(best < "$WORK/$mode.peer")
+  KMCPU[$mode]=$(awk '$3 == 0 && $4 == 0 { print $5 }' "$WORK/$mode.peer" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print 0 }')
 done
 for mode in $MODES; do
   c=${CS[$mode]:-0} k=${KM[$mode]:-0}
