@@ -129,4 +129,31 @@ struct PolicyConfigurationTests {
         }
         #expect(untouched.count == 1)
     }
+
+    @Test("a DNO list with a header row takes its numbers and labels from the named columns, after a BOM and with CRLF")
+    func dnoHeaderRow() throws {
+        let published = "\u{FEFF}id,Description,CLI\r\n1,\"Bank, fraud line\",+44 20 7946 0123\r\n2,Tax office,+44 800 123*\r\n"
+        let entries = try DNOEntry.parse(csv: published)
+        #expect(entries == [DNOEntry(value: "442079460123", label: "Bank, fraud line"), DNOEntry(value: "44800123", isPrefix: true, label: "Tax office")])
+        for header in ["number,label", "TN,label", "cli", "\"number\",\"label\""] {
+            let parsed = try DNOEntry.parse(csv: "\(header)\n+1 (215) 555-0100,Example\n")
+            #expect(parsed.map(\.value) == ["12155550100"], "header \(header)")
+        }
+    }
+
+    @Test("without a header the first column is the number and the rest of the row its label")
+    func dnoWithoutHeader() throws {
+        let entries = try DNOEntry.parse(csv: "12155550100,Example Bank, Inc\n")
+        #expect(entries == [DNOEntry(value: "12155550100", label: "Example Bank, Inc")])
+    }
+
+    @Test("a header names the line of a bad row below it, and an empty number column is refused")
+    func dnoHeaderBadRow() throws {
+        #expect { try DNOEntry.parse(csv: "label,number\nBank,12155550100\nTax,\n") } throws: { error in
+            (error as? PolicyConfiguration.Error)?.description.contains("line 3") == true
+        }
+        #expect { try DNOEntry.parse(csv: "number\nbanana\n") } throws: { error in
+            (error as? PolicyConfiguration.Error)?.description.contains("line 2") == true
+        }
+    }
 }

@@ -71,28 +71,94 @@ public struct DNOEntry: Sendable, Hashable {
         self.label = label
     }
 
-    /// Parses a DNO CSV: one number per line (optional `+`, visual separators
-    /// allowed), a trailing `*` for a prefix, an optional second column (a
-    /// label), `#` comments. A bad row throws with its line number and nothing
-    /// is returned.
+    /// The header names of the number column, and of the label column (compared case-insensitively).
+    static let numberColumns: Set<String> = ["number", "tn", "cli"]
+    static let labelColumns: Set<String> = ["label", "description"]
+
+    /// Parses a DNO list as lists are published: CSV (RFC 4180 quoting), LF or
+    /// CRLF line ends, an optional UTF-8 byte order mark, `#` comments.
+    ///
+    /// A first row naming a column `number`, `tn` or `cli` is a header: the
+    /// numbers come from that column and labels from a `label` or
+    /// `description` column. Without a header the first column is the number
+    /// and the rest of the row the label. A number may carry `+`, spaces and visual
+    /// separators; a trailing `*` makes it a prefix. A bad row throws with its
+    /// line number and nothing is returned.
     public static func parse(csv text: String, progress: ((Int) -> Void)? = nil) throws(PolicyConfiguration.Error) -> [DNOEntry] {
         var entries: [DNOEntry] = []
         var lineNumber = 0
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        var numberColumn = 0
+        var labelColumn: Int?
+        var hasHeader = false
+        var sawRow = false
+        var body = Substring(text)
+        if body.first == "\u{FEFF}" { body = body.dropFirst() }
+        for raw in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             if lineNumber % 100_000 == 0 { progress?(lineNumber) }
-            let fields = raw.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-            var entry = Self.trimmed(fields.first ?? "")
-            if entry.isEmpty || entry.hasPrefix("#") { continue }
+            let line = Self.trimmed(raw)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = Self.fields(of: line)
+            if !sawRow {
+                sawRow = true
+                let names = fields.map { $0.lowercased() }
+                if let number = names.firstIndex(where: { numberColumns.contains($0) }) {
+                    hasHeader = true
+                    numberColumn = number
+                    labelColumn = names.firstIndex(where: { labelColumns.contains($0) })
+                    continue
+                }
+            }
+            var entry = numberColumn < fields.count ? fields[numberColumn] : ""
+            if entry.isEmpty {
+                throw PolicyConfiguration.Error("DNO line \(lineNumber): no number in column \(numberColumn + 1)")
+            }
             let isPrefix = entry.hasSuffix("*")
             if isPrefix { entry.removeLast() }
             guard let tn = TelephoneNumber.canonicalNumber(entry, policy: .e164), tn.allSatisfy({ $0.isNumber }) else {
                 throw PolicyConfiguration.Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
             }
-            let label = fields.count > 1 ? Self.trimmed(fields[1]) : ""
+            // Without a header, everything after the number is the label (it may hold commas).
+            let label = hasHeader ? labelColumn.flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
+                : fields.dropFirst().joined(separator: ",")
             entries.append(DNOEntry(value: tn, isPrefix: isPrefix, label: label.isEmpty ? nil : label))
         }
         return entries
+    }
+
+    /// The fields of one CSV row (RFC 4180: a field in double quotes may hold
+    /// commas and doubled quotes), each trimmed of surrounding blanks.
+    static func fields(of line: String) -> [String] {
+        var fields: [String] = []
+        var field = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        while let character = iterator.next() {
+            if quoted {
+                if character == "\"" {
+                    // A doubled quote is one quote; a single one ends the quoted part.
+                    var lookahead = iterator
+                    if lookahead.next() == "\"" {
+                        field.append("\"")
+                        iterator = lookahead
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(character)
+                }
+            } else if character == "," {
+                fields.append(Self.trimmed(Substring(field)))
+                field = ""
+            } else if character == "\"" && field.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                field = ""
+                quoted = true
+            } else {
+                field.append(character)
+            }
+        }
+        fields.append(Self.trimmed(Substring(field)))
+        return fields
     }
 
     static func trimmed(_ text: Substring) -> String {
