@@ -61,6 +61,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The decision flow shared by every face: the anti-spoofing policy in force
+        // and the counters of call decisions. No NIO, no sockets.
+        .target(
+            name: "CallsignService",
+            dependencies: [
+                "Callsign",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Storage: repository protocols, an in-memory implementation, and SQLite (GRDB).
         .target(
             name: "CallsignStore",
@@ -77,7 +87,7 @@ let package = Package(
         .target(
             name: "CallsignSIP",
             dependencies: [
-                "Callsign", "CallsignStore",
+                "Callsign", "CallsignService", "CallsignStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +112,7 @@ let package = Package(
         .target(
             name: "CallsignServer",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
+                "Callsign", "CallsignFetch", "CallsignService", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -127,6 +137,7 @@ let package = Package(
             dependencies: [
                 "Callsign",
                 "CallsignFetch",
+                "CallsignService",
                 "CallsignStore",
                 "CallsignServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,6 +167,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CallsignServiceTests",
+            dependencies: [
+                "Callsign", "CallsignService",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CallsignStoreTests",
             dependencies: [
                 "Callsign", "CallsignStore", "CallsignStorePostgres",
@@ -167,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "CallsignSIPTests",
             dependencies: [
-                "Callsign", "CallsignSIP", "CallsignStore",
+                "Callsign", "CallsignService", "CallsignSIP", "CallsignStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -177,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "CallsignCLITests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
+                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignService", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Callsign
 import CallsignServer
+import CallsignService
+import CallsignStore
 import Foundation
 
 /// `callsign policy`: anti-spoofing rules.
@@ -10,51 +12,57 @@ struct Policy: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Explain which rule fires for a call.",
-            discussion: "Rules come from the 'policy' object of the configuration file; without one, every built-in rule is shown with defaults (UK from abroad, France unauthenticated).")
+            abstract: "Explain which rule fires for a call, exactly as `callsign serve` on the same data directory would decide it.",
+            discussion: """
+                The rules come from the configuration (--config, else DATA/config.json when present; without a 'policy' \
+                object the defaults are in force: do-not-originate and invalid-number); the DNO list is the configured \
+                dno_file and the entries in DATA's store (`callsign dno import`); --trunk applies that source's own rules, \
+                numbering and ingress. Exit status 0 when the call passes, 1 when it is blocked.
+                """)
 
+        @Option(name: .long, help: "Data directory of `callsign serve` (default ./callsign-data, or CALLSIGN_DATA).")
+        var data: String?
+        @Option(name: .long, help: "Configuration file (default DATA/config.json when present, or CALLSIGN_CONFIG).")
+        var config: String?
         @Option(name: .long, help: "Calling number.")
         var from: String
         @Option(name: .long, help: "Called number (shown; no rule depends on it yet).")
         var to: String?
-        @Option(name: .long, help: "Source address of the trunk/peer: its own rule set from the configuration applies, and an international source sets the ingress.")
+        @Option(name: .long, help: "Source address of the trunk or peer: its own rules, numbering and ingress apply.")
         var trunk: String?
-        @Option(name: .long, help: "Configuration file with a 'policy' object (default ./callsign-data/config.json when present).")
-        var config: String?
-        @Option(name: .long, help: "Where the call enters: domestic or international.")
+        @Option(name: .long, help: "Where the call enters: domestic or international (a --trunk listed in international_sources is international).")
         var ingress: String = "domestic"
         @Option(name: .long, help: "Verification outcome: TN-Validation-Passed, TN-Validation-Failed, No-TN-Validation (omit for origination).")
         var verstat: String?
         @Option(name: .long, help: "Attestation of the verified PASSporT.")
         var attest: AttestOption?
-        @Option(name: .long, help: "Numbering policy for --from: e164, nanp, uk, fr.")
-        var numbering: NumberingOption = .e164
+        @Option(name: .long, help: "Numbering policy for --from (default: the configuration's, for --trunk its own): e164, nanp, uk, fr.")
+        var numbering: NumberingOption?
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
         func run() async throws {
-            var rules: [PolicyRule] = [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
-                                       .unauthenticatedNationalNumber(countryCode: "33"), .verificationFailed(), .gatewayAttestation()]
-            var dno = DNOList()
-            var internationalTrunk = false
-            let path = config ?? (FileManager.default.fileExists(atPath: "./callsign-data/config.json") ? "./callsign-data/config.json" : nil)
-            if let path {
-                let file: ServerConfigurationFile
-                do { file = try ServerConfigurationFile(json: try readTextFile(path)) } catch let error as ServerConfigurationFile.Error {
-                    printError("\(path): \(error)")
+            let env = ProcessInfo.processInfo.environment
+            let dataDirectory = data ?? env["CALLSIGN_DATA"] ?? "./callsign-data"
+            let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (dataDirectory + "/config.json")
+            var file = ServerConfigurationFile()
+            if config != nil || env["CALLSIGN_CONFIG"] != nil || FileManager.default.fileExists(atPath: configPath) {
+                do { file = try ServerConfigurationFile(json: try readTextFile(configPath)) } catch let error as ServerConfigurationFile.Error {
+                    printError("\(configPath): \(error)")
                     throw Exit.badInput
                 }
-                if let configured = file.policyRules { rules = configured }
-                if let trunk, let trunkRules = file.peerPolicyRules?[trunk] { rules = trunkRules }
-                if let trunk, file.internationalSources?.contains(trunk) == true { internationalTrunk = true }
-                if let dnoPath = file.dnoFile {
-                    do { try PolicyConfiguration.dno(csv: try readTextFile(dnoPath), into: &dno) } catch let error as PolicyConfiguration.Error {
-                        printError("\(dnoPath): \(error)")
-                        throw Exit.badInput
-                    }
-                }
             }
-            guard let orig = TelephoneNumber.canonicalNumber(from, policy: numbering.policy) else {
+            var stored = DNOList()
+            let storePath = dataDirectory + "/callsign.sqlite"
+            if FileManager.default.fileExists(atPath: storePath) {
+                stored = try await SQLiteStore(path: storePath).loadDNO()
+            }
+            let policy = PolicySet(try policyConfiguration(file), storedDNO: stored)
+            // The numbering serve applies to calls from this source.
+            let numberingPolicy = numbering?.policy
+                ?? trunk.flatMap { file.peerNumbering?[$0] }.flatMap { NumberingPolicy.builtIn[$0] }
+                ?? file.numbering.flatMap { NumberingPolicy.builtIn[$0] } ?? .e164
+            guard let orig = TelephoneNumber.canonicalNumber(from, policy: numberingPolicy) else {
                 printError("--from is not a telephone number")
                 throw Exit.badInput
             }
@@ -67,30 +75,32 @@ struct Policy: AsyncParsableCommand {
                 printError("--verstat must be TN-Validation-Passed, TN-Validation-Failed or No-TN-Validation")
                 throw Exit.badInput
             }
-            let policy = CallPolicy(rules: rules, dno: dno)
-            let facts = CallFacts(orig: orig, ingress: ingress == "international" || internationalTrunk ? .international : .domestic, verstat: status,
+            let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: status,
                                   attestation: attest?.attestation)
-            let decision = policy.evaluate(facts)
+            let explanation = policy.explain(facts, source: trunk)
             if json {
-                printJSON(JSONObject([
-                    "orig": .string(orig), "action": .string(decision.action.rawValue), "rule": .optionalString(decision.rule),
-                    "reason": .optionalString(decision.reason), "sip_code": decision.sipStatus.map { .integer(Int64($0)) } ?? .null,
-                    "tags": .array(decision.tags.map { .string($0) }),
-                    "rules": .array(policy.explain(facts).map { line in
-                        .object(JSONObject(["rule": .string(line.rule), "action": .string(line.action.rawValue), "reason": .optionalString(line.reason)]))
-                    }),
-                ]))
+                printJSON(explanation.json)
             } else {
-                for line in policy.explain(facts) {
-                    print("\(line.action.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(line.rule)\(line.reason.map { ": \($0)" } ?? "")")
-                }
-                if decision.action == .block {
-                    print("→ block with \(decision.sipStatus ?? 603) \(decision.reasonPhrase ?? ""), Reason: \(decision.reasonHeader ?? "")")
-                } else {
-                    print("→ \(decision.action.rawValue)\(decision.tags.isEmpty ? "" : " (tags: \(decision.tags.joined(separator: ",")))")")
-                }
+                print(explanation.text)
             }
-            if decision.action == .block { throw Exit.invalid }
+            if explanation.decision.action == .block { throw Exit.invalid }
         }
     }
+}
+
+/// The anti-spoofing part of a configuration file, as `serve` and `policy
+/// test` both read it: the rules (the defaults when absent), the rules per
+/// source, the international sources, and the DNO file's entries.
+func policyConfiguration(_ file: ServerConfigurationFile) throws -> PolicySet.Configuration {
+    var dno = DNOList()
+    if let path = file.dnoFile {
+        do {
+            try PolicyConfiguration.dno(csv: try readTextFile(path), into: &dno)
+        } catch let error as PolicyConfiguration.Error {
+            printError("\(path): \(error)")
+            throw Exit.badInput
+        }
+    }
+    return PolicySet.Configuration(rules: file.policyRules, sourceRules: file.peerPolicyRules ?? [:],
+                                   internationalSources: Set(file.internationalSources ?? []), fileDNO: dno)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Callsign
 import CallsignServer
+import CallsignService
 import CallsignSIP
 import Foundation
 
@@ -204,22 +205,9 @@ struct Serve: AsyncParsableCommand {
         options.sipSign = sign == "off" ? nil : sign
         options.sipVerify = verify == "off" ? nil : verify
         options.trunks = file.trunks
-        options.peerPolicyRules = file.peerPolicyRules ?? [:]
         options.postgresURL = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres
         options.dnoRefresh = .seconds(max(1, min(dnoRefresh, 3600)))
-        if let rules = file.policyRules {
-            var dno = DNOList()
-            if let path = file.dnoFile {
-                do {
-                    try PolicyConfiguration.dno(csv: try readTextFile(path), into: &dno)
-                } catch let error as PolicyConfiguration.Error {
-                    printError("\(path): \(error)")
-                    throw Exit.badInput
-                }
-            }
-            options.policy = CallPolicy(rules: rules, dno: dno)
-            options.internationalSources = Set(file.internationalSources ?? [])
-        }
+        options.policy = try policyConfiguration(file)
         options.peerNumbering = (file.peerNumbering ?? [:]).compactMapValues { NumberingPolicy.builtIn[$0] }
         let action = sipFailureAction ?? env["CALLSIGN_SIP_FAILURE_ACTION"] ?? file.sipFailureAction ?? "reject"
         guard let failureAction = VerificationFailureAction(rawValue: action) else {

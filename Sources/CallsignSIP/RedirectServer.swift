@@ -1,4 +1,5 @@
 public import Callsign
+public import CallsignService
 public import CallsignStore
 public import Crypto
 import Foundation
@@ -35,12 +36,9 @@ public final class RedirectService: Sendable {
     public let numbering: NumberingPolicy
     /// Numbering policy per source address (trunk or peer), overriding ``numbering``.
     public let peerNumbering: [String: NumberingPolicy]
-    /// Anti-spoofing rules applied before signing and after verification.
-    public let policy: PolicyBox?
-    /// Source addresses that are international gateways (for "national number from abroad").
-    public let internationalSources: Set<String>
-    /// Rule sets per source address (trunk or peer), overriding ``policy``.
-    public let peerPolicies: [String: PolicyBox]
+    /// The anti-spoofing rules in force (per source address, with its ingress),
+    /// applied before signing and after verification.
+    public let policy: PolicySet
     let now: @Sendable () -> Int64
     let cache: ResponseCache
     /// Traceback writes grouped across concurrent calls (each still answered after its commit).
@@ -51,16 +49,13 @@ public final class RedirectService: Sendable {
     public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
                 x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
                 failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
-                peerNumbering: [String: NumberingPolicy] = [:], policy: CallPolicy? = nil, sharedPolicy: PolicyBox? = nil,
-                internationalSources: Set<String> = [], peerPolicies: [String: PolicyBox] = [:], recorder: GroupCommitRecorder? = nil,
+                peerNumbering: [String: NumberingPolicy] = [:], policy: PolicySet = PolicySet(), recorder: GroupCommitRecorder? = nil,
                 customers: CustomerCache? = nil, now: @escaping @Sendable () -> Int64)
     {
         self.recorder = recorder
         self.customers = customers
-        self.peerPolicies = peerPolicies
         self.peerNumbering = peerNumbering
-        self.policy = sharedPolicy ?? policy.map(PolicyBox.init)
-        self.internationalSources = internationalSources
+        self.policy = policy
         self.role = role
         self.trunks = trunks
         self.store = store
@@ -208,16 +203,6 @@ public final class RedirectService: Sendable {
         peerNumbering.isEmpty ? numbering : peerNumbering[source] ?? numbering
     }
 
-    /// The rule set for calls from `source`.
-    func policy(for source: String) -> PolicyBox? {
-        peerPolicies.isEmpty ? policy : peerPolicies[source] ?? policy
-    }
-
-    /// Whether calls from `source` come from abroad (an international gateway).
-    func ingress(of source: String) -> CallFacts.Ingress {
-        !internationalSources.isEmpty && internationalSources.contains(source) ? .international : .domestic
-    }
-
     /// The calling identity: P-Asserted-Identity if present, else From (RFC 8224 §4.1, ATIS-1000074).
     static func callingIdentity(_ message: SIPMessage) -> String? {
         message.first("p-asserted-identity") ?? message.first("from")
@@ -282,7 +267,7 @@ public final class RedirectService: Sendable {
     /// The trunk's customer id, or the refusal (403 for an unknown source, 500 without a signing identity).
     private func signingPreflight(_ message: SIPMessage, source: String) -> Result<String, Refusal> {
         guard let customerID = trunks[source] else {
-            CounterCache.shared.increment("callsign_sip_refused_total", [("reason", "unknown_trunk")])
+            CallMetrics.signingRefused("unknown_trunk", face: .sip)
             return .failure(Refusal(response: Self.response(to: message, status: 403, reason: "Forbidden",
                                                             extra: [("Warning", "399 callsign \"source is not a configured trunk\"")])))
         }
@@ -294,7 +279,7 @@ public final class RedirectService: Sendable {
 
     /// Counts a signed call once its record committed.
     static func signed(_ record: SignedCallRecord, _ outcome: SigningOutcome) -> SigningOutcome {
-        CounterCache.shared.increment("callsign_signing_total", [("attest", record.attestation.rawValue), ("face", "sip")])
+        CallMetrics.signed(attest: record.attestation.rawValue, face: .sip)
         return outcome
     }
 
@@ -313,13 +298,12 @@ public final class RedirectService: Sendable {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
-        if let policy = self.policy(for: source) {
-            let decision = policy.evaluate(CallFacts(orig: orig, ingress: ingress(of: source)))
-            if decision.action == .block, let status = decision.sipStatus {
-                CounterCache.shared.increment("callsign_policy_block_total", [("rule", decision.rule ?? ""), ("face", "sip-sign")])
-                return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
-                                              extra: [("Reason", decision.reasonHeader ?? "")]))
-            }
+        let decision = policy.evaluate(CallFacts(orig: orig), source: source)
+        if decision.action == .block, let status = decision.sipStatus {
+            CallMetrics.signingRefused("policy", face: .sip)
+            CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: .sip)
+            return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
+                                          extra: [("Reason", decision.reasonHeader ?? "")]))
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: nil)
         let time = now()
@@ -452,21 +436,17 @@ public final class RedirectService: Sendable {
         if identities.isEmpty && requireIdentity {
             verdict.error = VerificationError(.missingIdentity, "no Identity header")
         }
-        CounterCache.shared.increment("callsign_verification_total",
-                                      [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none"), ("face", "sip")])
+        CallMetrics.verified(verstat: verdict.verstat.rawValue, reason: verdict.error?.code.rawValue, face: .sip)
         var extra: [(String, String)] = []
         let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
-        if let policy = self.policy(for: source) {
-            let facts = CallFacts(orig: tn, ingress: ingress(of: source),
-                                  verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)
-            let decision = policy.evaluate(facts)
-            if decision.action == .block, let status = decision.sipStatus {
-                CounterCache.shared.increment("callsign_policy_block_total", [("rule", decision.rule ?? ""), ("face", "sip-verify")])
-                return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
-                                              extra: [("Reason", decision.reasonHeader ?? "")]))
-            }
-            if !decision.tags.isEmpty { extra.append(("X-Callsign-Policy-Tags", decision.tags.joined(separator: ","))) }
+        let decision = policy.evaluate(CallFacts(orig: tn, verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil),
+                                       source: source)
+        if decision.action == .block, let status = decision.sipStatus {
+            CallMetrics.policyBlocked(rule: decision.rule, stage: .verify, face: .sip)
+            return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
+                                          extra: [("Reason", decision.reasonHeader ?? "")]))
         }
+        if !decision.tags.isEmpty { extra.append(("X-Callsign-Policy-Tags", decision.tags.joined(separator: ","))) }
         if let error = verdict.error {
             let reason = "SIP ;cause=\(error.sipStatus) ;text=\"\(error.reasonPhrase)\""
             if failureAction == .reject {

@@ -1,6 +1,7 @@
 public import Hummingbird
 import Callsign
 import CallsignSIP
+import CallsignService
 import CallsignStore
 import Crypto
 import NIOCore
@@ -171,7 +172,6 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     // Which rule fires for a call (like `callsign policy test`), admin token.
     router.get("/admin/policy/test") { request, _ -> Response in
         guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        guard let policy = service.policy else { return APIResponse.error("SVC4003", status: 404).http }
         guard let from = request.uri.queryParameters["from"].map(String.init),
             let orig = TelephoneNumber.canonicalNumber(from, policy: service.numbering)
         else { return APIResponse.invalid("from", "Not a telephone number").http }
@@ -182,17 +182,8 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         if verstatText != nil && verstat == nil { return APIResponse.invalid("verstat", "Not a verstat value").http }
         let attest = request.uri.queryParameters["attest"].flatMap { PASSporT.Attestation(rawValue: String($0)) }
         let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: verstat, attestation: attest)
-        let current = policy.current
-        let decision = current.evaluate(facts)
-        return APIResponse(status: 200, body: JSONObject([
-            "action": .string(decision.action.rawValue), "rule": decision.rule.map { .string($0) } ?? .null,
-            "reason": decision.reason.map { .string($0) } ?? .null, "sip_code": decision.sipStatus.map { .integer(Int64($0)) } ?? .null,
-            "tags": .array(decision.tags.map { .string($0) }),
-            "rules": .array(current.explain(facts).map { line in
-                .object(JSONObject(["rule": .string(line.rule), "action": .string(line.action.rawValue),
-                                    "reason": line.reason.map { .string($0) } ?? .null]))
-            }),
-        ])).http
+        let source = request.uri.queryParameters["trunk"].map(String.init)
+        return APIResponse(status: 200, body: service.policy.explain(facts, source: source).json).http
     }
 
     router.get("/traceback") { request, _ -> Response in

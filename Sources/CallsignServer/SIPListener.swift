@@ -1,4 +1,5 @@
 import CallsignSIP
+import CallsignService
 import Logging
 import NIOCore
 import NIOPosix

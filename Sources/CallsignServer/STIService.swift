@@ -1,7 +1,7 @@
 public import Callsign
 public import CallsignStore
 public import Crypto
-import CallsignSIP
+public import CallsignService
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -127,13 +127,10 @@ public struct STIService: Sendable {
     public var numbering: NumberingPolicy
     /// How far `iat` in a signing request may be from now.
     public var signingIatWindow: Int64 = 60
-    /// A check before signing (e.g. invalid numbers, Do-Not-Originate lists):
-    /// returns why the call must not be signed, or `nil`.
-    public var signingGuard: (@Sendable (_ customer: Customer, _ orig: String, _ dest: [String]) -> String?)? = nil
+    /// The anti-spoofing rules in force: applied before signing, reported after verification.
+    public var policy = PolicySet()
     /// Called after the DNO list changed through the API (to reload the in-memory list).
     public var dnoChanged: (@Sendable () async -> Void)? = nil
-    /// The policy in force, for `/admin/policy/test`.
-    public var policy: PolicyBox? = nil
     /// Traceback writes shared between concurrent signings (one transaction
     /// per batch); each signing still answers only after its record committed.
     /// `nil` writes each record in its own transaction.
@@ -217,14 +214,14 @@ public struct STIService: Sendable {
 
     /// Counts a signed call once its record committed; the answer to send.
     public static func signed(_ record: SignedCallRecord, _ response: APIResponse) -> APIResponse {
-        CounterCache.shared.increment("callsign_signing_total", [("attest", record.attestation.rawValue)])
+        CallMetrics.signed(attest: record.attestation.rawValue, face: .rest)
         return response
     }
 
     /// The SHA-256 of the bearer token (tokens are stored hashed), or POL4001.
     static func tokenHash(_ bearerToken: String?) -> Result<[UInt8], APIResponse> {
         guard let token = bearerToken, !token.isEmpty else {
-            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "unauthenticated")])
+            CallMetrics.signingRefused("unauthenticated", face: .rest)
             return .failure(.error("POL4001", ["Authorization: Bearer <token>"]))
         }
         return .success(APIToken.hash(token))
@@ -234,7 +231,7 @@ public struct STIService: Sendable {
     /// signing guard, decides the attestation for `customer` and signs.
     func prepareSigning(body: [UInt8], customer found: Customer?) -> SigningStep {
         guard let customer = found else {
-            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "bad_token")])
+            CallMetrics.signingRefused("bad_token", face: .rest)
             return .answer(.error("POL4001", ["unknown or revoked token"]))
         }
         let fields: SigningFields
@@ -279,9 +276,11 @@ public struct STIService: Sendable {
             return .answer(error)
         }
 
-        if let signingGuard, let reason = signingGuard(customer, orig, dest) {
-            CounterCache.shared.increment("callsign_signing_refused_total", [("reason", "policy")])
-            return .answer(.error("POL4003", [reason]))
+        let decision = policy.evaluate(CallFacts(orig: orig), source: nil)
+        if decision.action == .block {
+            CallMetrics.signingRefused("policy", face: .rest)
+            CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: .rest)
+            return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
         let signer = Signer(key: signingKey, x5u: x5u)
@@ -372,22 +371,21 @@ public struct STIService: Sendable {
         }
         if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
         // Anti-spoofing policy after verification: a structured result (the SIP faces answer 603/608).
-        if let policy {
-            let decision = policy.evaluate(CallFacts(orig: TelephoneNumber.canonicalNumber(from, policy: numbering), verstat: verdict.verstat,
-                                                     attestation: verdict.isValid ? verdict.attestation : nil))
-            var result = JSONObject(["action": .string(decision.action.rawValue)])
-            if let rule = decision.rule { result["rule"] = .string(rule) }
-            if let reason = decision.reason { result["reason"] = .string(reason) }
-            if let status = decision.sipStatus { result["sipcode"] = .integer(Int64(status)) }
-            if !decision.tags.isEmpty { result["tags"] = .array(decision.tags.map { .string($0) }) }
-            response["policy"] = .object(result)
-        }
+        let decision = policy.evaluate(CallFacts(orig: TelephoneNumber.canonicalNumber(from, policy: numbering), verstat: verdict.verstat,
+                                                 attestation: verdict.isValid ? verdict.attestation : nil), source: nil)
+        if decision.action == .block { CallMetrics.policyBlocked(rule: decision.rule, stage: .verify, face: .rest) }
+        var result = JSONObject(["action": .string(decision.action.rawValue)])
+        if let rule = decision.rule { result["rule"] = .string(rule) }
+        if let reason = decision.reason { result["reason"] = .string(reason) }
+        if let status = decision.sipStatus { result["sipcode"] = .integer(Int64(status)) }
+        if !decision.tags.isEmpty { result["tags"] = .array(decision.tags.map { .string($0) }) }
+        response["policy"] = .object(result)
         if let error = verdict.error {
             response["reasoncode"] = .integer(Int64(error.sipStatus))
             response["reasontext"] = .string(error.reasonPhrase)
             response["reasondesc"] = .string("\(error.code.rawValue): \(error.detail)")
         }
-        CounterCache.shared.increment("callsign_verification_total", [("verstat", verdict.verstat.rawValue), ("reason", verdict.error?.code.rawValue ?? "none")])
+        CallMetrics.verified(verstat: verdict.verstat.rawValue, reason: verdict.error?.code.rawValue, face: .rest)
         return APIResponse(status: 200, body: JSONObject(["verificationResponse": .object(response)]))
     }
 }

@@ -1,6 +1,7 @@
 public import Callsign
 import CallsignFetch
 public import CallsignSIP
+public import CallsignService
 import CallsignStore
 import CallsignStorePostgres
 import PostgresNIO
@@ -42,15 +43,12 @@ public struct ServeOptions: Sendable {
     public var sipFailureAction: VerificationFailureAction = .reject
     /// Numbering policy per SIP source address.
     public var peerNumbering: [String: NumberingPolicy] = [:]
-    /// Anti-spoofing policy for the SIP faces and REST signing.
-    public var policy: CallPolicy?
-    /// Rule sets per SIP source address (trunk or peer).
-    public var peerPolicyRules: [String: [PolicyRule]] = [:]
+    /// The anti-spoofing rules every face applies (``PolicySet/defaultRules`` when none are configured).
+    public var policy = PolicySet.Configuration()
     /// A PostgreSQL URL: the store shared by several nodes (SQLite in DATA when `nil`).
     public var postgresURL: String?
     /// How often the DNO list is reloaded from the store (other nodes' changes).
     public var dnoRefresh: Duration = .seconds(5)
-    public var internationalSources: Set<String> = []
     /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
     public var sipSignProxy: (String, String)?
     public var sipVerifyProxy: (String, String)?
@@ -170,20 +168,17 @@ public enum CallsignServe {
         let store: any CallsignStore = try externalStore
             ?? SQLiteStore(path: setup.databasePath, walRestartFrames: options.sqliteWALLimitMiB * 256)
         for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
-        // DNO entries from the store (`callsign dno import`, /admin/dno, other nodes) join those of the policy's file,
-        // and are reloaded periodically.
-        let fileDNO = options.policy?.dno ?? DNOList()
-        let policyBox = options.policy.map(PolicyBox.init)
-        let peerPolicies = options.peerPolicyRules.mapValues { PolicyBox(CallPolicy(rules: $0, dno: fileDNO)) }
+        // One policy in force for every face. DNO entries from the store (`callsign dno import`, /admin/dno,
+        // other nodes) join those of the configured file, and are reloaded periodically.
+        let policySet = PolicySet(options.policy)
         @Sendable func reloadDNO() async {
-            guard policyBox != nil || !peerPolicies.isEmpty, let stored = try? await store.loadDNO() else { return }
-            var merged = fileDNO
-            for number in stored.numbers { merged.add(number: number) }
-            for prefix in stored.prefixes { merged.add(prefix: prefix) }
-            policyBox?.replaceDNO(merged)
-            for box in peerPolicies.values { box.replaceDNO(merged) }
+            guard let stored = try? await store.loadDNO() else { return }
+            policySet.replaceStoredDNO(stored)
         }
         await reloadDNO()
+        let summary = policySet.summary
+        logger.info("\(summary.rules)")
+        if let warning = summary.warning { logger.warning("\(warning)") }
         let policy = X5UPolicy(labAllowPrefixes: options.labAllow.isEmpty ? [baseURL + "/"] : options.labAllow)
         let repository = HTTPCertificateRepository(now: now)
         // With a shared (PostgreSQL) store, nodes share fetched certificates and CRLs.
@@ -207,13 +202,7 @@ public enum CallsignServe {
         service.tokenCache = CustomerCache()
         let trunkCustomers = CustomerCache()
         service.dnoChanged = { await reloadDNO() }
-        service.policy = policyBox
-        if let policy = policyBox {
-            service.signingGuard = { _, orig, _ in
-                let decision = policy.evaluate(CallFacts(orig: orig))
-                return decision.action == .block ? "\(decision.rule ?? "policy"): \(decision.reason ?? "")" : nil
-            }
-        }
+        service.policy = policySet
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let router = buildRouter(service: service,
@@ -247,9 +236,7 @@ public enum CallsignServe {
             .init(service: TracebackWriter(recorder: recorder)),
             .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
-        if policyBox != nil || !peerPolicies.isEmpty {
-            services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
-        }
+        services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         if let postgres { services.append(.init(service: postgres)) }
         if options.backgroundCheckpoints, let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
@@ -263,8 +250,7 @@ public enum CallsignServe {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                           sharedPolicy: policyBox, internationalSources: options.internationalSources,
-                                           peerPolicies: peerPolicies, recorder: recorder, customers: trunkCustomers, now: now)
+                                           policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
         }
@@ -272,8 +258,7 @@ public enum CallsignServe {
             let (host, port) = try Self.hostPort(address)
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
-                                           peerNumbering: options.peerNumbering, sharedPolicy: policyBox,
-                                           internationalSources: options.internationalSources, peerPolicies: peerPolicies, now: now)
+                                           peerNumbering: options.peerNumbering, policy: policySet, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
         }
@@ -284,10 +269,10 @@ public enum CallsignServe {
             let decisions = role == .signing
                 ? RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                   resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                  recorder: recorder, customers: trunkCustomers, now: now)
+                                  policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
                 : RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions), resolver: resolver,
                                   failureAction: options.sipFailureAction, numbering: options.numbering,
-                                  peerNumbering: options.peerNumbering, now: now)
+                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
             let proxy = StatelessProxy(decisions: decisions, nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
                                        viaHost: host, viaPort: port)
             services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger)))
@@ -320,13 +305,13 @@ public enum CallsignServe {
 
             Sign a call:
               curl -s \(url)/stir/v1/signing -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' \\
-                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550100"},"origid":"\(origid)"}}'
+                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550042"},"origid":"\(origid)"}}'
             Sign and verify in one go:
               ID=$(curl -s \(url)/stir/v1/signing -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' \\
-                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550100"},"origid":"\(origid)"}}' \\
+                -d '{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":'$(date +%s)',"orig":{"tn":"12155550042"},"origid":"\(origid)"}}' \\
                 | python3 -c 'import json,sys; print(json.load(sys.stdin)["signingResponse"]["identity"])')
               curl -s \(url)/stir/v1/verification -H 'Content-Type: application/json' \\
-                -d '{"verificationRequest":{"from":{"tn":"12155550100"},"to":{"tn":["12125551213"]},"time":'$(date +%s)',"identity":"'"$ID"'"}}'
+                -d '{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":'$(date +%s)',"identity":"'"$ID"'"}}'
 
             """
     }

@@ -116,7 +116,7 @@ struct FaultInjectionTests {
     /// One REST signing: the HTTP status (0 when no answer came within 10 s).
     static func sign(port: Int, token: String) async throws -> Int {
         let connection = try HTTPLimitsTests.Connection(port: port)
-        let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+        let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
         connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body))
         let answer = await connection.readToEnd().text
         return answer.hasPrefix("HTTP/1.1 ") ? Int(answer.dropFirst(9).prefix(3)) ?? 0 : 0
@@ -221,7 +221,7 @@ struct FaultInjectionTests {
         let token = try String(contentsOf: dir.appendingPathComponent("callsign-data/dev-token"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         func signing(iat: Int64) -> String {
-            let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(iat),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+            let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(iat),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
             return HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body)
         }
         for step: Int64 in [0, 3600, -3600, 0] {
@@ -251,7 +251,7 @@ struct FaultInjectionTests {
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             for _ in 0..<count {
-                let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+                let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
                 connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: body))
                 // One response: the head, then Content-Length bytes.
                 var status = 0

@@ -34,7 +34,7 @@ struct ProbeTests {
         }
     }
 
-    static func invite(branch: String, from: String = "+12155550100", extra: String = "", body: String = "") -> [UInt8] {
+    static func invite(branch: String, from: String = "+12155550042", extra: String = "", body: String = "") -> [UInt8] {
         Array(("INVITE sip:12125551213@sbc.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-\(branch)\r\n"
                + "From: <sip:\(from)@carrier.example>;tag=a1\r\nTo: <sip:12125551213@sbc.example>\r\nCall-ID: \(branch)@probe\r\n"
                + "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\(extra)Content-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8)
@@ -60,7 +60,7 @@ struct ProbeTests {
 
         // SIP over UDP, no authentication needed.
         let garbageToken = "eyJhbGciOiJFUzI1NiIsInBwdCI6InNoYWtlbiIsInR5cCI6InBhc3Nwb3J0IiwieDV1IjoiaHR0cHM6Ly9jci5leGFtcGxlL3NwLnBlbSJ9."
-            + Data(#"{"attest":"A","dest":{"tn":["12125551213"]},"iat":99999999999999999999,"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}"#.utf8)
+            + Data(#"{"attest":"A","dest":{"tn":["12125551213"]},"iat":99999999999999999999,"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}"#.utf8)
             .base64EncodedString().replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             + "." + String(repeating: "A", count: 86)
         let sdp = "v=0\r\n" + String(repeating: "a=fmtp:101 0-15\r\n", count: 300)
@@ -88,12 +88,12 @@ struct ProbeTests {
 
         // REST: times and numbers out of range, a missing Host.
         let rest = try HTTPLimitsTests.Connection(port: port)
-        for body in [#"{"verificationRequest":{"from":{"tn":"12155550100"},"to":{"tn":["12125551213"]},"time":9223372036854775808,"identity":"a.b.c"}}"#,
-                     #"{"verificationRequest":{"from":{"tn":"12155550100"},"to":{"tn":["12125551213"]},"time":-9223372036854775808,"identity":"a.b.c","x":1}}"#] {
+        for body in [#"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":9223372036854775808,"identity":"a.b.c"}}"#,
+                     #"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":-9223372036854775808,"identity":"a.b.c","x":1}}"#] {
             rest.send(HostileRESTTests.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json\r\n", body: body))
             #expect(await rest.read(until: "}}}").hasPrefix("HTTP/1.1 400"))
         }
-        let signing = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":99999999999999999999,"orig":{"tn":"12155550100"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
+        let signing = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":99999999999999999999,"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
         rest.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: signing))
         #expect(await rest.read(until: "}}}").hasPrefix("HTTP/1.1 400"))
         rest.send(HostileRESTTests.post("/stir/v1/verification", "Content-Type: application/json\r\n"))

@@ -1,5 +1,6 @@
 import Callsign
 @testable import CallsignSIP
+import CallsignService
 import CallsignStore
 import Crypto
 import Foundation
@@ -137,20 +138,20 @@ struct RedirectServiceTests {
         let fixture = try await RedirectFixture()
         let t = fixture.now
         let ukCustomer = Customer(id: "uk", name: "UK", origid: "11111111-2222-4333-8444-555555555555",
-                                  numbers: [NumberBlock(start: "442079460000", count: 10)])
+                                  numbers: [NumberBlock(start: "442071230000", count: 10)])
         try await fixture.store.saveCustomer(ukCustomer)
         let signer = RedirectService(role: .signing, trunks: ["192.0.2.20": "uk"], store: fixture.store, signingKey: fixture.key,
                                      x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                      peerNumbering: ["192.0.2.20": .uk], now: { t })
-        let signed = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "02079460001", to: "02079460099"), source: "192.0.2.20"))
+        let signed = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "02071230001", to: "02071230099"), source: "192.0.2.20"))
         #expect(status(signed) == 302)
         #expect(signed.first("p-attestation-indicator") == "A")
         let identity = try #require(signed.first("identity"))
         let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                        peerNumbering: ["203.0.113.9": .uk], now: { t })
-        let invite = RedirectFixture.invite(from: "02079460001", to: "02079460099", branch: "z9hG4bK-uk", extra: "Identity: \(identity)\r\n")
+        let invite = RedirectFixture.invite(from: "02071230001", to: "02071230099", branch: "z9hG4bK-uk", extra: "Identity: \(identity)\r\n")
         let ukPeer = try parse(await verifier.handle(datagram: invite, source: "203.0.113.9"))
-        #expect(ukPeer.first("p-asserted-identity") == "<tel:+442079460001;verstat=TN-Validation-Passed>")
+        #expect(ukPeer.first("p-asserted-identity") == "<tel:+442071230001;verstat=TN-Validation-Passed>")
         let otherPeer = try parse(await verifier.handle(datagram: invite, source: "203.0.113.10"))
         #expect(status(otherPeer) == 438)
     }
@@ -183,11 +184,11 @@ struct SIPPolicyTests {
     func dnoBankNumber() async throws {
         let fixture = try await RedirectFixture()
         let t = fixture.now
-        let policy = CallPolicy(rules: [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
-                                        .verificationFailed()],
-                                dno: DNOList(numbers: ["12155550042"]))
+        let policy = PolicySet(.init(rules: [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
+                                             .verificationFailed()],
+                                     internationalSources: ["198.51.100.1"], fileDNO: DNOList(numbers: ["12155550042"])))
         let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
-                                       policy: policy, internationalSources: ["198.51.100.1"], now: { t })
+                                       policy: policy, now: { t })
         let spoofed = try parse(await verifier.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno1"), source: "198.51.100.1"))
         #expect(status(spoofed) == 603)
         #expect(spoofed.first("reason")?.contains("do-not-originate") == true)
@@ -197,7 +198,7 @@ struct SIPPolicyTests {
         // a verification policy that only blocks failures.
         let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-own"), source: "192.0.2.10"))
         let identity = try #require(signed.first("identity"))
-        let ownerPolicy = CallPolicy(rules: [.verificationFailed(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true)])
+        let ownerPolicy = PolicySet(.init(rules: [.verificationFailed(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true)]))
         let domestic = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                        policy: ownerPolicy, now: { t })
         let passed = try parse(await domestic.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno2", extra: "Identity: \(identity)\r\n"),
@@ -210,9 +211,10 @@ struct SIPPolicyTests {
     func perPeerPolicy() async throws {
         let fixture = try await RedirectFixture()
         let t = fixture.now
-        let strict = PolicyBox(CallPolicy(rules: [.verificationFailed(), .unauthenticatedNationalNumber(countryCode: "1")]))
+        let policy = PolicySet(.init(rules: [.verificationFailed()],
+                                     sourceRules: ["203.0.113.66": [.verificationFailed(), .unauthenticatedNationalNumber(countryCode: "1")]]))
         let service = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
-                                      policy: CallPolicy(rules: [.verificationFailed()]), peerPolicies: ["203.0.113.66": strict], now: { t })
+                                      policy: policy, now: { t })
         let relaxed = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p1"), source: "203.0.113.65"))
         #expect(status(relaxed) == 302)
         let blocked = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p2"), source: "203.0.113.66"))
@@ -226,7 +228,7 @@ struct SIPPolicyTests {
         let t = fixture.now
         let signer = RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: fixture.store, signingKey: fixture.key,
                                      x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
-                                     policy: CallPolicy(rules: [.invalidNumber()]), now: { t })
+                                     policy: PolicySet(.init(rules: [.invalidNumber()])), now: { t })
         let reply = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "+19115551234", branch: "z9hG4bK-inv"), source: "192.0.2.10"))
         #expect(status(reply) == 608)
         #expect(reply.first("reason")?.contains("invalid-number") == true)

@@ -119,8 +119,14 @@ public struct DNOEntry: Sendable, Hashable {
                 throw PolicyConfiguration.Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
             }
             // Without a header, everything after the number is the label (it may hold commas).
-            let label = hasHeader ? labelColumn.flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
-                : fields.dropFirst().joined(separator: ",")
+            let label: String
+            if hasHeader {
+                label = labelColumn.flatMap { $0 < fields.count ? fields[$0] : nil } ?? ""
+            } else if !line.contains("\""), let comma = line.firstIndex(of: ",") {
+                label = Self.trimmed(line[line.index(after: comma)...])
+            } else {
+                label = fields.dropFirst().joined(separator: ",")
+            }
             entries.append(DNOEntry(value: tn, isPrefix: isPrefix, label: label.isEmpty ? nil : label))
         }
         return entries

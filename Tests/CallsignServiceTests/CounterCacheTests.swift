@@ -1,4 +1,5 @@
-@testable import CallsignSIP
+
+@testable import CallsignService
 import Metrics
 import Testing
 

@@ -1,0 +1,35 @@
+/// The counters of call decisions, with one fixed label set per metric: every
+/// series names the face (`rest` or `sip`) that answered the call.
+///
+/// - `callsign_signing_total{attest, face}`: calls signed (after their traceback record committed)
+/// - `callsign_signing_refused_total{reason, face}`: `unauthenticated`, `bad_token`, `unknown_trunk`, `policy`
+/// - `callsign_verification_total{verstat, reason, face}`: verifications, by outcome and error code (`none`)
+/// - `callsign_policy_block_total{rule, stage, face}`: calls a rule blocked, at `sign` or `verify`
+public enum CallMetrics {
+    /// The interface that answered a call.
+    public enum Face: String, Sendable {
+        case rest, sip
+    }
+
+    public static func signed(attest: String, face: Face) {
+        CounterCache.shared.increment("callsign_signing_total", [("attest", attest), ("face", face.rawValue)])
+    }
+
+    public static func signingRefused(_ reason: String, face: Face) {
+        CounterCache.shared.increment("callsign_signing_refused_total", [("reason", reason), ("face", face.rawValue)])
+    }
+
+    public static func verified(verstat: String, reason: String?, face: Face) {
+        CounterCache.shared.increment("callsign_verification_total",
+                                      [("verstat", verstat), ("reason", reason ?? "none"), ("face", face.rawValue)])
+    }
+
+    /// A stage of a call: signing it, or verifying it.
+    public enum Stage: String, Sendable {
+        case sign, verify
+    }
+
+    public static func policyBlocked(rule: String?, stage: Stage, face: Face) {
+        CounterCache.shared.increment("callsign_policy_block_total", [("rule", rule ?? ""), ("stage", stage.rawValue), ("face", face.rawValue)])
+    }
+}
