@@ -38,12 +38,18 @@ struct SIPListener: Service {
     var udpSockets: SIPUDPSockets = .perEventLoop
     var limits = SIPListenerLimits()
     let logger: Logger
+    /// Told once both transports are bound.
+    var gate: StartupGate?
+
+    /// The listener's name in errors: "SIP signing listener".
+    var name: String { "SIP \(service.role.rawValue) listener" }
 
     func run() async throws {
+        let address = ListenerError.address(host, port)
         let inFlight = InFlightLimit(limit: limits.maxInFlight)
         let connections = InFlightLimit(limit: limits.maxTCPConnections)
         let (service, eventLoopAnswers, idle) = (service, eventLoopAnswers, TimeAmount(limits.tcpIdleTimeout))
-        let tcp = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let tcpBootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: Self.acceptBacklog)
             .childChannelInitializer { channel in
@@ -59,24 +65,31 @@ struct SIPListener: Service {
                                                                                     inFlight: inFlight))
                 }
             }
-            .bind(host: host, port: port).get()
+        let tcp: any Channel
+        do { tcp = try await tcpBootstrap.bind(host: host, port: port).get() } catch { throw ListenerError(name, address + " (TCP)", error) }
         let group = MultiThreadedEventLoopGroup.singleton
         // One socket per event loop when answers are made on the loops (see ReusePortUDP);
         // else (or where the platform cannot spread one peer's datagrams) one socket whose
         // datagrams are handed to the loops in turn.
         var channels: [any Channel] = []
-        if eventLoopAnswers, udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
-            host: host, port: port, loops: Array(group.makeIterator()),
-            configure: { Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, inFlight: inFlight, spreadOver: nil) })
-        {
-            channels = sockets
-        } else {
-            channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
-                                           inFlight: inFlight, spreadOver: group).bind(host: host, port: port).get()]
+        do {
+            if eventLoopAnswers, udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
+                host: host, port: port, loops: Array(group.makeIterator()),
+                configure: { Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, inFlight: inFlight, spreadOver: nil) })
+            {
+                channels = sockets
+            } else {
+                channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
+                                               inFlight: inFlight, spreadOver: group).bind(host: host, port: port).get()]
+            }
+        } catch {
+            try? await tcp.close()
+            throw ListenerError(name, address + " (UDP)", error)
         }
         // Linux reports twice the size it keeps for data (socket(7)).
         let granted = (try? await channels.first?.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) / 2 } ?? 0
         logger.info("SIP \(service.role.rawValue) redirect listener on udp+tcp \(host):\(port) (\(channels.count) UDP socket\(channels.count == 1 ? "" : "s"), receive buffer \(granted / 1024) KiB each)")
+        gate?.bound()
         try? await gracefulShutdown()
         for channel in channels { try? await channel.close() }
         try await tcp.close()
@@ -126,17 +139,23 @@ struct SIPProxyListener: Service {
     let port: Int
     let proxy: StatelessProxy
     let logger: Logger
+    /// Told once the socket is bound.
+    var gate: StartupGate?
 
     func run() async throws {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        // No SO_REUSEADDR: on UDP it would let a second process bind the same port and share its datagrams.
+        let bootstrap = DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPListener.udpReceiveBufferBytes))
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPListener.maxDatagramBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SIPProxyUDPHandler(proxy: proxy)) }
             }
-            .bind(host: host, port: port).get()
+        let channel: any Channel
+        do { channel = try await bootstrap.bind(host: host, port: port).get() } catch {
+            throw ListenerError("SIP \(proxy.decisions.role.rawValue) proxy", ListenerError.address(host, port) + " (UDP)", error)
+        }
         logger.info("SIP \(proxy.decisions.role.rawValue) proxy on udp \(host):\(port) → \(proxy.nextHop)")
+        gate?.bound()
         try? await gracefulShutdown()
         try await channel.close()
     }

@@ -225,16 +225,21 @@ public enum CallsignServe {
                                  })
         let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
+        // The banner waits for every listener: HTTP, each SIP redirect listener and proxy.
+        let listeners = 1 + (options.sipSign == nil ? 0 : 1) + (options.sipVerify == nil ? 0 : 1)
+            + (options.sipSignProxy == nil ? 0 : 1) + (options.sipVerifyProxy == nil ? 0 : 1)
+        let gate = StartupGate(listeners: listeners) { banner(text) }
         let app = Application(router: router, server: options.eventLoopAnswers
                                 ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server(limits: options.httpLimits)
                                 : .guardedHTTP1(limits: options.httpLimits),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign", backlog: Int(SIPListener.acceptBacklog)),
-                              onServerRunning: { _ in banner(text) }, logger: logger)
+                              onServerRunning: { _ in gate.bound() }, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First in the list, so it stops last: signings in flight still commit.
             .init(service: TracebackWriter(recorder: recorder)),
-            .init(service: app), .init(service: CertificateRefresher(repository: repository, policy: policy)),
+            .init(service: NamedListener(name: "HTTP listener", address: ListenerError.address(options.host, options.port) + " (TCP)", inner: app)),
+            .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         if let postgres { services.append(.init(service: postgres)) }
@@ -252,7 +257,8 @@ public enum CallsignServe {
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
                                            policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
+                                                       gate: gate)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
@@ -260,7 +266,8 @@ public enum CallsignServe {
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, policy: policySet, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
-                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger)))
+                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
+                                                       gate: gate)))
         }
         for (role, pair) in [(RedirectService.Role.signing, options.sipSignProxy), (.verification, options.sipVerifyProxy)] {
             guard let (listen, next) = pair else { continue }
@@ -275,7 +282,7 @@ public enum CallsignServe {
                                   peerNumbering: options.peerNumbering, policy: policySet, now: now)
             let proxy = StatelessProxy(decisions: decisions, nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
                                        viaHost: host, viaPort: port)
-            services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger)))
+            services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger, gate: gate)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
