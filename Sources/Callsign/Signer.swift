@@ -27,10 +27,17 @@ public struct SigningRequest: Sendable, Hashable {
     }
 }
 
+/// What signs a call's PASSporT (ATIS-1000074 §5.3.3): ``Signer``, or a
+/// test double that counts or fails signatures.
+public protocol IdentitySigning: Sendable {
+    /// Signs `request`: the Identity header value in full form.
+    func sign(_ request: SigningRequest) throws -> IdentityHeader
+}
+
 /// The STI-AS signing step: builds a SHAKEN PASSporT (RFC 8588) in
 /// deterministic form, signs it with ES256 and returns the Identity header
 /// in full form (RFC 8224 §4, ATIS-1000074 §5.3.3).
-public struct Signer: Sendable {
+public struct Signer: IdentitySigning {
     public let key: P256.Signing.PrivateKey
     /// The certificate repository URL placed in `x5u` and `info`.
     public let x5u: String

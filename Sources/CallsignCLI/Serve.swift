@@ -62,27 +62,6 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Inline verification proxy: LISTEN-HOST:PORT,NEXT-HOP-IP:PORT (UDP; off by default).")
     var sipVerifyProxy: String?
 
-    @Option(name: .long, help: "Answer warm verifications and cached-token signings on the event loop that read them: on (default) or off (every request through the router / a task; CALLSIGN_EVENT_LOOP_ANSWERS).")
-    var eventLoopAnswers: String?
-
-    @Option(name: .long, help: "How the event loop reads the two hot REST requests: bytes (default: their HTTP/1.1 head read in front of NIO's decoder; anything unusual goes to NIO) or nio (through NIO's HTTP/1 decoder; CALLSIGN_HOT_PATH_PARSER).")
-    var hotPathParser: String?
-
-    @Option(name: .long, help: "SIP redirect listeners over UDP: per-loop (default: one SO_REUSEPORT socket per event loop, datagrams spread at random; Linux) or one (one socket, datagrams handed to the loops in turn; CALLSIGN_SIP_UDP_SOCKETS).")
-    var sipUdpSockets: String?
-
-    @Option(name: .long, help: "Traceback writer of the SQLite store: thread (default: a thread of its own writing each batch synchronously) or task (a task and GRDB's async write; CALLSIGN_TRACEBACK_WRITER).")
-    var tracebackWriter: String?
-
-    @Option(name: .long, help: "Traceback records of the SQLite store: journal (default: a signing is answered once its record is appended to a journal file, and records move into the database in large transactions) or commit (answered once the record's transaction committed; CALLSIGN_TRACEBACK_JOURNAL).")
-    var tracebackJournal: String?
-
-    @Option(name: .long, help: "WAL checkpoints of the SQLite store: background (default: a task every second, never inside a signing's commit) or commit (SQLite's automatic checkpoint in the commit that crosses 1,000 pages; CALLSIGN_SQLITE_CHECKPOINTS).")
-    var sqliteCheckpoints: String?
-
-    @Option(name: .long, help: "Bound of the SQLite store's WAL in MiB (default 64): past it the background checkpoint restarts the log (CALLSIGN_SQLITE_WAL_LIMIT).")
-    var sqliteWalLimit: Int?
-
     @Option(name: .long, help: "Seconds an HTTP connection may go without a byte read or written before it is closed (default 30).")
     var httpIdleTimeout: Int?
 
@@ -115,40 +94,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// A two-valued option: `true` for `yes`, `false` for `no`, else the usage error.
-    private static func either(_ value: String, _ yes: String, or no: String, option: String) throws -> Bool {
-        switch value {
-        case yes: return true
-        case no: return false
-        default:
-            printError("\(option) must be \(yes) or \(no)")
-            throw Exit.badInput
-        }
-    }
-
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var options = ServeOptions()
-        options.eventLoopAnswers = try Self.either(eventLoopAnswers ?? env["CALLSIGN_EVENT_LOOP_ANSWERS"] ?? "on",
-                                                   "on", or: "off", option: "--event-loop-answers")
-        options.rawHotRequests = try Self.either(hotPathParser ?? env["CALLSIGN_HOT_PATH_PARSER"] ?? "bytes",
-                                                 "bytes", or: "nio", option: "--hot-path-parser")
-        guard let udpSockets = SIPUDPSockets(rawValue: sipUdpSockets ?? env["CALLSIGN_SIP_UDP_SOCKETS"] ?? "per-loop") else {
-            printError("--sip-udp-sockets must be per-loop or one")
-            throw Exit.badInput
-        }
-        options.sipUDPSockets = udpSockets
-        options.tracebackWriterThread = try Self.either(tracebackWriter ?? env["CALLSIGN_TRACEBACK_WRITER"] ?? "thread",
-                                                        "thread", or: "task", option: "--traceback-writer")
-        options.tracebackJournal = try Self.either(tracebackJournal ?? env["CALLSIGN_TRACEBACK_JOURNAL"] ?? "journal",
-                                                   "journal", or: "commit", option: "--traceback-journal")
-        options.backgroundCheckpoints = try Self.either(sqliteCheckpoints ?? env["CALLSIGN_SQLITE_CHECKPOINTS"] ?? "background",
-                                                        "background", or: "commit", option: "--sqlite-checkpoints")
-        let walLimit = sqliteWalLimit ?? env["CALLSIGN_SQLITE_WAL_LIMIT"].flatMap { Int($0) } ?? 64
-        guard (1...65_536).contains(walLimit) else {
-            printError("--sqlite-wal-limit must be 1 to 65536 (MiB)")
-            throw Exit.badInput
-        }
-        options.sqliteWALLimitMiB = walLimit
         options.httpLimits.idleTimeout = .seconds(try Self.bounded(httpIdleTimeout, 1...3600, option: "--http-idle-timeout", default: 30))
         options.httpLimits.headTimeout = .seconds(try Self.bounded(httpHeadTimeout, 1...3600, option: "--http-head-timeout", default: 10))
         options.httpLimits.maxConnections = try Self.bounded(httpMaxConnections, 1...1_000_000, option: "--http-max-connections", default: 8192)
@@ -168,6 +116,13 @@ struct Serve: AsyncParsableCommand {
                 printError("\(configPath): \(error)")
                 throw Exit.badInput
             }
+        }
+        if let sockets = file.sipUDPSockets {
+            guard let value = SIPUDPSockets(rawValue: sockets) else {
+                printError("\(configPath): sip_udp_sockets must be per-loop or one")
+                throw Exit.badInput
+            }
+            options.sipUDPSockets = value
         }
         options.signingKeyPath = file.signingKeyPath
         options.signingX5U = file.signingX5U

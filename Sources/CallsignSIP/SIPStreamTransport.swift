@@ -92,36 +92,31 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
     public typealias OutboundOut = ByteBuffer
 
     let service: RedirectService
-    let eventLoopAnswers: Bool
     let inFlight: InFlightLimit
 
+    /// What needs no I/O is answered here on the event loop; the rest in a task each.
     /// - Parameters:
-    ///   - eventLoopAnswers: answer what needs no I/O here on the event
-    ///     loop (default); `false` sends every message through a task.
     ///   - inFlight: the listener's bound on requests in progress (shared with its UDP sockets):
     ///     past it a request is answered `503` with `Retry-After`.
-    public init(service: RedirectService, eventLoopAnswers: Bool = true, inFlight: InFlightLimit = InFlightLimit(limit: 2048)) {
+    public init(service: RedirectService, inFlight: InFlightLimit = InFlightLimit(limit: 2048)) {
         self.service = service
-        self.eventLoopAnswers = eventLoopAnswers
         self.inFlight = inFlight
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(unwrapInboundIn(data).readableBytesView)
         let source = context.channel.remoteAddress?.ipAddress ?? ""
-        var pending: RedirectService.Pending?
-        if eventLoopAnswers {
-            switch service.handleImmediately(datagram: bytes, source: source) {
-            case .reply(let reply):
-                if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
-                return
-            case .pending(let waiting): pending = waiting
-            case .afterCommit(let commit):
-                // Thread-safe: the channel hops to its own loop when the commit ends elsewhere.
-                let channel = context.channel
-                service.commitThenAnswer(commit, on: context.eventLoop) { reply in channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
-                return
-            }
+        let pending: RedirectService.Pending
+        switch service.handleImmediately(datagram: bytes, source: source) {
+        case .reply(let reply):
+            if let reply { context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply)), promise: nil) }
+            return
+        case .pending(let waiting): pending = waiting
+        case .afterCommit(let commit):
+            // Thread-safe: the channel hops to its own loop when the commit ends elsewhere.
+            let channel = context.channel
+            service.commitThenAnswer(commit, on: context.eventLoop) { reply in channel.writeAndFlush(ByteBuffer(bytes: reply), promise: nil) }
+            return
         }
         guard inFlight.acquire() else {
             if let busy = service.overloaded(pending: pending, datagram: bytes) {
@@ -131,10 +126,9 @@ public final class SIPStreamHandler: ChannelInboundHandler, Sendable {
         }
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let service = self.service
-        let waiting = pending
         let inFlight = self.inFlight
         context.eventLoop.makeFutureWithTask {
-            if let waiting { await service.complete(waiting) } else { await service.handle(datagram: bytes, source: source) }
+            await service.complete(pending)
         }.whenComplete { [self] result in
             inFlight.release()
             guard case .success(let reply?) = result else { return }

@@ -22,7 +22,6 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
 
     let service: RedirectService
     let inFlight: InFlightLimit
-    let eventLoopAnswers: Bool
     let spreadOver: (any EventLoopGroup)?
     /// Between a read and its `channelReadComplete` (touched on the channel's loop only).
     let reading = Atomic(false)
@@ -46,17 +45,13 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         }
     }
 
+    /// What needs no I/O is answered on an event loop; the rest in a task each.
     /// - Parameters:
-    ///   - eventLoopAnswers: answer what needs no I/O on an event loop (default);
-    ///     `false` sends every request through a task (for A/B measurements).
     ///   - spreadOver: the event loops to work datagrams on in turn (`nil`: the reading loop).
     ///   - inFlight: the listener's bound on requests in progress, shared with its other sockets and its TCP connections.
-    public init(service: RedirectService, inFlight: InFlightLimit = InFlightLimit(limit: 2048), eventLoopAnswers: Bool = true,
-                spreadOver: (any EventLoopGroup)? = nil)
-    {
+    public init(service: RedirectService, inFlight: InFlightLimit = InFlightLimit(limit: 2048), spreadOver: (any EventLoopGroup)? = nil) {
         self.service = service
         self.inFlight = inFlight
-        self.eventLoopAnswers = eventLoopAnswers
         self.spreadOver = spreadOver
     }
 
@@ -66,7 +61,7 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
         let channel = context.channel
-        if eventLoopAnswers, let target = spreadOver?.next(), !target.inEventLoop {
+        if let target = spreadOver?.next(), !target.inEventLoop {
             target.execute { [self] in process(bytes, from: remote, channel: channel, on: target) }
         } else {
             process(bytes, from: remote, channel: channel, on: context.eventLoop)
@@ -96,28 +91,23 @@ public final class SIPUDPHandler: ChannelInboundHandler, Sendable {
 
     private func process(_ bytes: [UInt8], from remote: SocketAddress, channel: any Channel, on loop: any EventLoop) {
         let source = sources.withLock { $0.text(of: remote) }
-        let pending: RedirectService.Pending?
-        if eventLoopAnswers {
-            switch service.handleImmediately(datagram: bytes, source: source) {
-            case .reply(let reply):
-                if let reply { send(reply, to: remote, channel: channel) }
-                return
-            case .pending(let waiting): pending = waiting
-            case .afterCommit(let commit):
-                service.commitThenAnswer(commit, on: loop) { [self] reply in send(reply, to: remote, channel: channel) }
-                return
-            }
-        } else {
-            pending = nil
+        let pending: RedirectService.Pending
+        switch service.handleImmediately(datagram: bytes, source: source) {
+        case .reply(let reply):
+            if let reply { send(reply, to: remote, channel: channel) }
+            return
+        case .pending(let waiting): pending = waiting
+        case .afterCommit(let commit):
+            service.commitThenAnswer(commit, on: loop) { [self] reply in send(reply, to: remote, channel: channel) }
+            return
         }
         guard inFlight.acquire() else {
             if let busy = service.overloaded(pending: pending, datagram: bytes) { send(busy, to: remote, channel: channel) }
             return
         }
         let service = self.service
-        let source2 = source
         loop.makeFutureWithTask {
-            if let pending { await service.complete(pending) } else { await service.handle(datagram: bytes, source: source2) }
+            await service.complete(pending)
         }.whenComplete { [self] result in
             inFlight.release()
             guard case .success(let reply?) = result else { return }

@@ -1,29 +1,35 @@
 import Callsign
+import CallsignStore
 import Dispatch
 import NIOCore
 
-/// First in a REST connection's pipeline, in front of NIO's HTTP/1 decoder:
-/// answers the two hot ATIS-1000082 requests (`POST /stir/v1/verification`,
-/// `POST /stir/v1/signing`, RFC 9112 message syntax) straight from their
-/// bytes, without NIO's request head, the `HTTPRequest` conversion and the
-/// part events (~10 % of a verification's CPU in the profile, see
-/// BENCHMARKS.md). Same answers as ``HotPathHandler`` (``RESTHotPath/answer(verification:body:authorization:)``).
+/// The one fast path of the two ATIS-1000082 POST endpoints: first in a REST
+/// connection's pipeline, in front of NIO's HTTP/1 decoder, it answers
+/// `POST /stir/v1/verification` (warm certificate cache) and
+/// `POST /stir/v1/signing` (cached token) straight from their bytes, on the
+/// event loop that read them: no NIO request head, no `HTTPRequest`
+/// conversion, no task per request (BENCHMARKS.md). Each request is parsed
+/// and signed once. A signing is answered once its traceback record is
+/// durable: at once with the SQLite store's journal, after the group commit
+/// with PostgreSQL (reading pauses meanwhile, so answers stay in order).
 ///
 /// Strict on purpose: a request it does not fully understand is handed to
-/// NIO's decoder, which stays the reference for HTTP/1.1.
+/// NIO's decoder and the router, NIO staying the reference for HTTP/1.1.
 /// - Another method or path, HTTP/1.0, `Expect`, `Upgrade`, `Connection:
 ///   close`, a repeated field it reads, a body over ``STIService/maxBodyBytes``,
 ///   or a request needing I/O first (a cold x5u, an uncached token): the
 ///   request's bytes (head and `Content-Length` body) are handed on, and the
-///   handler waits — buffering what follows — until ``HotPathHandler`` says
-///   every request handed on is answered, so answers stay in order.
+///   handler waits — buffering what follows — until ``RouterAnswerTracker``
+///   says every request handed on is answered.
 /// - Anything whose framing it cannot vouch for (`Transfer-Encoding`, two
 ///   `Content-Length`s, a malformed line, obs-fold, control or non-ASCII bytes
-///   in the head, a head over 16 KiB, more than 64 KiB buffered while waiting):
-///   everything from there on is handed to NIO for the rest of the connection.
-final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
+///   in the head, a head over 16 KiB, more than 64 KiB buffered while waiting
+///   for the router): everything from there on is handed to NIO for the rest
+///   of the connection.
+final class RawHotPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
     private enum Mode {
@@ -31,8 +37,10 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         case parsing
         /// Handing on the rest of a request: this many bytes more.
         case forwarding(Int)
-        /// A request handed on is not answered yet.
-        case waiting
+        /// A request handed to the router is not answered yet.
+        case waitingForRouter
+        /// A signing waits for its traceback record's group commit.
+        case waitingForCommit
         /// Everything goes to NIO's decoder, for good.
         case passThrough
     }
@@ -45,18 +53,22 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var inReadCycle = false
     /// Something was handed on since the last `channelReadComplete` passed on.
     private var handedOnSinceReadComplete = false
+    /// A `read` held back while a commit is awaited with ``maxBufferedBytes`` buffered.
+    private var readHeld = false
+    /// Graceful shutdown's quiesce event, held until the awaited answer is written.
+    private var quiesceHeld = false
     private var context: ChannelHandlerContext?
     private let shared: RESTHotPath
-    private weak var downstream: HotPathHandler?
+    private weak var tracker: RouterAnswerTracker?
 
     /// Longest request head read here; longer ones go to NIO.
     static let maxHeadBytes = 16 * 1024
-    /// Most bytes buffered while a request handed on is answered.
+    /// Most bytes buffered while an answer is awaited.
     static let maxBufferedBytes = 64 * 1024
 
-    init(shared: RESTHotPath, downstream: HotPathHandler) {
+    init(shared: RESTHotPath, tracker: RouterAnswerTracker?) {
         self.shared = shared
-        self.downstream = downstream
+        self.tracker = tracker
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -67,21 +79,41 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Whether a request handed on is awaited (``HotPathHandler`` calls ``downstreamIdle()`` then).
-    var waitsForDownstream: Bool {
-        if case .waiting = mode { return true }
+    /// Whether a request handed to the router is awaited (``RouterAnswerTracker`` calls ``routerIdle()`` then).
+    var waitsForRouter: Bool {
+        if case .waitingForRouter = mode { return true }
         return false
     }
 
-    /// Every request handed on is answered: go on with what was read meanwhile.
-    func downstreamIdle() {
-        guard case .waiting = mode, downstream?.isIdle ?? true, let context else { return }
+    /// Every request handed to the router is answered: go on with what was read meanwhile.
+    func routerIdle() {
+        guard case .waitingForRouter = mode, tracker?.isIdle ?? true, let context else { return }
+        resume(context)
+    }
+
+    /// An awaited answer is out: parse on, pass on what was held.
+    private func resume(_ context: ChannelHandlerContext) {
         mode = .parsing
         process(context)
         flushIfNeeded(context)
         // Outside a socket read, a request handed on needs its own read-complete:
         // Hummingbird's async channel delivers what it was given only then.
         if !inReadCycle { passOnReadComplete(context) }
+        if readHeld, !isWaiting {
+            readHeld = false
+            context.read()
+        }
+        if quiesceHeld, !isWaiting {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    private var isWaiting: Bool {
+        switch mode {
+        case .waitingForRouter, .waitingForCommit: return true
+        default: return false
+        }
     }
 
     /// Hands bytes on to NIO's decoder.
@@ -98,6 +130,25 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
+    /// While a signing waits for its commit with a full buffer, the socket is not read.
+    func read(context: ChannelHandlerContext) {
+        if case .waitingForCommit = mode, (pending?.readableBytes ?? 0) >= Self.maxBufferedBytes {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Graceful shutdown closes idle connections: a signing waiting for its
+    /// commit holds the event back until its answer is written.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, case .waitingForCommit = mode {
+            quiesceHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         inReadCycle = true
         var buffer = unwrapInboundIn(data)
@@ -107,18 +158,20 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .forwarding(let remaining):
             if buffer.readableBytes <= remaining {
                 let left = remaining - buffer.readableBytes
-                mode = left == 0 ? .waiting : .forwarding(left)
+                mode = left == 0 ? .waitingForRouter : .forwarding(left)
                 handOn(context, data)
                 if left == 0, resumeIfAnswered() { process(context) }
             } else if let rest = buffer.readSlice(length: remaining) {
-                mode = .waiting
+                mode = .waitingForRouter
                 handOn(context, wrapInboundOut(rest))
                 append(&buffer)
                 if resumeIfAnswered() { process(context) }
             }
-        case .waiting:
+        case .waitingForRouter:
             append(&buffer)
             if (pending?.readableBytes ?? 0) > Self.maxBufferedBytes { giveUp(context) }
+        case .waitingForCommit:
+            append(&buffer)  // bounded by ``read(context:)``
         case .parsing:
             append(&buffer)
             process(context)
@@ -162,13 +215,12 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// A request handed on may have been answered at once (a refusal, a hot
-    /// answer downstream): reading goes on. Only sets the mode — ``process(_:)``
-    /// loops on, so pipelined requests never nest calls (a flood of tiny
-    /// requests answered downstream must not grow the stack).
+    /// A request handed on may have been answered at once (a refusal): reading
+    /// goes on. Only sets the mode — ``process(_:)`` loops on, so pipelined
+    /// requests never nest calls (a flood of tiny requests must not grow the stack).
     @discardableResult
     private func resumeIfAnswered() -> Bool {
-        guard case .waiting = mode, downstream?.isIdle ?? true else { return false }
+        guard case .waitingForRouter = mode, tracker?.isIdle ?? true else { return false }
         mode = .parsing
         return true
     }
@@ -196,17 +248,25 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if head.hot, head.contentLength <= STIService.maxBodyBytes {
                     guard buffer.readableBytes >= total else { return }
                     let body = buffer.getBytes(at: buffer.readerIndex + head.headLength, length: head.contentLength) ?? []
-                    if let response = answer(head, body: body) {
+                    switch answer(head, body: body) {
+                    case .now(let response):
                         buffer.moveReaderIndex(forwardBy: total)
                         pending = buffer
                         write(response, head: head, started: started, context: context)
                         continue
+                    case .afterCommit(let record, let response):
+                        buffer.moveReaderIndex(forwardBy: total)
+                        pending = buffer
+                        waitForCommit(record, response, head: head, started: started, context: context)
+                        continue  // the loop ends here: the mode is waitingForCommit
+                    case .pass:
+                        break
                     }
                 }
                 // Handed on whole (or as it arrives), then wait for its answer.
                 if buffer.readableBytes >= total, let request = buffer.readSlice(length: total) {
                     pending = buffer
-                    mode = .waiting
+                    mode = .waitingForRouter
                     handOn(context, wrapInboundOut(request))
                     resumeIfAnswered()  // the loop goes on when it was answered at once
                 } else {
@@ -218,16 +278,52 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// The answer when this handler can give it; `nil` to hand the request on.
-    private func answer(_ head: RawRequestHead, body: [UInt8]) -> APIResponse? {
+    /// What this handler does with a hot request: the request checks, then the service.
+    private func answer(_ head: RawRequestHead, body: [UInt8]) -> RESTHotPath.HotAnswer {
         if let refusal = HotPathRequestCheck.refusal(contentType: head.contentType, accept: head.accept,
                                                      hasContentLength: head.hasContentLength) {
-            return refusal
+            return .now(refusal)
         }
-        switch shared.answer(verification: head.verification, body: body, authorization: head.authorization) {
-        case .now(let response): return response
-        case .afterCommit, .pass: return nil  // HotPathHandler waits for commits; the router does I/O
+        return shared.answer(verification: head.verification, body: body, authorization: head.authorization)
+    }
+
+    /// Queues a signing's record on the group commit; the answer is written
+    /// when its transaction ended (POL5000 when it failed: a call that cannot
+    /// be traced back is not signed), and reading goes on then.
+    private func waitForCommit(_ record: SignedCallRecord, _ response: APIResponse, head: RawRequestHead, started: UInt64,
+                               context: ChannelHandlerContext)
+    {
+        guard let recorder = shared.service.recorder else {
+            write(.error("POL5000"), head: head, started: started, context: context)
+            return
         }
+        mode = .waitingForCommit
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let outcome = recorder.enqueueDeferringWake([record]) { result in
+            bound.eventLoop.execute {
+                let (handler, context) = bound.value
+                let answer = (try? result.get()) != nil ? STIService.signed(record, response) : APIResponse.error("POL5000")
+                handler.committed(answer, head: head, started: started, context: context)
+            }
+        }
+        switch outcome {
+        case .refused:
+            // The writer stopped (shutdown): this call cannot be traced back, so it is not signed.
+            committed(.error("POL5000"), head: head, started: started, context: context)
+        case .queued:
+            break  // a write in progress, or a wake another caller owes, takes it
+        case .wakeOwed:
+            // Tasks run after the event loop handled everything it read in this pass: the
+            // signings read together go in one transaction (one writer wake-up for them all).
+            context.eventLoop.execute { recorder.wakeDeferredWriter() }
+        }
+    }
+
+    private func committed(_ response: APIResponse, head: RawRequestHead, started: UInt64, context: ChannelHandlerContext) {
+        guard self.context != nil else { return }  // the connection closed meanwhile
+        write(response, head: head, started: started, context: context)
+        flushIfNeeded(context)
+        resume(context)
     }
 
     private func write(_ response: APIResponse, head: RawRequestHead, started: UInt64, context: ChannelHandlerContext) {
@@ -235,7 +331,6 @@ final class RawHotPathHandler: ChannelInboundHandler, RemovableChannelHandler {
                                         allocator: context.channel.allocator)
         context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
         needsFlush = true
-        shared.countAnsweredFromBytes()
         shared.record(route: head.verification ? "/stir/v1/verification" : "/stir/v1/signing", status: response.status,
                       nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
     }

@@ -34,7 +34,6 @@ struct SIPListener: Service {
     let host: String
     let port: Int
     let service: RedirectService
-    var eventLoopAnswers = true
     var udpSockets: SIPUDPSockets = .perEventLoop
     var limits = SIPListenerLimits()
     let logger: Logger
@@ -48,7 +47,7 @@ struct SIPListener: Service {
         let address = ListenerError.address(host, port)
         let inFlight = InFlightLimit(limit: limits.maxInFlight)
         let connections = InFlightLimit(limit: limits.maxTCPConnections)
-        let (service, eventLoopAnswers, idle) = (service, eventLoopAnswers, TimeAmount(limits.tcpIdleTimeout))
+        let (service, idle) = (service, TimeAmount(limits.tcpIdleTimeout))
         let tcpBootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: Self.acceptBacklog)
@@ -61,26 +60,24 @@ struct SIPListener: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SIPStreamDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service, eventLoopAnswers: eventLoopAnswers,
-                                                                                    inFlight: inFlight))
+                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(service: service, inFlight: inFlight))
                 }
             }
         let tcp: any Channel
         do { tcp = try await tcpBootstrap.bind(host: host, port: port).get() } catch { throw ListenerError(name, address + " (TCP)", error) }
         let group = MultiThreadedEventLoopGroup.singleton
-        // One socket per event loop when answers are made on the loops (see ReusePortUDP);
-        // else (or where the platform cannot spread one peer's datagrams) one socket whose
-        // datagrams are handed to the loops in turn.
+        // One socket per event loop (see ReusePortUDP); where the platform cannot spread one
+        // peer's datagrams over them, or `sip_udp_sockets` is `one`, one socket whose datagrams
+        // are handed to the loops in turn.
         var channels: [any Channel] = []
         do {
-            if eventLoopAnswers, udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
+            if udpSockets == .perEventLoop, let sockets = try await ReusePortUDP.bind(
                 host: host, port: port, loops: Array(group.makeIterator()),
-                configure: { Self.udp($0, service: service, eventLoopAnswers: eventLoopAnswers, inFlight: inFlight, spreadOver: nil) })
+                configure: { Self.udp($0, service: service, inFlight: inFlight, spreadOver: nil) })
             {
                 channels = sockets
             } else {
-                channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, eventLoopAnswers: eventLoopAnswers,
-                                               inFlight: inFlight, spreadOver: group).bind(host: host, port: port).get()]
+                channels = [try await Self.udp(DatagramBootstrap(group: group), service: service, inFlight: inFlight, spreadOver: group).bind(host: host, port: port).get()]
             }
         } catch {
             try? await tcp.close()
@@ -114,7 +111,7 @@ struct SIPListener: Service {
     static let vectorReadMessages = 16
 
     /// The options and handler of a redirect listener's UDP socket.
-    static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, eventLoopAnswers: Bool, inFlight: InFlightLimit,
+    static func udp(_ bootstrap: DatagramBootstrap, service: RedirectService, inFlight: InFlightLimit,
                     spreadOver: (any EventLoopGroup)?) -> DatagramBootstrap
     {
         bootstrap
@@ -126,8 +123,7 @@ struct SIPListener: Service {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: vectorReadMessages * maxDatagramBytes))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, inFlight: inFlight, eventLoopAnswers: eventLoopAnswers,
-                                                                                spreadOver: spreadOver))
+                    try channel.pipeline.syncOperations.addHandler(SIPUDPHandler(service: service, inFlight: inFlight, spreadOver: spreadOver))
                 }
             }
     }

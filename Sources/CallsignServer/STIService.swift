@@ -119,8 +119,10 @@ public struct APIResponse: Error, Sendable {
 /// records, and the verification procedure. Framework-free so it can be tested
 /// and reused by the SIP faces.
 public struct STIService: Sendable {
-    public var signingKey: P256.Signing.PrivateKey
+    /// The certificate repository URL of the signing certificate (`x5u`).
     public var x5u: String
+    /// Signs each call's PASSporT (ES256 with the signing key, ATIS-1000074 §5.3.3).
+    public var signer: any IdentitySigning
     public var store: any CallsignStore
     public var verifier: Verifier
     public var resolver: any CertificateResolver
@@ -141,8 +143,8 @@ public struct STIService: Sendable {
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
                 resolver: any CertificateResolver, numbering: NumberingPolicy = .e164, now: @escaping @Sendable () -> Int64) {
-        self.signingKey = signingKey
         self.x5u = x5u
+        signer = Signer(key: signingKey, x5u: x5u)
         self.store = store
         self.verifier = verifier
         self.resolver = resolver
@@ -283,7 +285,6 @@ public struct STIService: Sendable {
             return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
         }
         let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
-        let signer = Signer(key: signingKey, x5u: x5u)
         let header: IdentityHeader
         do {
             header = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))

@@ -52,29 +52,9 @@ public struct ServeOptions: Sendable {
     /// Inline proxies: (listen HOST:PORT, next hop IP:PORT).
     public var sipSignProxy: (String, String)?
     public var sipVerifyProxy: (String, String)?
-    /// Answer what needs no I/O on the event loop that read it (REST: warm
-    /// verifications, cached-token signings; SIP: warm verifications, OPTIONS,
-    /// retransmissions…). Off: every request takes the router / a task.
-    public var eventLoopAnswers = true
-    /// With ``eventLoopAnswers``: the two hot REST requests read from their
-    /// bytes in front of NIO's HTTP/1 decoder (``RawHotPathHandler``); `false`:
-    /// through NIO's decoder and the `HTTPRequest` conversion.
-    public var rawHotRequests = true
     /// How the SIP redirect listeners read UDP: one socket per event loop
-    /// (default on Linux) or one socket.
+    /// (default; where SO_REUSEPORT and its BPF program cannot be used, one socket) or one socket.
     public var sipUDPSockets: SIPUDPSockets = .perEventLoop
-    /// Traceback records of the SQLite store written from a thread of the
-    /// recorder's own (``GroupCommitRecorder/writerThread``); `false`: by a task.
-    public var tracebackWriterThread = true
-    /// SQLite: traceback records made durable by a journal append before the
-    /// answer and moved into the database in large transactions
-    /// (``TracebackJournal``); `false`: a group commit per event-loop pass.
-    public var tracebackJournal = true
-    /// SQLite: checkpoint the WAL from a task every second instead of inside
-    /// the commit that crosses 1,000 pages (``SQLiteStore/disableAutomaticCheckpoints()``).
-    public var backgroundCheckpoints = true
-    /// SQLite: the WAL's bound in MiB (``SQLiteStore/walRestartFrames``, at 4 KiB pages).
-    public var sqliteWALLimitMiB = 64
     /// Timeouts and caps of the HTTP listener.
     public var httpLimits = HTTPLimits()
     /// Bounds of each SIP redirect listener.
@@ -166,7 +146,7 @@ public enum CallsignServe {
             roots = try KeyLoading.certificates(pem: text)
         }
         let store: any CallsignStore = try externalStore
-            ?? SQLiteStore(path: setup.databasePath, walRestartFrames: options.sqliteWALLimitMiB * 256)
+            ?? SQLiteStore(path: setup.databasePath)
         for customer in options.customers ?? [] { try await store.saveCustomer(customer) }
         // One policy in force for every face. DNO entries from the store (`callsign dno import`, /admin/dno,
         // other nodes) join those of the configured file, and are reloaded periodically.
@@ -192,12 +172,18 @@ public enum CallsignServe {
         var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
-        // Signing's store work off the per-call path: grouped traceback commits, cached customer lookups.
-        // SQLite: answered signings are made durable by a journal append and moved into the
-        // database in large transactions (TracebackJournal); without it (another process
-        // holds the journal, or --traceback-journal off) by group commits.
-        let journal = options.tracebackJournal ? try (store as? SQLiteStore)?.openJournal() : nil
-        let recorder = GroupCommitRecorder(store: store, writerThread: options.tracebackWriterThread, journal: journal)
+        // Traceback, one path per store, decided here: SQLite makes each answered signing durable by a
+        // journal append and moves records into the database in large transactions (TracebackJournal);
+        // PostgreSQL group-commits concurrent signings. A signing is never answered before its record is durable.
+        let recorder: GroupCommitRecorder
+        if let sqlite = store as? SQLiteStore {
+            guard let journal = try sqlite.openJournal() else {
+                throw ServeError("the traceback journal \(sqlite.journalBase) is held by another process: another `callsign serve` uses \(options.dataDirectory)")
+            }
+            recorder = GroupCommitRecorder(store: store, journal: journal)
+        } else {
+            recorder = GroupCommitRecorder(store: store)
+        }
         service.recorder = recorder
         service.tokenCache = CustomerCache()
         let trunkCustomers = CustomerCache()
@@ -229,9 +215,7 @@ public enum CallsignServe {
         let listeners = 1 + (options.sipSign == nil ? 0 : 1) + (options.sipVerify == nil ? 0 : 1)
             + (options.sipSignProxy == nil ? 0 : 1) + (options.sipVerifyProxy == nil ? 0 : 1)
         let gate = StartupGate(listeners: listeners) { banner(text) }
-        let app = Application(router: router, server: options.eventLoopAnswers
-                                ? RESTHotPath(service: service, rawRequests: options.rawHotRequests, now: now).server(limits: options.httpLimits)
-                                : .guardedHTTP1(limits: options.httpLimits),
+        let app = Application(router: router, server: RESTHotPath(service: service, now: now).server(limits: options.httpLimits),
                               configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port),
                                                                       serverName: "callsign", backlog: Int(SIPListener.acceptBacklog)),
                               onServerRunning: { _ in gate.bound() }, logger: logger)
@@ -243,7 +227,7 @@ public enum CallsignServe {
         ]
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         if let postgres { services.append(.init(service: postgres)) }
-        if options.backgroundCheckpoints, let sqlite = store as? SQLiteStore {
+        if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
             try sqlite.disableAutomaticCheckpoints()
             services.append(.init(service: PeriodicTask(interval: .seconds(1)) {
@@ -256,7 +240,7 @@ public enum CallsignServe {
             let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
                                            resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
                                            policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
                                                        gate: gate)))
         }
@@ -265,7 +249,7 @@ public enum CallsignServe {
             let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
                                            resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, policy: policySet, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect, eventLoopAnswers: options.eventLoopAnswers,
+            services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
                                                        gate: gate)))
         }

@@ -31,6 +31,9 @@ public struct ServerConfigurationFile: Sendable {
     /// Rule sets per trunk/peer address (`"policy": {"rules": […]}` in a trunks[] or peers[] entry).
     public var peerPolicyRules: [String: [PolicyRule]]?
     public var internationalSources: [String]?
+    /// How the SIP redirect listeners read UDP: `per-loop` (default; one socket per event loop where
+    /// the kernel can spread datagrams over them) or `one`.
+    public var sipUDPSockets: String?
 
     public init() {}
 
@@ -48,7 +51,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "trunks", "peers", "policy", "postgres"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
             guard let v = object[key] else { return nil }
@@ -56,6 +59,7 @@ public struct ServerConfigurationFile: Sendable {
             return s
         }
         http = try string("http")
+        sipUDPSockets = try string("sip_udp_sockets")
         trust = try string("trust")
         certProfile = try string("cert_profile")
         numbering = try string("numbering")

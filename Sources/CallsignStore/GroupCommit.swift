@@ -20,11 +20,11 @@ import Synchronization
 /// Callers that cannot suspend (a SwiftNIO event loop answering a request on
 /// the thread that read it) use ``enqueue(_:completion:)`` instead: their
 /// records join the same batches, and ``run()`` — a long-lived service task
-/// in the server's service group — leads the batches they start. When the
-/// store can write without suspending (``SynchronousRecording``, SQLite),
-/// ``run()`` leads them from a thread of its own that writes synchronously:
-/// one thread wake-up per batch instead of a task resumption, a hop to the
-/// database queue and a hop back (measured in BENCHMARKS.md).
+/// in the server's service group — leads the batches they start.
+///
+/// This is the traceback path of the PostgreSQL store. With a ``journal``
+/// (the SQLite store) records are made durable by a journal append instead,
+/// and no caller waits for a transaction.
 public final class GroupCommitRecorder: Sendable {
     private enum Outcome: Sendable {
         case written
@@ -68,8 +68,6 @@ public final class GroupCommitRecorder: Sendable {
         /// The lead was handed to the writer while it was not parked.
         var writerHasLead = false
 
-        /// The writer is a thread (``SynchronousRecording``): it is woken through ``GroupCommitRecorder/wake``.
-        var writerIsThread = false
         /// The lead is the writer's, but it is woken only by ``GroupCommitRecorder/wakeDeferredWriter()``
         /// (an event loop queues all the signings it read in one pass before the writer starts).
         var deferredLead = false
@@ -81,20 +79,18 @@ public final class GroupCommitRecorder: Sendable {
                 return .resume(parked)
             }
             writerHasLead = true
-            return writerIsThread ? .signal : nil
+            return nil
         }
     }
 
     /// How a writer handed the lead is woken.
     private enum WriterWake {
         case resume(CheckedContinuation<Bool, Never>)
-        case signal
     }
 
     private func fire(_ wake: WriterWake?) {
         switch wake {
         case .resume(let continuation)?: continuation.resume(returning: true)
-        case .signal?: threadSignal.signal()
         case nil: break
         }
     }
@@ -105,24 +101,18 @@ public final class GroupCommitRecorder: Sendable {
     }
 
     private let state = Mutex(State())
-    private let threadSignal = WriterSignal()
     public let store: any CallsignStore
     /// Most callers joined in one transaction.
     public let maxBatch: Int
-
-    /// Whether ``run()`` writes from a thread of its own when the store
-    /// allows it (``SynchronousRecording``); `false` keeps the task writer.
-    public let writerThread: Bool
 
     /// When set, records are made durable by an append to this journal on
     /// the caller's thread and moved into the store by the journal's own
     /// thread (``run()`` runs it): no caller waits for a transaction.
     public let journal: TracebackJournal?
 
-    public init(store: any CallsignStore, maxBatch: Int = 256, writerThread: Bool = true, journal: TracebackJournal? = nil) {
+    public init(store: any CallsignStore, maxBatch: Int = 256, journal: TracebackJournal? = nil) {
         self.store = store
         self.maxBatch = max(1, maxBatch)
-        self.writerThread = writerThread
         self.journal = journal
     }
 
@@ -253,11 +243,7 @@ public final class GroupCommitRecorder: Sendable {
             await journal.run()
             return
         }
-        if writerThread, let synchronous = store as? any SynchronousRecording {
-            await runThread(synchronous)
-        } else {
-            await runTask()
-        }
+        await runTask()
         stopWriter()
     }
 
@@ -288,110 +274,6 @@ public final class GroupCommitRecorder: Sendable {
             guard go else { break }
             try? await lead([])
         }
-    }
-
-    /// The writer as a thread of its own, writing synchronously; the task
-    /// waits for it and stops it when cancelled.
-    private func runThread(_ synchronous: any SynchronousRecording) async {
-        threadSignal.reset()
-        state.withLock { state in
-            state.writerIsThread = true
-            state.writerRunning = true
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-                let thread = Thread { [self] in
-                    Self.nameThisThread()
-                    while threadSignal.wait() {
-                        while !threadSignal.isStopped, state.withLock({ state in
-                            defer { state.writerHasLead = false }
-                            return state.writerHasLead
-                        }) {
-                            leadSynchronously(synchronous)
-                        }
-                    }
-                    finished.resume()
-                }
-                thread.start()
-            }
-        } onCancel: {
-            threadSignal.stop()
-        }
-        state.withLock { $0.writerIsThread = false }
-    }
-
-    /// The writer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes).
-    public static let threadName = "callsign-writer"
-
-    /// Marks the writer thread (its value is non-nil there only).
-    private static let writerKey: pthread_key_t? = {
-        var key = pthread_key_t()
-        return pthread_key_create(&key, nil) == 0 ? key : nil
-    }()
-
-    /// Whether the calling thread is a writer thread started by ``run()``
-    /// (decided by a thread-specific key, not by the thread's name).
-    public static var currentThreadIsWriter: Bool {
-        guard let key = writerKey else { return false }
-        return pthread_getspecific(key) != nil
-    }
-
-    /// The kernel's name for the calling thread (what `top -H` shows; Linux).
-    public static func currentThreadName() -> String {
-        guard let name = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) else { return "" }
-        return name.trimmingCharacters(in: .newlines)
-    }
-
-    /// Names the thread for the kernel itself, through `/proc/thread-self/comm`
-    /// (a new thread inherits its creator's name on Linux, and Foundation's
-    /// `Thread.name` does not always reach the kernel), and marks it as the writer.
-    static func nameThisThread() {
-        Thread.current.name = threadName
-        if let handle = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
-            try? handle.write(contentsOf: Array(threadName.utf8))
-            try? handle.close()
-        }
-        if let key = writerKey { _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1)) }
-    }
-
-    /// Writes the queued callbacks' records in one transaction on the calling
-    /// thread, answers them, and passes the lead on as ``lead(_:)`` does (to
-    /// this thread again, through ``State/writerHasLead``, when the next in line is a callback).
-    private func leadSynchronously(_ synchronous: any SynchronousRecording) {
-        let batch = state.withLock { state -> [Waiter] in
-            let count = min(state.queue.count, maxBatch)
-            let taken = Array(state.queue.prefix(count))
-            state.queue.removeFirst(count)
-            return taken
-        }
-        var all: [SignedCallRecord] = []
-        for waiter in batch { all += waiter.calls }
-        var failure: (any Error)?
-        if !all.isEmpty {
-            do {
-                try synchronous.recordSynchronously(all)
-            } catch {
-                failure = error
-            }
-        }
-        state.withLock { state in
-            state.batches += 1
-            if failure == nil { state.records += all.count }
-        }
-        for waiter in batch { waiter.finish(failure) }
-        let next = state.withLock { state -> Waiter? in
-            guard let first = state.queue.first else {
-                state.writing = false
-                return nil
-            }
-            if case .callback = first {
-                state.writerHasLead = true  // this thread's loop goes on
-                return nil
-            }
-            state.queue.removeFirst()
-            return first
-        }
-        if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
     }
 
     /// Stopping: refuse new callbacks, fail the queued ones, and pass on a lead handed to the writer.
@@ -477,15 +359,6 @@ public final class GroupCommitRecorder: Sendable {
         }
         return state.withLock { ($0.batches, $0.records) }
     }
-}
-
-/// A store that can write traceback records without suspending, from a
-/// thread of its own: the group-commit writer thread of
-/// ``GroupCommitRecorder/run()`` (SQLite, whose writes are synchronous
-/// underneath anyway).
-public protocol SynchronousRecording: Sendable {
-    /// Writes `calls` in one transaction, returning once it committed.
-    func recordSynchronously(_ calls: [SignedCallRecord]) throws
 }
 
 /// Wakes a writer thread (the group-commit writer, the traceback journal's

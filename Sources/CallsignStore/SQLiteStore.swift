@@ -5,7 +5,7 @@ import Synchronization
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
-public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJournalTarget {
+public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
     public let pool: DatabasePool
     /// The database file (the checkpoint connection opens it too).
     private let path: String
@@ -362,31 +362,11 @@ public final class SQLiteStore: CallsignStore, SynchronousRecording, TracebackJo
         try await pool.write { db in try Self.insert(calls, db) }
     }
 
-    /// ``record(_:)`` without suspending, for the group-commit writer thread
-    /// (GRDB runs the transaction on the calling thread's behalf, serialized
-    /// with every other write). The hot loop of the server's signings: the
-    /// transaction statements are prepared once, and the records are bound
-    /// straight to SQLite (no `StatementArguments` per record).
-    public func recordSynchronously(_ calls: [SignedCallRecord]) throws {
-        guard !calls.isEmpty else { return }
-        try pool.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
-            do {
-                let insert = try db.cachedStatement(sql: Self.insertSQL)
-                for call in calls { try Self.insertBound(call, insert, db) }
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-            } catch {
-                if db.isInsideTransaction { try? db.rollback() }
-                throw error
-            }
-        }
-    }
-
     private static let insertSQL = """
         INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
         """
 
-    private static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
+    static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
         // One prepared statement for the batch (and kept by the connection for the next one).
         let insert = try db.cachedStatement(sql: insertSQL)
         for call in calls { try insertBound(call, insert, db) }

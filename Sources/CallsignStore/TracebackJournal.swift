@@ -326,6 +326,19 @@ public final class TracebackJournal: Sendable {
 
     // MARK: Moving records into the store (a thread of its own)
 
+    /// The indexer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes).
+    public static let threadName = "callsign-journal"
+
+    /// Names the calling thread for the kernel, through `/proc/thread-self/comm`
+    /// (Foundation's `Thread.name` does not always reach it).
+    static func nameThisThread() {
+        Thread.current.name = threadName
+        if let handle = FileHandle(forWritingAtPath: "/proc/thread-self/comm") {
+            try? handle.write(contentsOf: Array(threadName.utf8))
+            try? handle.close()
+        }
+    }
+
     /// Moves appended records into the store every ``interval`` (sooner when
     /// ``eagerBatch`` wait) from a thread of its own, until the task is
     /// cancelled; then moves the rest, closes the journal (later appends
@@ -336,7 +349,7 @@ public final class TracebackJournal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 let thread = Thread { [self] in
-                    GroupCommitRecorder.nameThisThread()
+                    Self.nameThisThread()
                     indexLoop()
                     finished.resume()
                 }

@@ -124,13 +124,27 @@ struct CLITests {
         #expect(try await CLI.callsign("speed", "--seconds", "0").status == 64)
     }
 
-    @Test("serve refuses a WAL limit out of range and unknown two-valued option values with a one-line error and exit 2, before it opens anything")
+    @Test("serve refuses out-of-range bounds and a bad sip_udp_sockets with a one-line error and exit 2, before it opens anything")
     func serveOptionErrors() async throws {
-        for arguments in [["--sqlite-wal-limit", "0"], ["--sqlite-wal-limit", "65537"], ["--sqlite-checkpoints", "sometimes"],
-                          ["--traceback-writer", "process"], ["--traceback-journal", "fsync"], ["--hot-path-parser", "regex"]] {
+        for arguments in [["--http-idle-timeout", "0"], ["--http-max-connections", "0"], ["--sip-max-in-flight", "1000001"]] {
             let output = try await run(CLI.path, ["serve", "--data", "/nonexistent/callsign-data"] + arguments, timeout: 20)
             #expect(output.status == 2, "\(arguments): \(output.stderr)")
             #expect(output.stderr.contains(arguments[0]), "\(output.stderr)")
+        }
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-config-\(UUID().uuidString).json")
+        try #"{"sip_udp_sockets":"sometimes"}"#.write(to: config, atomically: true, encoding: .utf8)
+        let output = try await run(CLI.path, ["serve", "--data", "/nonexistent/callsign-data", "--config", config.path], timeout: 20)
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("sip_udp_sockets must be per-loop or one"), "\(output.stderr)")
+    }
+
+    @Test("the benchmark A/B switches are not product options: serve refuses them as unknown")
+    func noBenchmarkSwitches() async throws {
+        for option in ["--event-loop-answers", "--hot-path-parser", "--traceback-journal", "--traceback-writer", "--sqlite-checkpoints",
+                       "--sqlite-wal-limit", "--sip-udp-sockets"] {
+            let output = try await run(CLI.path, ["serve", "--data", "/nonexistent/callsign-data", option, "on"], timeout: 20)
+            #expect(output.status == 64, "\(option): \(output.stderr)")
+            #expect(output.stderr.contains("Unknown option"), "\(output.stderr)")
         }
     }
 

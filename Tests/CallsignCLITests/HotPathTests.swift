@@ -23,10 +23,11 @@ struct HotPathTests {
         let recorder: GroupCommitRecorder
 
         /// - Parameters:
-        ///   - journal: signings made durable by the store's traceback journal (as `serve` does) instead of group commits.
-        ///   - raw: hot requests read from bytes in front of NIO's decoder (``RawHotPathHandler``), as `serve` does.
-        init(journal: Bool = false, raw: Bool = true) async throws {
+        ///   - journal: signings made durable by the store's traceback journal (the SQLite store's path in `serve`)
+        ///     instead of group commits (the PostgreSQL store's path).
+        init(journal: Bool = false, signer: (any IdentitySigning)? = nil) async throws {
             var fixture = try await ServerFixture()
+            if let signer { fixture.service.signer = signer }
             let recorder = GroupCommitRecorder(store: fixture.store, journal: journal ? try fixture.store.openJournal() : nil)
             fixture.service.recorder = recorder
             // An hour, not the server's 5 s: on a loaded machine a test can outlast 5 s, and an expired
@@ -34,7 +35,7 @@ struct HotPathTests {
             fixture.service.tokenCache = CustomerCache(lifetime: 3_600)
             self.fixture = fixture
             self.recorder = recorder
-            hotPath = RESTHotPath(service: fixture.service, rawRequests: raw, now: { now() })
+            hotPath = RESTHotPath(service: fixture.service, now: { now() })
         }
 
         func application() -> some ApplicationProtocol {
@@ -61,9 +62,9 @@ struct HotPathTests {
     }
 
     @Test("a signing with a cached token is answered on the event loop after its traceback record is durable; it verifies there once the chain is warm",
-          arguments: [(false, true), (true, true), (false, false), (true, false)])
-    func signAndVerifyOnTheEventLoop(journal: Bool, raw: Bool) async throws {
-        let live = try await Live(journal: journal, raw: raw)
+          arguments: [false, true])
+    func signAndVerifyOnTheEventLoop(journal: Bool) async throws {
+        let live = try await Live(journal: journal)
         let fixture = live.fixture
         try await live.run { client in
             // First signing: the token is not cached yet, so the router answers (and caches it).
@@ -101,9 +102,40 @@ struct HotPathTests {
             let failed = try #require(try json(mismatch.body)["verificationResponse"] as? [String: Any])
             #expect(failed["verstat"] as? String == "TN-Validation-Failed")
             #expect(failed["reasoncode"] as? Int == 438)
-            // Read from bytes in front of NIO's decoder, or all through it: the same answers.
-            #expect(live.hotPath.answeredFromBytes == (raw ? (journal ? 3 : 2) : 0))
         }
+    }
+
+    /// Counts the signatures made through it.
+    final class CountingSigner: IdentitySigning {
+        let inner: any IdentitySigning
+        let count = Atomic(0)
+
+        init(_ inner: any IdentitySigning) { self.inner = inner }
+
+        func sign(_ request: SigningRequest) throws -> IdentityHeader {
+            count.add(1, ordering: .relaxed)
+            return try inner.sign(request)
+        }
+    }
+
+    @Test("each REST signing is ES256-signed exactly once, through the router and on the fast path, with the journal (the SQLite store's path) and with group commits (the PostgreSQL store's path)",
+          arguments: [true, false])
+    func oneSignaturePerSigning(journal: Bool) async throws {
+        let fixture = try await ServerFixture()
+        let counting = CountingSigner(fixture.service.signer)
+        try await fixture.server.stop()
+        let live = try await Live(journal: journal, signer: counting)
+        try await live.run { client in
+            for index in 0..<20 {
+                let orig = "1215555" + String(format: "%04d", 2000 + index)
+                let signed = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(orig: orig), token: live.fixture.bankToken)
+                #expect(signed.status == .ok)
+            }
+            #expect(live.hotPath.answered == 19, "the first signing (token not cached) goes through the router, the rest on the fast path")
+            let traced = try await live.fixture.store.traceback(origid: live.fixture.bank.origid, since: nil, until: nil, limit: 100)
+            #expect(traced.count == 20)
+        }
+        #expect(counting.count.load(ordering: .relaxed) == 20)
     }
 
     @Test("request errors get the router's status and envelope on the hot path", arguments: [
@@ -234,7 +266,7 @@ struct HotPathTests {
             let identity = try #require((try json(signed.body)["signingResponse"] as? [String: Any])?["identity"] as? String)
             let verify = Self.verificationBody(identity)
             _ = try await post(client, "/stir/v1/verification", verify)  // warms the chain (router)
-            let before = live.hotPath.answered, fromBytes = live.hotPath.answeredFromBytes
+            let before = live.hotPath.answered
             let chunks = String(verify.utf8.count, radix: 16) + "\r\n" + verify + "\r\n0\r\n\r\n"
             let chunked = "POST /stir/v1/verification HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "X-RequestID: C\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
@@ -250,16 +282,15 @@ struct HotPathTests {
             #expect(out.components(separatedBy: "TN-Validation-Passed").count == 3, "\(out)")
             // ATIS-1000082 §5.1 asks for Content-Length: a chunked body gets 411 SVC4007, as it always did.
             #expect(out.contains("HTTP/1.1 411 Length Required") && out.contains("SVC4007"))
-            // V1 from bytes; C and V2 by the handler behind NIO's decoder (the connection is NIO's after the chunked body).
-            #expect(live.hotPath.answered == before + 3)
-            #expect(live.hotPath.answeredFromBytes == fromBytes + 1)
+            // V1 from bytes; C and V2 by the router (the connection is NIO's after the chunked body).
+            #expect(live.hotPath.answered == before + 1)
         }
     }
 
     @Test("requests the router answers, pipelined in one write behind a signing, are all answered in order (none waits for more bytes)",
-          arguments: [(true, true), (true, false), (false, true), (false, false)])
-    func routerRequestsPipelined(journal: Bool, raw: Bool) async throws {
-        let live = try await Live(journal: journal, raw: raw)
+          arguments: [true, false])
+    func routerRequestsPipelined(journal: Bool) async throws {
+        let live = try await Live(journal: journal)
         let fixture = live.fixture
         try await live.run { client in
             let port = try #require(client.port)
@@ -285,12 +316,11 @@ struct HotPathTests {
             let port = try #require(client.port)
             _ = try await post(client, "/stir/v1/signing", ServerFixture.signingBody(), token: fixture.bankToken)
             let request = Self.raw("/stir/v1/signing", ServerFixture.signingBody(orig: "12155550045"), id: "P", token: fixture.bankToken)
-            let before = live.hotPath.answered, fromBytes = live.hotPath.answeredFromBytes
+            let before = live.hotPath.answered
             let out = try Self.pipelined(port: port, [request], count: 1, pieceSize: 7)
             #expect(out.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(out)")
             #expect(out.contains("X-RequestID: P") && out.contains("\"signingResponse\""))
             #expect(live.hotPath.answered == before + 1)
-            #expect(live.hotPath.answeredFromBytes == fromBytes + 1)
             let traced = try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10)
             #expect(traced.contains { $0.orig == "12155550045" })
         }

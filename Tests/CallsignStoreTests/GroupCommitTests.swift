@@ -263,30 +263,15 @@ struct GroupCommitWriterTests {
     }
 }
 
-/// SQLite through a store that can also write synchronously: the recorder's
-/// writer is then a thread of its own (``SynchronousRecording``).
-final class SynchronousControlledStore: CallsignStore, SynchronousRecording {
+/// A store that counts its transactions and can be made to fail them.
+final class CountingStore: CallsignStore {
     let inner: ControlledStore
     let failWrites = Mutex(false)
     let transactions = Mutex(0)
-    let writerThreads = Mutex(Set<String>())
-    let writeDelayMicroseconds = Mutex<UInt32>(2_000)
-    /// While true, synchronous writes wait (a disk that stalls): the test decides who queues behind whom.
-    let holdWrites = Mutex(false)
     let asyncTransactions = Mutex(0)
 
     init() throws { inner = try ControlledStore() }
 
-    func recordSynchronously(_ calls: [SignedCallRecord]) throws {
-        transactions.withLock { $0 += 1 }
-        writerThreads.withLock { _ = $0.insert(GroupCommitRecorder.currentThreadIsWriter ? GroupCommitRecorder.currentThreadName() : "not the writer thread") }
-        usleep(writeDelayMicroseconds.withLock { $0 })  // a slow disk: callers pile up behind the write
-        while holdWrites.withLock({ $0 }) { usleep(200) }
-        if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
-        try inner.inner.recordSynchronously(calls)
-    }
-
-    /// The suspending path, counted alike.
     func record(_ calls: [SignedCallRecord]) async throws {
         transactions.withLock { $0 += 1 }
         asyncTransactions.withLock { $0 += 1 }
@@ -316,110 +301,13 @@ final class SynchronousControlledStore: CallsignStore, SynchronousRecording {
     func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
 }
 
-@Suite("Group commit from the writer thread (stores that write synchronously)")
-struct GroupCommitWriterThreadTests {
+@Suite("Group commit with a deferred wake (an event loop queues a pass's signings, then wakes the writer once)")
+struct GroupCommitDeferredWakeTests {
     typealias Completions = GroupCommitWriterTests.Completions
-
-    @Test("queued records are written by the writer thread in shared transactions, each completion after its record is readable")
-    func threadWritesBatches() async throws {
-        let store = try SynchronousControlledStore()
-        let recorder = GroupCommitRecorder(store: store)
-        let completions = Completions()
-        let readable = Mutex(0)
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            for index in 0..<300 {
-                #expect(recorder.enqueue([GroupCommitTests.call(index)]) { result in
-                    // Answered: the record is in the database now (read on this thread, synchronously).
-                    let count = (try? store.inner.inner.pool.read { db in
-                        try Int.fetchOne(db, sql: "SELECT count(*) FROM signed_call WHERE time = ?", arguments: [1_700_000_000 + index])
-                    }) ?? 0
-                    if count == 1 { readable.withLock { $0 += 1 } }
-                    completions.add(index, (try? result.get()) != nil)
-                })
-            }
-            try await completions.wait(for: 300)
-        }
-        #expect(completions.results.withLock { $0.count == 300 && $0.values.allSatisfy { $0 } })
-        #expect(readable.withLock { $0 } == 300)
-        #expect(try await store.stored().count == 300)
-        #expect(store.writerThreads.withLock { $0 } == [GroupCommitRecorder.threadName])
-        let transactions = store.transactions.withLock { $0 }
-        #expect(transactions < 100, "\(transactions) transactions for 300 records")
-        #expect(recorder.statistics.batches == transactions)
-        #expect(!recorder.acceptsCallbacks)
-    }
-
-    @Test("a failed synchronous transaction fails its callers, and the writer thread goes on with the next batch")
-    func threadFailureReachesCallbacks() async throws {
-        let store = try SynchronousControlledStore()
-        let recorder = GroupCommitRecorder(store: store)
-        let completions = Completions()
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            store.failWrites.withLock { $0 = true }
-            _ = recorder.enqueue([GroupCommitTests.call(1)]) { result in completions.add(1, (try? result.get()) != nil) }
-            try await completions.wait(for: 1)
-            store.failWrites.withLock { $0 = false }
-            _ = recorder.enqueue([GroupCommitTests.call(2)]) { result in completions.add(2, (try? result.get()) != nil) }
-            try await completions.wait(for: 2)
-        }
-        #expect(completions.results.withLock { $0 } == [1: false, 2: true])
-        #expect(try await store.stored().map(\.orig) == [GroupCommitTests.call(2).orig])
-    }
-
-    @Test("suspending callers and queued callers pass the lead between them and the writer thread, and all commit")
-    func threadAndTasksShareTheLead() async throws {
-        let store = try SynchronousControlledStore()
-        let recorder = GroupCommitRecorder(store: store)
-        let completions = Completions()
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            // Nobody is writing: a suspending caller leads its own transaction.
-            try await recorder.record([GroupCommitTests.call(2000)])
-            #expect(store.asyncTransactions.withLock { $0 } == 1)
-            // A queued caller hands the lead to the writer thread, whose write stalls
-            // until both kinds of caller have queued behind it.
-            store.holdWrites.withLock { $0 = true }
-            _ = recorder.enqueue([GroupCommitTests.call(100)]) { result in completions.add(100, (try? result.get()) != nil) }
-            while store.transactions.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
-            try await withThrowingTaskGroup(of: Void.self) { callers in
-                for index in 0..<100 {
-                    callers.addTask { try await recorder.record([GroupCommitTests.call(1000 + index)]) }
-                    _ = recorder.enqueue([GroupCommitTests.call(index)]) { result in completions.add(index, (try? result.get()) != nil) }
-                }
-                try await Task.sleep(for: .milliseconds(20))
-                store.holdWrites.withLock { $0 = false }
-                try await callers.waitForAll()
-            }
-            try await completions.wait(for: 101)
-        }
-        #expect(completions.results.withLock { $0.count == 101 && $0.values.allSatisfy { $0 } })
-        #expect(try await store.stored().count == 202)
-        #expect(store.writerThreads.withLock { $0 } == [GroupCommitRecorder.threadName])
-        #expect(recorder.statistics.records == 202)
-    }
-
-    @Test("a stopped writer thread refuses callbacks, and suspending callers still lead their own transactions")
-    func stoppedThread() async throws {
-        let store = try SynchronousControlledStore()
-        let recorder = GroupCommitRecorder(store: store)
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            #expect(recorder.acceptsCallbacks)
-        }
-        #expect(!recorder.acceptsCallbacks)
-        #expect(!recorder.enqueue([GroupCommitTests.call(1)]) { _ in Issue.record("completion must not run") })
-        try await recorder.record([GroupCommitTests.call(7)])
-        #expect(try await store.stored().count == 1)
-        // And it starts again (a service group restarted in tests).
-        let completions = Completions()
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            _ = recorder.enqueue([GroupCommitTests.call(8)]) { result in completions.add(8, (try? result.get()) != nil) }
-            try await completions.wait(for: 1)
-        }
-        #expect(completions.results.withLock { $0 } == [8: true])
-    }
 
     @Test("records queued with a deferred wake wait for wakeDeferredWriter, then commit together in one transaction")
     func deferredWakeBatchesTogether() async throws {
-        let store = try SynchronousControlledStore()
+        let store = try CountingStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
         try await GroupCommitWriterTests.withWriter(recorder) {
@@ -442,7 +330,7 @@ struct GroupCommitWriterThreadTests {
 
     @Test("enqueueDeferringWake: the first record owes the wake, the rest queue behind it, all commit in one transaction; refused once stopped")
     func deferredEnqueueOutcomes() async throws {
-        let store = try SynchronousControlledStore()
+        let store = try CountingStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
         var outcomes: [GroupCommitRecorder.DeferredEnqueue] = []
@@ -464,7 +352,7 @@ struct GroupCommitWriterThreadTests {
 
     @Test("a writer stopped while its wake is deferred fails the queued callbacks, and suspending callers still lead")
     func stopWhileWakeDeferred() async throws {
-        let store = try SynchronousControlledStore()
+        let store = try CountingStore()
         let recorder = GroupCommitRecorder(store: store)
         let completions = Completions()
         try await GroupCommitWriterTests.withWriter(recorder) {
@@ -476,18 +364,5 @@ struct GroupCommitWriterThreadTests {
         try await recorder.record([GroupCommitTests.call(2)])
         recorder.wakeDeferredWriter()
         #expect(try await store.stored().map(\.orig) == [GroupCommitTests.call(2).orig])
-    }
-
-    @Test("writerThread: false keeps the task writer even for a store that writes synchronously")
-    func taskWriterOnRequest() async throws {
-        let store = try SynchronousControlledStore()
-        let recorder = GroupCommitRecorder(store: store, writerThread: false)
-        let completions = Completions()
-        try await GroupCommitWriterTests.withWriter(recorder) {
-            _ = recorder.enqueue([GroupCommitTests.call(3)]) { result in completions.add(3, (try? result.get()) != nil) }
-            try await completions.wait(for: 1)
-        }
-        #expect(completions.results.withLock { $0 } == [3: true])
-        #expect(!store.writerThreads.withLock { $0 }.contains(GroupCommitRecorder.threadName))
     }
 }

@@ -46,12 +46,12 @@ struct SQLiteStoreTests {
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_sequence WHERE name = 'signed_call'") == 0)
         }
         // New records follow the old ones.
-        try store.recordSynchronously([SignedCallRecord(time: 1_800_000_000, orig: "12155550003", dest: ["12125551213"],
-                                                        attestation: .full, origid: Self.origid, customerID: "bank")])
+        try await store.record([SignedCallRecord(time: 1_800_000_000, orig: "12155550003", dest: ["12125551213"],
+                                                 attestation: .full, origid: Self.origid, customerID: "bank")])
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1).first?.orig == "12155550003")
     }
 
-    @Test("the writer thread's direct binds store every field as the suspending path does, empty and non-ASCII text included")
+    @Test("the direct binds store every field, empty and non-ASCII text included")
     func synchronousRecordsMatch() async throws {
         let store = try SQLiteStore(path: try Self.temporaryPath())
         let records = [
@@ -62,8 +62,8 @@ struct SQLiteStoreTests {
             SignedCallRecord(time: 1_800_000_003, orig: "442071234567", dest: ["33123456789"], attestation: .full,
                              origid: Self.origid, customerID: "bank", trunk: nil),
         ]
-        try store.recordSynchronously(records)
-        try store.recordSynchronously([])
+        try await store.record(records)
+        try await store.record([])
         let stored = try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10)
         #expect(stored == records.reversed())
         let (nulls, empties) = try await store.pool.read { db in
@@ -74,7 +74,7 @@ struct SQLiteStoreTests {
         #expect(empties == 1)
     }
 
-    @Test("a failed synchronous insert rolls its whole batch back, and the next batch commits")
+    @Test("a failed insert rolls its whole batch back, and the next batch commits")
     func failedBatchRollsBack() async throws {
         let store = try SQLiteStore(path: try Self.temporaryPath())
         let good = SignedCallRecord(time: 1_800_000_001, orig: "12155550001", dest: ["12125551213"], attestation: .full,
@@ -88,9 +88,9 @@ struct SQLiteStoreTests {
         }
         var bad = good
         bad.orig = "refused"
-        #expect(throws: DatabaseError.self) { try store.recordSynchronously([good, bad]) }
+        await #expect(throws: DatabaseError.self) { try await store.record([good, bad]) }
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10).isEmpty)
-        try store.recordSynchronously([good])
+        try await store.record([good])
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 10) == [good])
     }
 
@@ -103,11 +103,11 @@ struct SQLiteStoreTests {
                              origid: Self.origid, customerID: "bank")
         }
         // One transaction each: at least two pages (table and index) per commit.
-        for index in 0..<700 { try store.recordSynchronously([record(index)]) }
+        for index in 0..<700 { try await store.record([record(index)]) }
         let first = try await store.checkpoint()
         #expect(first.walFrames > 1_200, "SQLite checkpointed by itself: \(first.walFrames) frames in the WAL")
         #expect(first.checkpointed == first.walFrames)
-        try store.recordSynchronously([record(700)])
+        try await store.record([record(700)])
         let second = try await store.checkpoint()
         #expect(second.walFrames < first.walFrames, "the WAL started over after the full checkpoint")
         #expect(try await store.traceback(origid: Self.origid, since: nil, until: nil, limit: 1_000).count == 701)
@@ -122,13 +122,13 @@ struct SQLiteStoreTests {
         let written = Atomic<Int>(0)
         let failures = Atomic<Int>(0)
         let done = Atomic<Bool>(false)
-        // One transaction per record, back to back, from a thread of its own (as the traceback writer does).
+        // One transaction per record, back to back, from a thread of its own (as the journal's indexer does).
         let writer = Thread {
             var index: Int64 = 0
             while !stop.load(ordering: .relaxed) {
                 let record = SignedCallRecord(time: 1_800_000_000 + index, orig: "12155550001", dest: ["12125551213"],
                                               attestation: .full, origid: Self.origid, customerID: "bank")
-                do { try store.recordSynchronously([record]) } catch { failures.add(1, ordering: .relaxed) }
+                do { try store.pool.write { db in try SQLiteStore.insert([record], db) } } catch { failures.add(1, ordering: .relaxed) }
                 index += 1
                 written.add(1, ordering: .relaxed)
             }
