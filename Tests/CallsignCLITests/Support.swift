@@ -115,10 +115,20 @@ private struct Child {
     }
 }
 
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; not in Swift's Glibc module).
+private let closeFromAction: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    // A null handle is RTLD_DEFAULT on glibc: the process's global symbols.
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
+
 /// Starts `argv` with posix_spawn in its own process group, stdin from
 /// /dev/null, stdout/stderr to files, an empty signal mask and default
 /// handlers (test-runner threads block signals, and a child inheriting that
-/// mask ignores SIGTERM).
+/// mask ignores SIGTERM), and no other descriptor of the test process: NIO
+/// accepts connections without close-on-exec, and a child holding a test
+/// server's connection kept it open after the server closed it (a test
+/// waiting for that close saw none while the child lived).
 func spawn(_ executable: String, _ arguments: [String], environment: [String: String], stdout outPath: String,
            stderr errPath: String) throws -> pid_t
 {
@@ -128,6 +138,7 @@ func spawn(_ executable: String, _ arguments: [String], environment: [String: St
     posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&fileActions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&fileActions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    if let closeFrom = closeFromAction { _ = closeFrom(&fileActions, 3) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
