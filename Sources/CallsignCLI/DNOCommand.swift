@@ -45,7 +45,7 @@ struct DNO: AsyncParsableCommand {
             }
             let seconds = Date().timeIntervalSince(started)
             printProgress("")
-            print("imported \(entries.count) entries in \(String(format: "%.1f", seconds)) s")
+            print("imported \(entries.count) \(entries.count == 1 ? "entry" : "entries") in \(String(format: "%.1f", seconds)) s")
         }
     }
 
