@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "CallsignService",
             dependencies: [
-                "Callsign",
+                "Callsign", "CallsignStore",
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
@@ -169,8 +169,9 @@ let package = Package(
         .testTarget(
             name: "CallsignServiceTests",
             dependencies: [
-                "Callsign", "CallsignService",
+                "Callsign", "CallsignService", "CallsignStore",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -298,25 +298,17 @@ public final class RedirectService: Sendable {
             return .refused(Self.response(to: message, status: 400, reason: "Bad Request",
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
-        let decision = policy.evaluate(CallFacts(orig: orig), source: source)
-        if decision.action == .block, let status = decision.sipStatus {
-            CallMetrics.signingRefused("policy", face: .sip)
-            CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: .sip)
-            return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
-                                          extra: [("Reason", decision.reasonHeader ?? "")]))
-        }
-        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: nil)
         let time = now()
-        let header: IdentityHeader
-        do {
-            header = try Signer(key: key, x5u: x5u).sign(SigningRequest(orig: orig, dest: [dest], attestation: attestation,
-                                                                       origid: customer.origid, iat: time))
-        } catch {
+        switch SigningFlow(signer: Signer(key: key, x5u: x5u), policy: policy).sign(customer: customer, orig: orig, dest: [dest], requested: nil,
+                                                                                    iat: time, time: time, source: source, face: .sip) {
+        case .refused(let decision):
+            return .refused(Self.response(to: message, status: decision.sipStatus ?? 603, reason: decision.reasonPhrase ?? "Decline",
+                                          extra: [("Reason", decision.reasonHeader ?? "")]))
+        case .failed:
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
+        case .signed(let signed):
+            return .commit(signed.record, .signed(identity: signed.identity.value, attestation: signed.attestation, origid: signed.origid))
         }
-        let record = SignedCallRecord(time: time, orig: orig, dest: [dest], attestation: attestation,
-                                      origid: customer.origid, customerID: customer.id, trunk: source)
-        return .commit(record, .signed(identity: header.value, attestation: attestation, origid: customer.origid))
     }
 
     /// A signing answered once its traceback record committed (``Step/afterCommit(_:)``).
@@ -436,13 +428,10 @@ public final class RedirectService: Sendable {
         if identities.isEmpty && requireIdentity {
             verdict.error = VerificationError(.missingIdentity, "no Identity header")
         }
-        CallMetrics.verified(verstat: verdict.verstat.rawValue, reason: verdict.error?.code.rawValue, face: .sip)
         var extra: [(String, String)] = []
         let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
-        let decision = policy.evaluate(CallFacts(orig: tn, verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil),
-                                       source: source)
+        let decision = VerificationFlow(policy: policy).judge(verdict, orig: tn, source: source, face: .sip)
         if decision.action == .block, let status = decision.sipStatus {
-            CallMetrics.policyBlocked(rule: decision.rule, stage: .verify, face: .sip)
             return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
                                           extra: [("Reason", decision.reasonHeader ?? "")]))
         }

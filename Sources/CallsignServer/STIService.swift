@@ -278,22 +278,13 @@ public struct STIService: Sendable {
             return .answer(error)
         }
 
-        let decision = policy.evaluate(CallFacts(orig: orig), source: nil)
-        if decision.action == .block {
-            CallMetrics.signingRefused("policy", face: .rest)
-            CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: .rest)
-            return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
+        switch SigningFlow(signer: signer, policy: policy).sign(customer: customer, orig: orig, dest: dest, requested: requested, iat: iat,
+                                                                time: time, source: nil, face: .rest) {
+        case .refused(let decision): return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
+        case .failed: return .answer(.error("POL5000"))
+        case .signed(let signed):
+            return .commit(signed.record, .signed(identity: signed.identity.value, attest: signed.attestation.rawValue, origid: signed.origid))
         }
-        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
-        let header: IdentityHeader
-        do {
-            header = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
-        } catch {
-            return .answer(.error("POL5000"))
-        }
-        let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation,
-                                      origid: customer.origid, customerID: customer.id)
-        return .commit(record, .signed(identity: header.value, attest: attestation.rawValue, origid: customer.origid))
     }
 
     /// `POST /stir/v1/verification` (ATIS-1000082 §5.3). Verification failures
@@ -372,9 +363,8 @@ public struct STIService: Sendable {
         }
         if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
         // Anti-spoofing policy after verification: a structured result (the SIP faces answer 603/608).
-        let decision = policy.evaluate(CallFacts(orig: TelephoneNumber.canonicalNumber(from, policy: numbering), verstat: verdict.verstat,
-                                                 attestation: verdict.isValid ? verdict.attestation : nil), source: nil)
-        if decision.action == .block { CallMetrics.policyBlocked(rule: decision.rule, stage: .verify, face: .rest) }
+        let decision = VerificationFlow(policy: policy).judge(verdict, orig: TelephoneNumber.canonicalNumber(from, policy: numbering),
+                                                              source: nil, face: .rest)
         var result = JSONObject(["action": .string(decision.action.rawValue)])
         if let rule = decision.rule { result["rule"] = .string(rule) }
         if let reason = decision.reason { result["reason"] = .string(reason) }
@@ -386,7 +376,6 @@ public struct STIService: Sendable {
             response["reasontext"] = .string(error.reasonPhrase)
             response["reasondesc"] = .string("\(error.code.rawValue): \(error.detail)")
         }
-        CallMetrics.verified(verstat: verdict.verstat.rawValue, reason: verdict.error?.code.rawValue, face: .rest)
         return APIResponse(status: 200, body: JSONObject(["verificationResponse": .object(response)]))
     }
 }

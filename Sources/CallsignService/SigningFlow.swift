@@ -1,0 +1,63 @@
+public import Callsign
+public import CallsignStore
+
+/// The STI-AS decision for one call once its customer is known and its
+/// numbers are canonical (ATIS-1000074 §5.3): the policy in force, the
+/// attestation the customer is owed, the ES256 signature, and the traceback
+/// record to make durable before answering. Every signing face (REST, the
+/// SIP redirect, the SIP proxy) calls it and renders its outcome.
+public struct SigningFlow: Sendable {
+    /// Signs the PASSporT (ATIS-1000074 §5.3.3).
+    public var signer: any IdentitySigning
+    /// The anti-spoofing rules in force.
+    public var policy: PolicySet
+
+    public init(signer: any IdentitySigning, policy: PolicySet) {
+        self.signer = signer
+        self.policy = policy
+    }
+
+    /// A signed call: the Identity header, what was signed, and its traceback record.
+    public struct Signed: Sendable {
+        public var identity: IdentityHeader
+        public var attestation: PASSporT.Attestation
+        public var origid: String
+        /// To make durable before the call is answered (ATIS-1000074 §5.3: traceback by origid).
+        public var record: SignedCallRecord
+    }
+
+    public enum Outcome: Sendable {
+        /// A rule blocked the call: nothing was signed.
+        case refused(PolicyDecision)
+        /// The signature could not be made.
+        case failed
+        case signed(Signed)
+    }
+
+    /// Decides and signs a call of `customer` from `orig` to `dest` (canonical).
+    /// - Parameters:
+    ///   - requested: the attestation the caller asked for, only ever lowered (``AttestationPolicy``).
+    ///   - iat: the PASSporT's issued-at time; `time` is when the call was signed (the record's time).
+    ///   - source: the SIP source address (its own rules and ingress apply), `nil` on REST.
+    ///   - face: the face that answers, for the counters.
+    public func sign(customer: Customer, orig: String, dest: [String], requested: PASSporT.Attestation?, iat: Int64, time: Int64,
+                     source: String?, face: CallMetrics.Face) -> Outcome
+    {
+        let decision = policy.evaluate(CallFacts(orig: orig), source: source)
+        if decision.action == .block {
+            CallMetrics.signingRefused("policy", face: face)
+            CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: face)
+            return .refused(decision)
+        }
+        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
+        let identity: IdentityHeader
+        do {
+            identity = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
+        } catch {
+            return .failed
+        }
+        let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
+                                      customerID: customer.id, trunk: source)
+        return .signed(Signed(identity: identity, attestation: attestation, origid: customer.origid, record: record))
+    }
+}
