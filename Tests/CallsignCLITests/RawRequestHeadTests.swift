@@ -1,4 +1,8 @@
 @testable import CallsignServer
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 /// The request heads the raw hot path reads itself (RFC 9112): what it
@@ -121,5 +125,79 @@ struct RawRequestHeadTests {
             }
         }
         #expect(framed > 1_000)  // the mutations leave many heads intact: the test reaches the field parsing
+    }
+
+    /// What NIO's HTTP/1 decoder makes of `bytes`: the head, or `nil` when it refuses them.
+    static func nioHead(_ bytes: [UInt8]) -> HTTPRequestHead? {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        defer { _ = try? channel.finish() }
+        do {
+            try channel.writeInbound(ByteBuffer(bytes: bytes))
+            if case .head(let head)? = try channel.readInbound(as: HTTPServerRequestPart.self) { return head }
+        } catch {
+            return nil
+        }
+        return nil
+    }
+
+    /// A head the raw reader frames as hot is one NIO accepts, framed the same way: method, target, no
+    /// Transfer-Encoding, the same Content-Length (none: no body), one Host (request smuggling needs two readers that differ).
+    static func agreesWithNIO(_ bytes: [UInt8]) -> Bool {
+        let parsed = bytes.withUnsafeBytes { RawRequestHead.parse($0, maxHeadBytes: 16 * 1024) }
+        guard case .head(let head) = parsed, head.hot else { return true }
+        guard let nio = nioHead(Array(bytes.prefix(head.headLength + head.contentLength))) else { return false }
+        return nio.method == .POST && nio.uri == (head.verification ? "/stir/v1/verification" : "/stir/v1/signing")
+            && nio.version == .http1_1 && !nio.headers.contains(name: "transfer-encoding")
+            && nio.headers["content-length"].compactMap { Int($0.trimmingCharacters(in: [" "])) } == (head.hasContentLength ? [head.contentLength] : [])
+            && nio.headers["host"].count == 1
+    }
+
+    @Test("the request-smuggling shapes are never framed as hot where NIO's decoder would refuse or frame them otherwise", arguments: [
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\nHost: x\nContent-Length: 2\n\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 0x2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length:\t2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\n\u{0}Content-Length: 2\r\n\r\n{}",
+        "POST  /stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        "POST http://x/stir/v1/signing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+        "POST /stir/v1/signing HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\nContent-Length: 2\r\n\r\n{}",
+    ])
+    func smugglingShapes(_ request: String) {
+        #expect(Self.agreesWithNIO(Array(request.utf8)))
+    }
+
+    @Test("20,000 mutated requests: every head the raw reader frames as hot, NIO's decoder accepts with the same framing")
+    func differentialAgainstNIO() {
+        var random = Seeded(state: 0x5DEE_CE66_D1CE_4E5B)
+        let base = Array(("POST /stir/v1/verification HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 9\r\nX-RequestID: r1\r\n\r\n{\"a\":\"b\"}").utf8)
+        let alphabet: [UInt8] = Array(" :\r\n\t,;-0123456789+TransfrEncodigchukClt".utf8) + [0x00, 0x7F, 0x80]
+        var hot = 0
+        for round in 0..<20_000 {
+            var bytes = base
+            for _ in 0..<(1 + round % 3) {
+                let at = Int.random(in: 0...bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0 where at < bytes.count: bytes[at] = alphabet[Int.random(in: 0..<alphabet.count, using: &random)]
+                case 1 where at < bytes.count: bytes.remove(at: at)
+                default: bytes.insert(alphabet[Int.random(in: 0..<alphabet.count, using: &random)], at: at)
+                }
+            }
+            let parsed = bytes.withUnsafeBytes { RawRequestHead.parse($0, maxHeadBytes: 16 * 1024) }
+            if case .head(let head) = parsed, head.hot { hot += 1 }
+            #expect(Self.agreesWithNIO(bytes), "\(String(decoding: bytes, as: UTF8.self).debugDescription)")
+        }
+        #expect(hot > 1_000)  // many mutations leave the request hot: the comparison is exercised
     }
 }
