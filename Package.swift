@@ -61,6 +61,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The lab STI-CA (development mode, `callsign ca`) and test doubles: not the core.
+        .target(
+            name: "CallsignLab",
+            dependencies: [
+                "Callsign",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The decision flow shared by every face: the anti-spoofing policy in force
         // and the counters of call decisions. No NIO, no sockets.
         .target(
@@ -112,7 +123,7 @@ let package = Package(
         .target(
             name: "CallsignServer",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignService", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
+                "Callsign", "CallsignFetch", "CallsignLab", "CallsignService", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -137,6 +148,7 @@ let package = Package(
             dependencies: [
                 "Callsign",
                 "CallsignFetch",
+                "CallsignLab",
                 "CallsignService",
                 "CallsignStore",
                 "CallsignServer",
@@ -158,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "CallsignTests",
             dependencies: [
-                "Callsign",
+                "Callsign", "CallsignLab",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -197,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "CallsignCLITests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignService", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
+                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignLab", "CallsignService", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -219,7 +231,7 @@ if Context.environment["CALLSIGN_FUZZ"] != nil {
     let harnesses: [(String, [Target.Dependency])] = [
         ("identity", ["Callsign"]), ("passport", ["Callsign"]), ("json", ["Callsign"]), ("date", ["Callsign"]),
         ("tnauthlist", ["Callsign"]), ("dno", ["Callsign"]),
-        ("certificate", ["Callsign", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
+        ("certificate", ["Callsign", "CallsignLab", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
                          .product(name: "X509", package: "swift-certificates")]),
         ("sip", ["CallsignSIP", nio("NIOCore"), nio("NIOEmbedded")]),
         ("rest", ["Callsign", "CallsignServer", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOHTTP1")]),

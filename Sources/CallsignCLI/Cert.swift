@@ -1,3 +1,4 @@
+import CallsignLab
 import ArgumentParser
 import Callsign
 import Crypto

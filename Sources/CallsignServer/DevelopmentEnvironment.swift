@@ -1,3 +1,4 @@
+import CallsignLab
 public import Callsign
 public import CallsignStore
 public import Crypto

@@ -1,3 +1,4 @@
+import CallsignLab
 import Callsign
 import CallsignServer
 import CallsignStore

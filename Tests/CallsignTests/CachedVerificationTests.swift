@@ -1,4 +1,5 @@
 import Callsign
+import CallsignLab
 import Crypto
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import CallsignLab
 @testable import Callsign
 import Crypto
 import Foundation

@@ -1,3 +1,4 @@
+public import Callsign
 public import Crypto
 public import SwiftASN1
 public import X509

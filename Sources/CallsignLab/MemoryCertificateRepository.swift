@@ -1,3 +1,4 @@
+public import Callsign
 import Synchronization
 
 /// A certificate repository held in memory (URL → body): for tests,
