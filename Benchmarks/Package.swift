@@ -19,6 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Callsign", package: "Callsign"),
                 .product(name: "CallsignSIP", package: "Callsign"),
+                .product(name: "CallsignLab", package: "Callsign"),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

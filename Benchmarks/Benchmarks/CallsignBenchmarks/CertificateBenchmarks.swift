@@ -1,5 +1,6 @@
 import Benchmark
 import Callsign
+import CallsignLab
 import Crypto
 import SwiftASN1
 import X509
