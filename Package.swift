@@ -119,17 +119,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // `callsign serve`: the ATIS-1000082 REST API on Hummingbird 2, the lab
-        // certificate repository, metrics, service lifecycle.
+        // The ATIS-1000082 REST face on Hummingbird 2: the router, the one fast path
+        // of the two STI endpoints, connection bounds, response encoding.
         .target(
-            name: "CallsignServer",
+            name: "CallsignHTTP",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignLab", "CallsignService", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
+                "Callsign", "CallsignService", "CallsignStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `callsign serve` as an application: configuration, development setup,
+        // the SIP listeners, and `buildApplication`, which wires every module
+        // into one service group.
+        .target(
+            name: "CallsignApp",
+            dependencies: [
+                "Callsign", "CallsignFetch", "CallsignHTTP", "CallsignLab", "CallsignService", "CallsignStore", "CallsignStorePostgres", "CallsignSIP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -152,7 +168,9 @@ let package = Package(
                 "CallsignLab",
                 "CallsignService",
                 "CallsignStore",
-                "CallsignServer",
+                "CallsignHTTP",
+                "CallsignSIP",
+                "CallsignApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -207,11 +225,59 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers of the test targets below: child processes with time limits,
+        // test ports, the peers, a scriptable HTTP server.
+        .target(
+            name: "CallsignTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/CallsignTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CallsignFetchTests",
+            dependencies: [
+                "Callsign", "CallsignFetch", "CallsignTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CallsignHTTPTests",
+            dependencies: [
+                "Callsign", "CallsignFetch", "CallsignHTTP", "CallsignLab", "CallsignService", "CallsignStore", "CallsignTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CallsignAppTests",
+            dependencies: [
+                "Callsign", "CallsignApp", "CallsignHTTP", "CallsignService", "CallsignStore", "CallsignTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CallsignCLITests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignLab", "CallsignService", "CallsignStore", "CallsignServer", "CallsignSIP", "callsign",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Callsign", "CallsignFetch", "CallsignCLI", "CallsignLab", "CallsignService", "CallsignStore", "CallsignApp", "CallsignHTTP",
+                "CallsignSIP", "CallsignTestSupport", "callsign",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -235,8 +301,8 @@ if Context.environment["CALLSIGN_FUZZ"] != nil {
         ("certificate", ["Callsign", "CallsignLab", .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
                          .product(name: "X509", package: "swift-certificates")]),
         ("sip", ["CallsignSIP", nio("NIOCore"), nio("NIOEmbedded")]),
-        ("rest", ["Callsign", "CallsignServer", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOHTTP1")]),
-        ("config", ["CallsignServer"]),
+        ("rest", ["Callsign", "CallsignHTTP", nio("NIOCore"), nio("NIOEmbedded"), nio("NIOHTTP1")]),
+        ("config", ["CallsignApp"]),
     ]
     package.targets.append(.target(name: "FuzzDriver", path: "Fuzz/Driver"))
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["FuzzDriver"], path: "Fuzz/Support", swiftSettings: swiftSettings))

@@ -1,4 +1,4 @@
-import CallsignServer
+import CallsignApp
 import FuzzSupport
 
 /// `serve`'s configuration file (JSON): any text is read or refused with an

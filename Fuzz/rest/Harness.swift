@@ -1,6 +1,6 @@
 import Callsign
 import Foundation
-@testable import CallsignServer
+@testable import CallsignHTTP
 import FuzzSupport
 import NIOCore
 import NIOEmbedded

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Callsign
-import CallsignServer
+import CallsignApp
 import CallsignService
 import CallsignStore
 import Foundation

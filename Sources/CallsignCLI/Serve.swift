@@ -1,6 +1,7 @@
 import ArgumentParser
 import Callsign
-import CallsignServer
+import CallsignApp
+import CallsignHTTP
 import CallsignService
 import CallsignSIP
 import Foundation

@@ -1,6 +1,7 @@
 public import NIOCore
 import Synchronization
 import CallsignStore
+public import CallsignService
 
 /// Frames SIP messages on a stream (TCP, RFC 3261 §18.3): headers up to the
 /// empty line, then exactly Content-Length bytes of body. CRLF keep-alives

@@ -1,6 +1,7 @@
 public import NIOCore
 import Synchronization
 import CallsignStore
+public import CallsignService
 import Metrics
 
 /// The UDP transport of a redirect listener: one datagram = one message

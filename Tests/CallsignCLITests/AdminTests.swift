@@ -1,5 +1,6 @@
+import CallsignTestSupport
 import Callsign
-import CallsignServer
+import CallsignApp
 import CallsignService
 import CallsignStore
 import Foundation
@@ -57,38 +58,6 @@ struct AdminTests {
         #expect(none.status == 1)
         let window = try await CLI.callsign("traceback", "--data", dir.path, "--origid", bank.origid, "--until", "1700000000")
         #expect(window.stdout.contains("no calls"))
-    }
-
-    @Test("REST verification returns the policy's structured result")
-    func restVerificationPolicy() async throws {
-        let fixture = try await ServerFixture()
-        let signed = await fixture.service.sign(body: Array(ServerFixture.signingBody().utf8), bearerToken: fixture.bankToken)
-        let identity = try #require(signed.body["signingResponse"]?.objectValue?["identity"]?.stringValue)
-        // The number is listed after the call was signed: the verifying side's policy blocks it.
-        var service = fixture.service
-        service.policy = PolicySet(.init(rules: [.doNotOriginate()], fileDNO: DNOList(numbers: ["12155550042"])))
-        let body = #"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":\#(now()),"identity":"\#(identity)"}}"#
-        let verified = await service.verify(body: Array(body.utf8))
-        let policy = try #require(verified.body["verificationResponse"]?.objectValue?["policy"]?.objectValue)
-        #expect(policy["action"] == .string("block"))
-        #expect(policy["rule"] == .string("do-not-originate"))
-        #expect(policy["sipcode"] == .integer(603))
-        try await fixture.server.stop()
-    }
-
-    @Test("REST signing of a number on the DNO list is refused with 403 POL4003 naming the rule, and nothing is signed or recorded")
-    func signingRefusedByPolicy() async throws {
-        var fixture = try await ServerFixture()
-        var service = fixture.service
-        service.policy = PolicySet(storedDNO: DNOList(numbers: ["12155550042"]))
-        fixture = fixture.with(service: service)
-        let body = ServerFixture.signingBody()
-        let response = await fixture.service.sign(body: Array(body.utf8), bearerToken: fixture.bankToken)
-        #expect(response.status == 403)
-        #expect(JSONWriter.pretty(.object(response.body)).contains("POL4003"))
-        #expect(JSONWriter.pretty(.object(response.body)).contains("do-not-originate"))
-        #expect(try await fixture.store.traceback(origid: fixture.bank.origid, since: nil, until: nil, limit: 10).isEmpty)
-        try await fixture.server.stop()
     }
 
     @Test("policy test explains the rules from the configuration file, with its DNO list, and exits 1 on a block")

@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -94,9 +95,9 @@ struct DecisionAgreementTests {
 
     /// REST signing of `orig`: the HTTP status and body.
     static func restSign(_ running: Running, orig: String) async throws -> (Int, String) {
-        let connection = try HTTPLimitsTests.Connection(port: running.http)
+        let connection = try TestConnection(port: running.http)
         let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"\#(orig)"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
-        connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(running.token)\r\n", body: body))
+        connection.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(running.token)\r\n", body: body))
         let answer = await connection.readToEnd().text
         return (answer.hasPrefix("HTTP/1.1 ") ? Int(answer.dropFirst(9).prefix(3)) ?? 0 : 0, answer)
     }
@@ -104,7 +105,7 @@ struct DecisionAgreementTests {
     /// What the signing proxy does with an INVITE from `orig`: its refusal's status, or 0 when the INVITE
     /// reached the next hop with an Identity header (nil: neither within 3 s).
     static func proxyOutcome(_ running: Running, orig: String, branch: String) async -> Int? {
-        await HTTPLimitsTests.Connection.offPool {
+        await TestConnection.offPool {
             guard let caller = try? UDPSocket() else { return nil }
             caller.send(ProbeTests.invite(branch: branch, from: "+" + orig), to: running.proxy)
             for _ in 0..<60 {

@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import CallsignStore
 import Foundation
 import Testing

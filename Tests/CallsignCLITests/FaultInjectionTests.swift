@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ struct FaultInjectionTests {
 
     /// `count` TCP connections to `port` that send nothing: their descriptors (closed by the caller).
     static func idleConnections(_ count: Int, port: Int) async -> [Int32] {
-        await HTTPLimitsTests.Connection.offPool {
+        await TestConnection.offPool {
             var descriptors: [Int32] = []
             for _ in 0..<count {
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -44,7 +45,7 @@ struct FaultInjectionTests {
 
     /// How many of `descriptors` the server has closed (a read returns 0 or fails with a reset).
     static func closedByServer(_ descriptors: [Int32]) async -> Int {
-        await HTTPLimitsTests.Connection.offPool {
+        await TestConnection.offPool {
             var closed = 0
             var byte: UInt8 = 0
             for fd in descriptors {
@@ -92,7 +93,7 @@ struct FaultInjectionTests {
             #expect(closed >= held.count * 9 / 10, "\(name): \(closed) of \(held.count) closed by the server")
         }
         // Service continues: health and a signing on new connections.
-        let after = try HTTPLimitsTests.Connection(port: port)
+        let after = try TestConnection(port: port)
         after.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await after.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
         #expect(ProbeTests.status(await ProbeTests.udp(ProbeTests.invite(branch: "idle-after"), port: sign)) == 302)
@@ -115,9 +116,9 @@ struct FaultInjectionTests {
 
     /// One REST signing: the HTTP status (0 when no answer came within 10 s).
     static func sign(port: Int, token: String) async throws -> Int {
-        let connection = try HTTPLimitsTests.Connection(port: port)
+        let connection = try TestConnection(port: port)
         let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
-        connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body))
+        connection.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body))
         let answer = await connection.readToEnd().text
         return answer.hasPrefix("HTTP/1.1 ") ? Int(answer.dropFirst(9).prefix(3)) ?? 0 : 0
     }
@@ -170,7 +171,7 @@ struct FaultInjectionTests {
         print("PostgreSQL restart: signing again \(recovery) after the restart; 10 refused while down in \(whileDown)")
         for _ in 0..<10 where try await Self.sign(port: port, token: token) == 200 { answered += 1 }
         // Nothing answered is lost: every 200 has its traceback record.
-        let trace = try HTTPLimitsTests.Connection(port: port)
+        let trace = try TestConnection(port: port)
         trace.send("GET /traceback?origid=935b6457-0877-44ed-9893-8f9363870144 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \(admin)\r\n\r\n")
         let records = await trace.readToEnd().text
         _ = records
@@ -178,7 +179,7 @@ struct FaultInjectionTests {
             guard let range = line.range(of: "traceback?origid=") else { return nil }
             return String(line[range.upperBound...].prefix(36))
         }.first)
-        let listed = try HTTPLimitsTests.Connection(port: port)
+        let listed = try TestConnection(port: port)
         listed.send("GET /traceback?origid=\(origid) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \(admin)\r\n\r\n")
         let text = await listed.readToEnd().text
         #expect(text.components(separatedBy: "\"origid\"").count - 1 == answered, "\(answered) answered 200; traceback: \(text.suffix(300))")
@@ -197,7 +198,7 @@ struct FaultInjectionTests {
 
     /// One REST request on its own connection: the status and the body.
     static func exchange(port: Int, _ request: String) async throws -> (Int, String) {
-        let connection = try HTTPLimitsTests.Connection(port: port)
+        let connection = try TestConnection(port: port)
         connection.send(request)
         let text = await connection.readToEnd().text
         let status = text.hasPrefix("HTTP/1.1 ") ? Int(text.dropFirst(9).prefix(3)) ?? 0 : 0
@@ -222,7 +223,7 @@ struct FaultInjectionTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         func signing(iat: Int64) -> String {
             let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(iat),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
-            return HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body)
+            return TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer \(token)\r\n", body: body)
         }
         for step: Int64 in [0, 3600, -3600, 0] {
             try String(step).write(to: offset, atomically: true, encoding: .utf8)
@@ -245,14 +246,14 @@ struct FaultInjectionTests {
     /// `count` REST signings, one after another on one keep-alive connection
     /// (blocking, off the cooperative pool): how many got each status (0: no answer within 10 s).
     static func signings(_ count: Int, port: Int, token: String) async throws -> [Int: Int] {
-        let connection = try HTTPLimitsTests.Connection(port: port)
-        return await HTTPLimitsTests.Connection.offPool {
+        let connection = try TestConnection(port: port)
+        return await TestConnection.offPool {
             var statuses: [Int: Int] = [:]
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65_536)
             for _ in 0..<count {
                 let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
-                connection.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: body))
+                connection.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: body))
                 // One response: the head, then Content-Length bytes.
                 var status = 0
                 while true {

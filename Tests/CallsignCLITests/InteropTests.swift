@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Callsign
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Testing
 struct ProbeTests {
     /// One UDP datagram to `port`; the reply, if one comes within 5 s.
     static func udp(_ bytes: [UInt8], port: Int) async -> String? {
-        await HTTPLimitsTests.Connection.offPool {
+        await TestConnection.offPool {
             let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
             defer { close(fd) }
             var address = sockaddr_in()
@@ -80,31 +81,31 @@ struct ProbeTests {
         #expect(Self.invite(branch: "big", body: sdp).count > 4_097)
 
         // SIP over TCP: a Content-Length of Int64.max.
-        let tcp = try HTTPLimitsTests.Connection(port: verify)
+        let tcp = try TestConnection(port: verify)
         tcp.send(String(decoding: Self.invite(branch: "tcp"), as: UTF8.self).replacingOccurrences(of: "Content-Length: 0", with: "l: 9223372036854775807"))
         let (tcpReply, closed) = await tcp.readToEnd()
         #expect(tcpReply.hasPrefix("SIP/2.0 400"), "\(tcpReply)")
         #expect(closed)
 
         // REST: times and numbers out of range, a missing Host.
-        let rest = try HTTPLimitsTests.Connection(port: port)
+        let rest = try TestConnection(port: port)
         for body in [#"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":9223372036854775808,"identity":"a.b.c"}}"#,
                      #"{"verificationRequest":{"from":{"tn":"12155550042"},"to":{"tn":["12125551213"]},"time":-9223372036854775808,"identity":"a.b.c","x":1}}"#] {
-            rest.send(HostileRESTTests.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json\r\n", body: body))
+            rest.send(TestConnection.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json\r\n", body: body))
             #expect(await rest.read(until: "}}}").hasPrefix("HTTP/1.1 400"))
         }
         let signing = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":99999999999999999999,"orig":{"tn":"12155550042"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}"#
-        rest.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: signing))
+        rest.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: signing))
         #expect(await rest.read(until: "}}}").hasPrefix("HTTP/1.1 400"))
-        rest.send(HostileRESTTests.post("/stir/v1/verification", "Content-Type: application/json\r\n"))
+        rest.send(TestConnection.post("/stir/v1/verification", "Content-Type: application/json\r\n"))
         #expect(await rest.read(until: "}}}").hasPrefix("HTTP/1.1 400"))
 
         // Still up: health, a REST signing, a SIP signing.
-        let after = try HTTPLimitsTests.Connection(port: port)
+        let after = try TestConnection(port: port)
         after.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(await after.read(until: "\"ok\"").hasPrefix("HTTP/1.1 200"))
         let good = signing.replacingOccurrences(of: "99999999999999999999", with: String(now()))
-        after.send(HostileRESTTests.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: good))
+        after.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer \(token)\r\n", body: good))
         #expect(await after.read(until: "}}").contains("signingResponse"))
         #expect(Self.status(await Self.udp(Self.invite(branch: "after"), port: sign)) == 302)
         #expect(await server.terminate() == 0)

@@ -1,5 +1,6 @@
 import Callsign
 import CallsignSIP
+import CallsignService
 import Crypto
 import NIOCore
 import NIOEmbedded

@@ -1,4 +1,5 @@
 @testable import CallsignSIP
+import CallsignService
 import NIOCore
 import NIOEmbedded
 import Testing

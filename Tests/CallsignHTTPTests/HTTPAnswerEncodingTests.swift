@@ -1,5 +1,6 @@
+import CallsignTestSupport
 import Callsign
-@testable import CallsignServer
+@testable import CallsignHTTP
 import NIOCore
 import Testing
 

@@ -1,20 +1,21 @@
 public import Callsign
 import CallsignFetch
 public import CallsignSIP
+public import CallsignHTTP
 public import CallsignService
-import CallsignStore
+public import CallsignStore
 import CallsignStorePostgres
-import PostgresNIO
+public import PostgresNIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 import Hummingbird
-import Logging
+public import Logging
 import Metrics
 import NIOCore
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 import UnixSignals
 
 /// Settings of `callsign serve` (flags, or `CALLSIGN_*` environment variables).
@@ -82,28 +83,27 @@ struct CertificateRefresher: Service {
 public enum CallsignServe {
     public static func run(_ options: ServeOptions, banner: @escaping @Sendable (String) -> Void) async throws {
         let logger = Logger(label: "callsign")
-        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
-        let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
-        var postgres: PostgresClient?
-        var externalStore: (any CallsignStore)?
-        if let url = options.postgresURL {
-            let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
-            postgres = client
-            externalStore = PostgresStore(client: client)
-        }
-        if let postgres, let store = externalStore as? PostgresStore {
-            // The client must run while the store is used: migrations and setup run inside, then the group.
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await postgres.run() }
-                try await store.migrate()
-                try await runServices(options, logger: logger, now: now, baseURL: baseURL, store: store, banner: banner,
-                                      postgres: PostgresService(client: postgres))
-                group.cancelAll()
-            }
+        guard let url = options.postgresURL else {
+            try await buildApplication(options, logger: logger, banner: banner).run()
             return
         }
-        try await runServices(options, logger: logger, now: now, baseURL: baseURL, store: externalStore, banner: banner, postgres: nil)
+        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
+        let store = PostgresStore(client: client)
+        // The client must run while the store is used: migrations and setup run inside, then the group.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await store.migrate()
+            try await buildApplication(options, store: store, postgres: client, logger: logger, banner: banner).run()
+            group.cancelAll()
+        }
     }
+
+    /// The process's metrics registry, behind `/metrics`: `MetricsSystem` takes one factory per process.
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 
     /// Raises the soft limit on open files to the hard limit (connections are
     /// files), and warns when the connection caps do not fit under it: past the
@@ -124,10 +124,24 @@ public enum CallsignServe {
         }
     }
 
-    static func runServices(_ options: ServeOptions, logger: Logger, now: @escaping @Sendable () -> Int64, baseURL: String,
-                            store externalStore: (any CallsignStore)?, banner: @escaping @Sendable (String) -> Void,
-                            postgres: PostgresService?) async throws
+    /// Builds `callsign serve` as one service group, every part wired from `options`: the store
+    /// (SQLite in the data directory, or `store`), the development PKI on first run, the one
+    /// policy in force, the decision flows, the REST listener (ATIS-1000082), the SIP redirect
+    /// listeners and inline proxies (RFC 8224 / ATIS-1000074), traceback and the periodic tasks.
+    /// Nothing listens until the group runs; `banner` is called once every listener is bound.
+    /// The group stops gracefully on SIGTERM/SIGINT or `triggerGracefulShutdown()`.
+    ///
+    /// - Parameters:
+    ///   - store: a store of several nodes (PostgreSQL), migrated; SQLite in the data directory when `nil`.
+    ///   - postgres: the client behind `store`, already running; the group owns its lifetime.
+    ///   - clock: seconds since the epoch; the system clock when `nil`.
+    public static func buildApplication(_ options: ServeOptions, store externalStore: (any CallsignStore)? = nil,
+                                        postgres: PostgresClient? = nil, logger: Logger = Logger(label: "callsign"),
+                                        now clock: (@Sendable () -> Int64)? = nil,
+                                        banner: @escaping @Sendable (String) -> Void = { _ in }) async throws -> ServiceGroup
     {
+        let now = clock ?? { Int64(Date().timeIntervalSince1970) }
+        let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
         checkFileLimit(options, logger: logger)
         var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
                                                              sampleCustomer: options.customers == nil, store: externalStore)
@@ -189,14 +203,12 @@ public enum CallsignServe {
         let trunkCustomers = CustomerCache()
         service.dnoChanged = { await reloadDNO() }
         service.policy = policySet
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let router = buildRouter(service: service,
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
                                                                       certificatesDirectory: setup.certificatesDirectory,
                                                                       adminTokenHash: APIToken.hash(setup.adminToken),
                                                                       limits: options.httpLimits),
-                                 registry: registry,
+                                 registry: Self.registry,
                                  beforeMetrics: {
                                      let chains = resolver.cache.statistics
                                      Gauge(label: "callsign_chain_cache_hits").record(chains.hits)
@@ -226,7 +238,7 @@ public enum CallsignServe {
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
-        if let postgres { services.append(.init(service: postgres)) }
+        if let postgres { services.append(.init(service: PostgresService(client: postgres))) }
         if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
             try sqlite.disableAutomaticCheckpoints()
@@ -268,8 +280,7 @@ public enum CallsignServe {
                                        viaHost: host, viaPort: port)
             services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger, gate: gate)))
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }
 
     /// `HOST:PORT` or `[V6]:PORT`.

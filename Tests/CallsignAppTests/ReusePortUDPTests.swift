@@ -1,4 +1,5 @@
-@testable import CallsignServer
+import CallsignTestSupport
+@testable import CallsignApp
 import NIOCore
 import NIOPosix
 import Synchronization

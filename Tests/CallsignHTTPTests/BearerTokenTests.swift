@@ -1,4 +1,5 @@
-@testable import CallsignServer
+import CallsignTestSupport
+@testable import CallsignHTTP
 import HTTPTypes
 import Testing
 

@@ -1,5 +1,6 @@
+import CallsignTestSupport
 import Callsign
-import CallsignServer
+import CallsignHTTP
 import CallsignStore
 import Foundation
 #if canImport(Glibc)

@@ -2,7 +2,7 @@ import Callsign
 import CallsignStore
 import Foundation
 public import HummingbirdCore
-import CallsignSIP
+import CallsignService
 import Dispatch
 import HTTPTypes
 import Metrics

@@ -1,6 +1,5 @@
 public import Hummingbird
 import Callsign
-import CallsignSIP
 import CallsignService
 import CallsignStore
 import Crypto

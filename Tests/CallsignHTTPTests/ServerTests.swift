@@ -1,6 +1,7 @@
+import CallsignTestSupport
 import CallsignLab
 import Callsign
-import CallsignServer
+import CallsignHTTP
 import CallsignStore
 import Crypto
 import Foundation

@@ -1,4 +1,5 @@
-@testable import CallsignServer
+import CallsignTestSupport
+@testable import CallsignHTTP
 import Foundation
 import NIOCore
 import NIOEmbedded

@@ -1,5 +1,6 @@
+import CallsignTestSupport
 import Callsign
-@testable import CallsignServer
+@testable import CallsignHTTP
 import Testing
 
 /// The signing and verification request bodies read without a JSON tree

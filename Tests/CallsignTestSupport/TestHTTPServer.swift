@@ -1,22 +1,31 @@
-import NIOCore
-import NIOHTTP1
+package import NIOCore
+package import NIOHTTP1
 import NIOPosix
 import Synchronization
 
 /// A scriptable HTTP/1.1 server on 127.0.0.1 for the x5u client tests:
 /// per path a status, headers, body and delay; it counts requests.
-final class TestHTTPServer: Sendable {
-    struct Route: Sendable {
-        var status: HTTPResponseStatus = .ok
-        var headers: [(String, String)] = []
-        var body: [UInt8] = []
-        var delay: TimeAmount = .zero
+package final class TestHTTPServer: Sendable {
+    package struct Route: Sendable {
+        package var status: HTTPResponseStatus = .ok
+        package var headers: [(String, String)] = []
+        package var body: [UInt8] = []
+        package var delay: TimeAmount = .zero
         /// A fault in place of the answer.
-        var fault: Fault?
+        package var fault: Fault?
+
+        package init(status: HTTPResponseStatus = .ok, headers: [(String, String)] = [], body: [UInt8] = [],
+                     delay: TimeAmount = .zero, fault: Fault? = nil) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.delay = delay
+            self.fault = fault
+        }
     }
 
     /// Ways a certificate repository misbehaves.
-    enum Fault: Sendable {
+    package enum Fault: Sendable {
         /// The head (Content-Length 1,000) and ten bytes of body, then nothing.
         case stallAfterHeaders
         /// A body of this many bytes, chunked, without Content-Length.
@@ -34,9 +43,9 @@ final class TestHTTPServer: Sendable {
 
     private let shared = Shared()
     private let channel: any Channel
-    let port: Int
+    package let port: Int
 
-    init() async throws {
+    package init() async throws {
         let shared = self.shared
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -50,12 +59,12 @@ final class TestHTTPServer: Sendable {
         port = channel.localAddress?.port ?? 0
     }
 
-    func set(_ path: String, _ route: Route) { shared.routes.withLock { $0[path] = route } }
-    func requests(_ path: String) -> Int { shared.counts.withLock { $0[path] ?? 0 } }
-    var totalRequests: Int { shared.counts.withLock { $0.values.reduce(0, +) } }
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    package func set(_ path: String, _ route: Route) { shared.routes.withLock { $0[path] = route } }
+    package func requests(_ path: String) -> Int { shared.counts.withLock { $0[path] ?? 0 } }
+    package var totalRequests: Int { shared.counts.withLock { $0.values.reduce(0, +) } }
+    package func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    func stop() async throws { try await channel.close() }
+    package func stop() async throws { try await channel.close() }
 
     private final class Handler: ChannelInboundHandler, @unchecked Sendable {
         func misbehave(_ fault: Fault, context: ChannelHandlerContext) {

@@ -1,20 +1,19 @@
-import Foundation
+package import Foundation
 import Synchronization
-import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The result of running a child process.
-struct ProcessOutput: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+package struct ProcessOutput: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
-enum ProcessError: Error, CustomStringConvertible {
+package enum ProcessError: Error, CustomStringConvertible {
     case timedOut(String)
-    var description: String {
+    package var description: String {
         switch self {
         case .timedOut(let command): "timed out: \(command)"
         }
@@ -29,7 +28,7 @@ enum ProcessError: Error, CustomStringConvertible {
 /// thread back: Swift Testing runs tests on the cooperative pool (one thread
 /// per core), and a blocking wait there starves every other test's timers
 /// and continuations (CI once saw a 500 ms fetch time-out fire after 5.3 s).
-func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+package func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
          timeout: Double = 60) async throws -> ProcessOutput
 {
     var child = try Child(executable, arguments, environment: environment, timeout: timeout)
@@ -48,7 +47,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 
 /// ``run`` for the few places that cannot await (a once-per-run trait
 /// condition); keep what it runs short.
-func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+package func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                  timeout: Double = 60) throws -> ProcessOutput
 {
     var child = try Child(executable, arguments, environment: environment, timeout: timeout)
@@ -129,7 +128,7 @@ private let closeFromAction: (@convention(c) (UnsafeMutablePointer<posix_spawn_f
 /// accepts connections without close-on-exec, and a child holding a test
 /// server's connection kept it open after the server closed it (a test
 /// waiting for that close saw none while the child lived).
-func spawn(_ executable: String, _ arguments: [String], environment: [String: String], stdout outPath: String,
+package func spawn(_ executable: String, _ arguments: [String], environment: [String: String], stdout outPath: String,
            stderr errPath: String) throws -> pid_t
 {
     var fileActions = posix_spawn_file_actions_t()
@@ -165,8 +164,8 @@ func spawn(_ executable: String, _ arguments: [String], environment: [String: St
 }
 
 /// The `callsign` executable built next to this test bundle.
-enum CLI {
-    static let path: String = {
+package enum CLI {
+    package static let path: String = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // On macOS the bundle is one level deeper (…/X.xctest/Contents/MacOS/X).
@@ -176,11 +175,11 @@ enum CLI {
         return dir.appendingPathComponent("callsign").path
     }()
 
-    static func callsign(_ arguments: String...) async throws -> ProcessOutput {
+    package static func callsign(_ arguments: String...) async throws -> ProcessOutput {
         try await run(path, arguments)
     }
 
-    static func callsign(arguments: [String]) async throws -> ProcessOutput {
+    package static func callsign(arguments: [String]) async throws -> ProcessOutput {
         try await run(path, arguments)
     }
 }
@@ -188,24 +187,24 @@ enum CLI {
 /// Third-party peers (secsipidx, OpenSSL, PyJWT, Kamailio, SIPp) and the
 /// repository's scripts around them. With CALLSIGN_REQUIRE_PEERS=1 (CI) a missing peer fails the
 /// test; otherwise the interop suites are skipped and say so.
-enum Peers {
-    static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
+package enum Peers {
+    package static let required = ProcessInfo.processInfo.environment["CALLSIGN_REQUIRE_PEERS"] == "1"
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+    package static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The repository's peer scripts (`scripts/peers`): the OpenSSL test PKI,
     /// the OpenSSL-only JWS reference, a one-INVITE SIP client, secsipidx's check.
-    static let directory = repositoryRoot.appendingPathComponent("scripts/peers")
+    package static let directory = repositoryRoot.appendingPathComponent("scripts/peers")
 
-    static func script(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    package static func script(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// A Kamailio configuration or SIPp scenario of the tests (`Tests/CallsignCLITests/…`).
-    static func testFile(_ path: String) -> String {
+    package static func testFile(_ path: String) -> String {
         repositoryRoot.appendingPathComponent("Tests/CallsignCLITests").appendingPathComponent(path).path
     }
 
-    static func which(_ tool: String) -> String? {
+    package static func which(_ tool: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(dir)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -213,24 +212,24 @@ enum Peers {
         return nil
     }
 
-        static var haveSecsipidx: Bool { which("secsipidx") != nil }
-    static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil }
-    static var havePyJWT: Bool {
+    package static var haveSecsipidx: Bool { which("secsipidx") != nil }
+    package static var haveOpenSSL: Bool { which("openssl") != nil && which("python3") != nil }
+    package static var havePyJWT: Bool {
         guard which("python3") != nil else { return false }
         return (try? runBlocking("/usr/bin/env", ["python3", "-c", "import jwt, cryptography"], timeout: 30).status) == 0
     }
 
     /// Enables a test when the peer is present, or always when peers are required.
-    static func enabled(_ present: Bool) -> Bool { required || present }
+    package static func enabled(_ present: Bool) -> Bool { required || present }
 
     /// A port for the x5u server of this test run (the scripts default to 18080).
-    static let certPort: Int = TestPorts.take()
+    package static let certPort: Int = TestPorts.take()
 
     /// The test PKI (`scripts/peers/test-pki.sh`), made once per test run; the
     /// first caller makes it, the others wait for it without blocking a thread.
-    static func pkiDirectory() async throws -> URL { try await PKIOnce.shared.get() }
+    package static func pkiDirectory() async throws -> URL { try await PKIOnce.shared.get() }
 
-    static var x5u: String { "http://127.0.0.1:\(certPort)/sp-chain.pem" }
+    package static var x5u: String { "http://127.0.0.1:\(certPort)/sp-chain.pem" }
 }
 
 /// Ports for the servers and peers the tests start: blocks handed out from
@@ -238,22 +237,22 @@ enum Peers {
 /// ephemeral range (32768–60999), so no client connection's local port is
 /// one of them (CI once saw a test's server fail with EADDRINUSE on a random
 /// port in that range).
-enum TestPorts {
+package enum TestPorts {
     private static let next = Atomic<Int>(Int.random(in: 10_000...20_000))
 
     /// The first of `count` consecutive ports for this caller alone.
-    static func take(_ count: Int = 1) -> Int {
+    package static func take(_ count: Int = 1) -> Int {
         next.wrappingAdd(count, ordering: .relaxed).oldValue
     }
 }
 
 /// Makes the test PKI once; concurrent callers wait on continuations.
-actor PKIOnce {
-    static let shared = PKIOnce()
+package actor PKIOnce {
+    package static let shared = PKIOnce()
     private var result: Result<URL, any Error>?
     private var waiters: [CheckedContinuation<URL, any Error>]?
 
-    func get() async throws -> URL {
+    package func get() async throws -> URL {
         if let result { return try result.get() }
         if waiters != nil {
             return try await withCheckedThrowingContinuation { waiters?.append($0) }
@@ -278,26 +277,29 @@ actor PKIOnce {
     }
 }
 
-struct PeerError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct PeerError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Parses JSON printed by the CLI.
-func jsonObject(_ text: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+package func jsonObject(_ text: String) throws -> [String: Any] {
+    guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw PeerError("not a JSON object: \(text.prefix(200))")
+    }
+    return object
 }
 
-func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+package func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
 /// A child process running in the background (own process group, output to
 /// files, killed by PID with its group on stop).
-final class BackgroundProcess: @unchecked Sendable {
-    let pid: pid_t
-    let outPath: String
-    let errPath: String
+package final class BackgroundProcess: @unchecked Sendable {
+    package let pid: pid_t
+    package let outPath: String
+    package let errPath: String
 
-    init(_ executable: String, _ arguments: [String], directory: String) throws {
+    package init(_ executable: String, _ arguments: [String], directory: String) throws {
         outPath = directory + "/bg-\(UUID().uuidString).out"
         errPath = directory + "/bg-\(UUID().uuidString).err"
         // `cd DIR && exec …` keeps the PID while starting in DIR.
@@ -306,11 +308,11 @@ final class BackgroundProcess: @unchecked Sendable {
         pid = try spawn("/bin/sh", ["-c", script], environment: ProcessInfo.processInfo.environment, stdout: outPath, stderr: errPath)
     }
 
-    var output: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
-    var errors: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+    package var output: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    package var errors: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
     /// Waits until the output contains `text` (or the process dies, or the time is up).
-    func waitForOutput(_ text: String, timeout: Double) async -> Bool {
+    package func waitForOutput(_ text: String, timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if output.contains(text) { return true }
@@ -355,7 +357,7 @@ final class BackgroundProcess: @unchecked Sendable {
 
     /// SIGTERM, then SIGKILL after 5 s; returns the exit status. Waits
     /// without holding a thread; use it wherever the caller can await.
-    @discardableResult func terminate() async -> Int32 {
+    @discardableResult package func terminate() async -> Int32 {
         if let status = reapOnce() { return status }
         kill(pid, SIGTERM)
         for _ in 0..<250 {
@@ -367,7 +369,7 @@ final class BackgroundProcess: @unchecked Sendable {
 
     /// ``terminate()`` for `defer` blocks, which cannot await: a safety net
     /// after the test has already stopped the process (then it returns at once).
-    @discardableResult func stop() -> Int32 {
+    @discardableResult package func stop() -> Int32 {
         if let status = reapOnce() { return status }
         kill(pid, SIGTERM)
         for _ in 0..<250 {

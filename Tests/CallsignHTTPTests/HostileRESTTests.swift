@@ -1,5 +1,6 @@
+import CallsignTestSupport
 import Callsign
-import CallsignServer
+import CallsignHTTP
 import CallsignStore
 import Foundation
 import Hummingbird
@@ -45,18 +46,14 @@ struct HostileRESTTests {
         try await fixture.server.stop()
     }
 
-    static func post(_ path: String, _ fields: String, body: String = "{}") -> String {
-        "POST \(path) HTTP/1.1\r\n\(fields)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
-    }
-
     @Test("HTTP/1.1 without Host, or with two, is answered 400 on both endpoints (RFC 9112 §3.2)", arguments: [
         "Content-Type: application/json\r\n", "Host: a\r\nHost: b\r\nContent-Type: application/json\r\n",
     ])
     func hostFields(fields: String) async throws {
         try await HTTPLimitsTests.run(HTTPLimits()) { port in
             for path in ["/stir/v1/verification", "/stir/v1/signing"] {
-                let connection = try HTTPLimitsTests.Connection(port: port)
-                connection.send(Self.post(path, fields))
+                let connection = try TestConnection(port: port)
+                connection.send(TestConnection.post(path, fields))
                 let answer = await connection.read(until: "}}")
                 #expect(answer.hasPrefix("HTTP/1.1 400"), "\(path): \(answer)")
             }
@@ -66,12 +63,12 @@ struct HostileRESTTests {
     @Test("Content-Type application/jsonx is 415; application/json with parameters is read")
     func mediaType() async throws {
         try await HTTPLimitsTests.run(HTTPLimits()) { port in
-            let connection = try HTTPLimitsTests.Connection(port: port)
-            connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/jsonx\r\n"))
+            let connection = try TestConnection(port: port)
+            connection.send(TestConnection.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/jsonx\r\n"))
             let refused = await connection.read(until: "}}")
             #expect(refused.hasPrefix("HTTP/1.1 415"))
             #expect(refused.contains("SVC4004"))
-            connection.send(Self.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json; charset=utf-8\r\n"))
+            connection.send(TestConnection.post("/stir/v1/verification", "Host: x\r\nContent-Type: application/json; charset=utf-8\r\n"))
             #expect(await connection.read(until: "}}").contains("SVC4001"), "read, and refused for its missing members")
         }
     }
@@ -85,11 +82,11 @@ struct HostileRESTTests {
         let app = Application(router: router, server: RESTHotPath(service: fixture.service, now: { now() }).server)
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let connection = try HTTPLimitsTests.Connection(port: port)
+            let connection = try TestConnection(port: port)
             connection.send("GET /traceback?origid=\(fixture.bank.origid) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer  \(fixture.adminToken)\r\n\r\n")
             #expect(await connection.read(until: "}").hasPrefix("HTTP/1.1 200"))
             let body = #"{"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\#(now()),"orig":{"tn":"12155550042"},"origid":"\#(fixture.bank.origid)"}}"#
-            connection.send(Self.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer  \(fixture.bankToken)\r\n", body: body))
+            connection.send(TestConnection.post("/stir/v1/signing", "Host: x\r\nContent-Type: application/json\r\nAuthorization: Bearer  \(fixture.bankToken)\r\n", body: body))
             #expect(await connection.read(until: "}}").hasPrefix("HTTP/1.1 200"))
         }
         try await fixture.server.stop()

@@ -1,3 +1,4 @@
+import CallsignTestSupport
 import Callsign
 @testable import CallsignFetch
 import Foundation

@@ -3,7 +3,7 @@ import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
-import CallsignSIP
+import CallsignService
 
 /// The bounds of the HTTP listener (`serve`'s `--http-idle-timeout`,
 /// `--http-head-timeout`, `--http-max-connections`, `--http-max-in-flight`).
