@@ -1,5 +1,6 @@
 import ArgumentParser
 import Callsign
+import CallsignApp
 import CallsignStore
 import Foundation
 
@@ -15,6 +16,8 @@ struct DNO: AsyncParsableCommand {
             discussion: "All or nothing: a bad row stops the import with its line number and the list is unchanged. Idempotent: importing the same file twice changes nothing.")
         @Option(name: .long, help: "Data directory of `callsign serve`.")
         var data = "./callsign-data"
+        @Option(name: .long, help: "PostgreSQL URL of a store shared by several nodes (CALLSIGN_STORE_POSTGRES); SQLite in DATA otherwise.")
+        var postgres: String?
         @Flag(name: .long, help: "Replace the whole list instead of adding to it.")
         var replace = false
         @Argument(help: "CSV file.")
@@ -39,9 +42,16 @@ struct DNO: AsyncParsableCommand {
                 printError("\(file): \(error.description); nothing imported")
                 throw Exit.badInput
             }
-            let store = try openOrCreateStore(data)
-            try await store.importDNO(entries, replace: replace, now: currentEpochSeconds()) { done in
-                printProgress("stored \(done) of \(entries.count)")
+            let replace = replace
+            @Sendable func store(into store: any CallsignStore) async throws {
+                try await store.importDNO(entries, replace: replace, now: currentEpochSeconds()) { done in
+                    printProgress("stored \(done) of \(entries.count)")
+                }
+            }
+            if let url = postgres ?? ProcessInfo.processInfo.environment["CALLSIGN_STORE_POSTGRES"] {
+                try await StoreAccess.withPostgres(url: url) { try await store(into: $0) }
+            } else {
+                try await store(into: try openOrCreateStore(data))
             }
             let seconds = Date().timeIntervalSince(started)
             printProgress("")

@@ -16,7 +16,7 @@ struct Policy: AsyncParsableCommand {
             discussion: """
                 The rules come from the configuration (--config, else DATA/config.json when present; without a 'policy' \
                 object the defaults are in force: do-not-originate and invalid-number); the DNO list is the configured \
-                dno_file and the entries in DATA's store (`callsign dno import`); --trunk applies that source's own rules, \
+                dno_file and the entries in the store serve uses (`callsign dno import`): PostgreSQL with --postgres, else DATA's; --trunk applies that source's own rules, \
                 numbering and ingress. Exit status 0 when the call passes, 1 when it is blocked.
                 """)
 
@@ -24,6 +24,8 @@ struct Policy: AsyncParsableCommand {
         var data: String?
         @Option(name: .long, help: "Configuration file (default DATA/config.json when present, or CALLSIGN_CONFIG).")
         var config: String?
+        @Option(name: .long, help: "PostgreSQL URL of the store serve shares with other nodes (CALLSIGN_STORE_POSTGRES, or the configuration's postgres); SQLite in DATA otherwise.")
+        var postgres: String?
         @Option(name: .long, help: "Calling number.")
         var from: String
         @Option(name: .long, help: "Called number (shown; no rule depends on it yet).")
@@ -52,9 +54,12 @@ struct Policy: AsyncParsableCommand {
                     throw Exit.badInput
                 }
             }
+            // The DNO entries serve would load: from its PostgreSQL store, else from the SQLite store in DATA (none before its first run).
             var stored = DNOList()
             let storePath = dataDirectory + "/callsign.sqlite"
-            if FileManager.default.fileExists(atPath: storePath) {
+            if let url = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres {
+                stored = try await StoreAccess.withPostgres(url: url) { try await $0.loadDNO() }
+            } else if FileManager.default.fileExists(atPath: storePath) {
                 stored = try await SQLiteStore(path: storePath).loadDNO()
             }
             let policy = PolicySet(try policyConfiguration(file), storedDNO: stored)

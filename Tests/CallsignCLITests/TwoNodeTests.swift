@@ -72,4 +72,26 @@ struct TwoNodeTests {
         #expect(unblocked)
         for (process, _, _, _) in nodes { await process.terminate() }
     }
+
+    @Test("dno import --postgres stores a list with a header row in the shared store, and policy test --postgres blocks its number as serve would",
+          .enabled(if: required || url != nil, "set CALLSIGN_POSTGRES_URL to run"))
+    func policyTestReadsPostgres() async throws {
+        let url = try #require(Self.url, "CALLSIGN_POSTGRES_URL is not set")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-pg-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let number = "1646555" + String(Int.random(in: 1000...9999))
+        let csv = dir.appendingPathComponent("dno.csv")
+        try "number,label\r\n+\(number),test bank\r\n".write(to: csv, atomically: true, encoding: .utf8)
+        let data = dir.appendingPathComponent("data").path
+        let before = try await CLI.callsign("policy", "test", "--data", data, "--postgres", url, "--from", number)
+        #expect(before.status == 0, "\(before.stdout) \(before.stderr)")
+        let imported = try await CLI.callsign("dno", "import", "--data", data, "--postgres", url, csv.path)
+        #expect(imported.status == 0 && imported.stdout.contains("imported 1 entry"), "\(imported.stdout) \(imported.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: data + "/callsign.sqlite"), "nothing is written to SQLite")
+        let blocked = try await CLI.callsign("policy", "test", "--data", data, "--postgres", url, "--from", number)
+        #expect(blocked.status == 1 && blocked.stdout.contains("do-not-originate"), "\(blocked.stdout) \(blocked.stderr)")
+        let sqliteOnly = try await CLI.callsign("policy", "test", "--data", data, "--from", number)
+        #expect(sqliteOnly.status == 0, "without --postgres the (empty) SQLite data directory is read")
+    }
 }
