@@ -44,7 +44,7 @@ struct SIPListener: Service {
     var name: String { "SIP \(service.role.rawValue) listener" }
 
     func run() async throws {
-        let address = ListenerError.address(host, port)
+        let address = AppError.address(host, port)
         let inFlight = InFlightLimit(limit: limits.maxInFlight)
         let connections = InFlightLimit(limit: limits.maxTCPConnections)
         let (service, idle) = (service, TimeAmount(limits.tcpIdleTimeout))
@@ -64,7 +64,7 @@ struct SIPListener: Service {
                 }
             }
         let tcp: any Channel
-        do { tcp = try await tcpBootstrap.bind(host: host, port: port).get() } catch { throw ListenerError(name, address + " (TCP)", error) }
+        do { tcp = try await tcpBootstrap.bind(host: host, port: port).get() } catch { throw AppError.listener(name, address + " (TCP)", error) }
         let group = MultiThreadedEventLoopGroup.singleton
         // One socket per event loop (see ReusePortUDP); where the platform cannot spread one
         // peer's datagrams over them, or `sip_udp_sockets` is `one`, one socket whose datagrams
@@ -81,7 +81,7 @@ struct SIPListener: Service {
             }
         } catch {
             try? await tcp.close()
-            throw ListenerError(name, address + " (UDP)", error)
+            throw AppError.listener(name, address + " (UDP)", error)
         }
         // Linux reports twice the size it keeps for data (socket(7)).
         let granted = (try? await channels.first?.getOption(.socketOption(.so_rcvbuf)).get()).map { Int($0) / 2 } ?? 0
@@ -148,7 +148,7 @@ struct SIPProxyListener: Service {
             }
         let channel: any Channel
         do { channel = try await bootstrap.bind(host: host, port: port).get() } catch {
-            throw ListenerError("SIP \(proxy.decisions.role.rawValue) proxy", ListenerError.address(host, port) + " (UDP)", error)
+            throw AppError.listener("SIP \(proxy.decisions.role.rawValue) proxy", AppError.address(host, port) + " (UDP)", error)
         }
         logger.info("SIP \(proxy.decisions.role.rawValue) proxy on udp \(host):\(port) → \(proxy.nextHop)")
         gate?.bound()

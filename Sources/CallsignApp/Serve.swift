@@ -147,7 +147,7 @@ public enum CallsignServe {
                                                              sampleCustomer: options.customers == nil, store: externalStore)
         if let keyPath = options.signingKeyPath, let x5u = options.signingX5U {
             guard let pem = FileManager.default.contents(atPath: keyPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw ServeError("cannot read the signing key \(keyPath)")
+                throw AppError(.setup, "cannot read the signing key \(keyPath)")
             }
             setup.signingKey = try KeyLoading.privateKey(pem: pem)
             setup.x5u = x5u
@@ -155,7 +155,7 @@ public enum CallsignServe {
         var roots = setup.roots
         if let trustPath = options.trustPath {
             guard let text = FileManager.default.contents(atPath: trustPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw ServeError("cannot read \(trustPath)")
+                throw AppError(.setup, "cannot read \(trustPath)")
             }
             roots = try KeyLoading.certificates(pem: text)
         }
@@ -192,7 +192,7 @@ public enum CallsignServe {
         let recorder: GroupCommitRecorder
         if let sqlite = store as? SQLiteStore {
             guard let journal = try sqlite.openJournal() else {
-                throw ServeError("the traceback journal \(sqlite.journalBase) is held by another process: another `callsign serve` uses \(options.dataDirectory)")
+                throw AppError(.setup, "the traceback journal \(sqlite.journalBase) is held by another process: another `callsign serve` uses \(options.dataDirectory)")
             }
             recorder = GroupCommitRecorder(store: store, journal: journal)
         } else {
@@ -234,7 +234,7 @@ public enum CallsignServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First in the list, so it stops last: signings in flight still commit.
             .init(service: TracebackWriter(recorder: recorder)),
-            .init(service: NamedListener(name: "HTTP listener", address: ListenerError.address(options.host, options.port) + " (TCP)", inner: app)),
+            .init(service: NamedListener(name: "HTTP listener", address: AppError.address(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
@@ -286,7 +286,7 @@ public enum CallsignServe {
     /// `HOST:PORT` or `[V6]:PORT`.
     public static func hostPort(_ text: String) throws -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            throw ServeError("\(text) is not HOST:PORT")
+            throw AppError(.setup, "\(text) is not HOST:PORT")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -351,9 +351,4 @@ struct PostgresService: Service {
     func run() async throws {
         try? await gracefulShutdown()
     }
-}
-
-struct ServeError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -37,25 +37,21 @@ public struct ServerConfigurationFile: Sendable {
 
     public init() {}
 
-    public struct Error: Swift.Error, CustomStringConvertible {
-        public var description: String
-    }
-
     /// Parses the file's text; errors name the key at fault.
-    public init(json text: String) throws(ServerConfigurationFile.Error) {
+    public init(json text: String) throws(AppError) {
         let value: JSONValue
         do {
             value = try JSONParser.parse(Array(text.utf8), limits: JSONLimits(maxDepth: 8, maxContainerCount: 100_000, maxBytes: 8 << 20))
         } catch {
-            throw Error(description: "configuration is not JSON: \(error)")
+            throw AppError(.configuration, "configuration is not JSON: \(error)")
         }
-        guard let object = value.objectValue else { throw Error(description: "configuration must be a JSON object") }
+        guard let object = value.objectValue else { throw AppError(.configuration, "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
                                   "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres"]
-        if let unknown = object.keys.first(where: { !known.contains($0) }) { throw Error(description: "unknown configuration key '\(unknown)'") }
-        func string(_ key: String) throws(ServerConfigurationFile.Error) -> String? {
+        if let unknown = object.keys.first(where: { !known.contains($0) }) { throw AppError(.configuration, "unknown configuration key '\(unknown)'") }
+        func string(_ key: String) throws(AppError) -> String? {
             guard let v = object[key] else { return nil }
-            guard let s = v.stringValue else { throw Error(description: "'\(key)' must be a string") }
+            guard let s = v.stringValue else { throw AppError(.configuration, "'\(key)' must be a string") }
             return s
         }
         http = try string("http")
@@ -68,22 +64,22 @@ public struct ServerConfigurationFile: Sendable {
         sipVerify = try string("sip_verify")
         sipFailureAction = try string("sip_failure_action")
         if let v = object["trunks"] {
-            guard let items = v.arrayValue else { throw Error(description: "'trunks' must be an array") }
+            guard let items = v.arrayValue else { throw AppError(.configuration, "'trunks' must be an array") }
             var trunks: [String: String] = [:]
             for (index, item) in items.enumerated() {
                 guard let address = item.objectValue?["address"]?.stringValue, let customer = item.objectValue?["customer"]?.stringValue else {
-                    throw Error(description: "trunks[\(index)] needs 'address' and 'customer'")
+                    throw AppError(.configuration, "trunks[\(index)] needs 'address' and 'customer'")
                 }
                 trunks[address] = customer
                 if let policy = item.objectValue?["policy"] {
                     do {
                         peerPolicyRules = (peerPolicyRules ?? [:]).merging([address: try PolicyConfiguration.rules(policy)]) { $1 }
                     } catch {
-                        throw Error(description: "trunks[\(index)].\(error.description)")
+                        throw AppError(.configuration, "trunks[\(index)].\(error.description)")
                     }
                 }
                 if let numbering = item.objectValue?["numbering"]?.stringValue {
-                    guard NumberingPolicy.builtIn[numbering] != nil else { throw Error(description: "trunks[\(index)].numbering is unknown") }
+                    guard NumberingPolicy.builtIn[numbering] != nil else { throw AppError(.configuration, "trunks[\(index)].numbering is unknown") }
                     peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
                 }
             }
@@ -93,26 +89,26 @@ public struct ServerConfigurationFile: Sendable {
             do {
                 policyRules = try PolicyConfiguration.rules(v)
             } catch {
-                throw Error(description: error.description)
+                throw AppError(.configuration, error.description)
             }
             if let file = v.objectValue?["dno_file"] {
-                guard let path = file.stringValue else { throw Error(description: "policy.dno_file must be a path") }
+                guard let path = file.stringValue else { throw AppError(.configuration, "policy.dno_file must be a path") }
                 dnoFile = path
             }
             if let sources = v.objectValue?["international_sources"] {
                 guard let items = sources.arrayValue?.compactMap(\.stringValue), items.count == sources.arrayValue?.count else {
-                    throw Error(description: "policy.international_sources must be an array of addresses")
+                    throw AppError(.configuration, "policy.international_sources must be an array of addresses")
                 }
                 internationalSources = items
             }
         }
         if let v = object["peers"] {
-            guard let items = v.arrayValue else { throw Error(description: "'peers' must be an array") }
+            guard let items = v.arrayValue else { throw AppError(.configuration, "'peers' must be an array") }
             for (index, item) in items.enumerated() {
-                guard let address = item.objectValue?["address"]?.stringValue else { throw Error(description: "peers[\(index)] needs an 'address'") }
+                guard let address = item.objectValue?["address"]?.stringValue else { throw AppError(.configuration, "peers[\(index)] needs an 'address'") }
                 if let numbering = item.objectValue?["numbering"]?.stringValue {
                     guard NumberingPolicy.builtIn[numbering] != nil else {
-                        throw Error(description: "peers[\(index)].numbering must be e164, nanp, uk or fr")
+                        throw AppError(.configuration, "peers[\(index)].numbering must be e164, nanp, uk or fr")
                     }
                     peerNumbering = (peerNumbering ?? [:]).merging([address: numbering]) { $1 }
                 }
@@ -120,41 +116,41 @@ public struct ServerConfigurationFile: Sendable {
                     do {
                         peerPolicyRules = (peerPolicyRules ?? [:]).merging([address: try PolicyConfiguration.rules(policy)]) { $1 }
                     } catch {
-                        throw Error(description: "peers[\(index)].\(error.description)")
+                        throw AppError(.configuration, "peers[\(index)].\(error.description)")
                     }
                 }
             }
         }
         if let v = object["require_crl"] {
-            guard case .bool(let b) = v else { throw Error(description: "'require_crl' must be true or false") }
+            guard case .bool(let b) = v else { throw AppError(.configuration, "'require_crl' must be true or false") }
             requireCRL = b
         }
         if let v = object["lab_allow"] {
             guard let items = v.arrayValue?.compactMap(\.stringValue), items.count == v.arrayValue?.count else {
-                throw Error(description: "'lab_allow' must be an array of strings")
+                throw AppError(.configuration, "'lab_allow' must be an array of strings")
             }
             labAllow = items
         }
         if let v = object["signing"] {
             guard let signing = v.objectValue, let key = signing["key"]?.stringValue, let x5u = signing["x5u"]?.stringValue else {
-                throw Error(description: "'signing' must be {\"key\": PATH, \"x5u\": URL}")
+                throw AppError(.configuration, "'signing' must be {\"key\": PATH, \"x5u\": URL}")
             }
             signingKeyPath = key
             signingX5U = x5u
         }
         if let v = object["customers"] {
-            guard let items = v.arrayValue else { throw Error(description: "'customers' must be an array") }
+            guard let items = v.arrayValue else { throw AppError(.configuration, "'customers' must be an array") }
             var customers: [Customer] = []
             for (index, item) in items.enumerated() {
                 guard let c = item.objectValue, let id = c["id"]?.stringValue, !id.isEmpty,
                     let origid = c["origid"]?.stringValue, UUIDText.isValid(origid)
-                else { throw Error(description: "customers[\(index)] needs an 'id' and a UUID 'origid'") }
+                else { throw AppError(.configuration, "customers[\(index)] needs an 'id' and a UUID 'origid'") }
                 let kind = Customer.Kind(rawValue: c["kind"]?.stringValue ?? "direct")
-                guard let kind else { throw Error(description: "customers[\(index)].kind must be 'direct' or 'gateway'") }
+                guard let kind else { throw AppError(.configuration, "customers[\(index)].kind must be 'direct' or 'gateway'") }
                 var numbers: [NumberBlock] = []
                 for entry in c["numbers"]?.arrayValue ?? [] {
                     guard let text = entry.stringValue, let block = Self.block(text) else {
-                        throw Error(description: "customers[\(index)].numbers: use \"START+COUNT\" or a TN")
+                        throw AppError(.configuration, "customers[\(index)].numbers: use \"START+COUNT\" or a TN")
                     }
                     numbers.append(block)
                 }

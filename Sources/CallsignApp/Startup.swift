@@ -29,31 +29,6 @@ final class StartupGate: Sendable {
     }
 }
 
-/// A listener's failure, naming it: `SIP signing listener 127.0.0.1:5060 (UDP): address already in use`.
-struct ListenerError: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ listener: String, _ address: String, _ error: any Error) {
-        description = "\(listener) \(address): \(Self.reason(error))"
-    }
-
-    /// The cause in words: errno names for socket errors, else the error itself.
-    static func reason(_ error: any Error) -> String {
-        guard let io = error as? IOError else { return String(describing: error) }
-        switch io.errnoCode {
-        case EADDRINUSE: return "address already in use"
-        case EADDRNOTAVAIL: return "address not available on this host"
-        case EACCES: return "permission denied (a port below 1024 needs privileges)"
-        default: return String(cString: strerror(io.errnoCode))
-        }
-    }
-
-    /// `HOST:PORT`, with brackets around an IPv6 host.
-    static func address(_ host: String, _ port: Int) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
-}
-
 /// Runs a service and names its listener in any error it ends with.
 struct NamedListener<Inner: Service>: Service {
     let name: String
@@ -64,7 +39,7 @@ struct NamedListener<Inner: Service>: Service {
         do {
             try await inner.run()
         } catch {
-            throw ListenerError(name, address, error)
+            throw AppError.listener(name, address, error)
         }
     }
 }

@@ -49,7 +49,7 @@ struct Policy: AsyncParsableCommand {
             let configPath = config ?? env["CALLSIGN_CONFIG"] ?? (dataDirectory + "/config.json")
             var file = ServerConfigurationFile()
             if config != nil || env["CALLSIGN_CONFIG"] != nil || FileManager.default.fileExists(atPath: configPath) {
-                do { file = try ServerConfigurationFile(json: try readTextFile(configPath)) } catch let error as ServerConfigurationFile.Error {
+                do { file = try ServerConfigurationFile(json: try readTextFile(configPath)) } catch let error as AppError {
                     printError("\(configPath): \(error)")
                     throw Exit.badInput
                 }

@@ -113,7 +113,7 @@ struct Serve: AsyncParsableCommand {
         if config != nil || env["CALLSIGN_CONFIG"] != nil || FileManager.default.fileExists(atPath: configPath) {
             do {
                 file = try ServerConfigurationFile(json: try readTextFile(configPath))
-            } catch let error as ServerConfigurationFile.Error {
+            } catch let error as AppError {
                 printError("\(configPath): \(error)")
                 throw Exit.badInput
             }

@@ -17,9 +17,6 @@ public struct SIPStreamDecoder: ByteToMessageDecoder {
 
     public init(maxMessageBytes: Int = 64 * 1024) { self.maxMessageBytes = maxMessageBytes }
 
-    public struct MessageTooLarge: Error {}
-    public struct BadContentLength: Error {}
-
     /// The value of a Content-Length header (RFC 3261 §20.14: 1*DIGIT), if it
     /// is one no larger than `limit`; digits are counted before any arithmetic.
     static func contentLength(_ value: some StringProtocol, limit: Int) -> Int? {
@@ -50,7 +47,7 @@ public struct SIPStreamDecoder: ByteToMessageDecoder {
             index += 1
         }
         guard let headEnd else {
-            if view.count >= maxMessageBytes { throw MessageTooLarge() }
+            if view.count >= maxMessageBytes { throw SIPParseError("stream message head longer than \(maxMessageBytes) bytes") }
             return .needMoreData
         }
         let head = String(decoding: view[view.startIndex..<(view.startIndex + headEnd)], as: UTF8.self)
@@ -72,10 +69,10 @@ public struct SIPStreamDecoder: ByteToMessageDecoder {
             failed = true
             if let frame = buffer.readSlice(length: headEnd + 4) { context.fireChannelRead(wrapInboundOut(frame)) }
             buffer.moveReaderIndex(to: buffer.writerIndex)
-            throw BadContentLength()
+            throw SIPParseError("Content-Length is not a number of at most \(maxMessageBytes) bytes")
         }
         let total = headEnd + 4 + contentLength
-        guard total <= maxMessageBytes else { throw MessageTooLarge() }
+        guard total <= maxMessageBytes else { throw SIPParseError("stream message longer than \(maxMessageBytes) bytes") }
         guard buffer.readableBytes >= total, let frame = buffer.readSlice(length: total) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue

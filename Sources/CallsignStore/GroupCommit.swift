@@ -33,7 +33,7 @@ public final class GroupCommitRecorder: Sendable {
     }
 
     /// What a caller is told when its records committed (or did not).
-    public typealias Completion = @Sendable (Result<Void, WriteFailed>) -> Void
+    public typealias Completion = @Sendable (Result<Void, StoreError>) -> Void
 
     private enum Waiter {
         case task([SignedCallRecord], CheckedContinuation<Outcome, Never>)
@@ -50,7 +50,7 @@ public final class GroupCommitRecorder: Sendable {
             case .task(_, let continuation):
                 continuation.resume(returning: failure.map { .failed(String(describing: $0)) } ?? .written)
             case .callback(_, let completion):
-                completion(failure.map { .failure(WriteFailed(description: String(describing: $0))) } ?? .success(()))
+                completion(failure.map { .failure(StoreError(.writeFailed, String(describing: $0))) } ?? .success(()))
             }
         }
     }
@@ -95,11 +95,6 @@ public final class GroupCommitRecorder: Sendable {
         }
     }
 
-    /// The error a caller gets when the transaction holding its records failed.
-    public struct WriteFailed: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     private let state = Mutex(State())
     public let store: any CallsignStore
     /// Most callers joined in one transaction.
@@ -132,7 +127,7 @@ public final class GroupCommitRecorder: Sendable {
 
     /// Records `calls`, returning once they are committed (with a
     /// ``journal``: once they are appended to it).
-    /// - Throws: the store's error (or ``WriteFailed`` for a batch led by
+    /// - Throws: the store's error (or ``StoreError`` for a batch led by
     ///   another caller) when the transaction failed; nothing of it was kept.
     public func record(_ calls: [SignedCallRecord]) async throws {
         if let journal {
@@ -152,7 +147,7 @@ public final class GroupCommitRecorder: Sendable {
         }
         switch outcome {
         case .written: return
-        case .failed(let reason): throw WriteFailed(description: reason)
+        case .failed(let reason): throw StoreError(.writeFailed, reason)
         case .lead: try await lead(calls)
         }
     }
@@ -170,7 +165,7 @@ public final class GroupCommitRecorder: Sendable {
     public func enqueue(_ calls: [SignedCallRecord], deferringWake: Bool = false, completion: @escaping Completion) -> Bool {
         if let journaled = recordImmediately(calls) {
             guard journal?.isOpen == true || journaled else { return false }
-            completion(journaled ? .success(()) : .failure(WriteFailed(description: "traceback journal append failed")))
+            completion(journaled ? .success(()) : .failure(StoreError(.journalUnavailable, "traceback journal append failed")))
             return true
         }
         let (accepted, wake) = state.withLock { state -> (Bool, WriterWake?) in
@@ -205,7 +200,7 @@ public final class GroupCommitRecorder: Sendable {
     public func enqueueDeferringWake(_ calls: [SignedCallRecord], completion: @escaping Completion) -> DeferredEnqueue {
         if let journaled = recordImmediately(calls) {
             guard journal?.isOpen == true || journaled else { return .refused }
-            completion(journaled ? .success(()) : .failure(WriteFailed(description: "traceback journal append failed")))
+            completion(journaled ? .success(()) : .failure(StoreError(.journalUnavailable, "traceback journal append failed")))
             return .queued
         }
         return state.withLock { state -> DeferredEnqueue in
@@ -295,7 +290,7 @@ public final class GroupCommitRecorder: Sendable {
             }
             return (failed, state.queue.removeFirst())
         }
-        for waiter in failed { waiter.finish(WriteFailed(description: "traceback writer stopped")) }
+        for waiter in failed { waiter.finish(StoreError(.writerStopped, "traceback writer stopped")) }
         if case .task(_, let continuation)? = next { continuation.resume(returning: .lead) }
     }
 

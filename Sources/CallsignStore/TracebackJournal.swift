@@ -60,12 +60,6 @@ public final class TracebackJournal: Sendable {
         public var description: String { "\(segment):\(records)" }
     }
 
-    /// Why an append was refused; the signing is answered with an error then
-    /// (a call that cannot be traced back is not signed).
-    public struct AppendFailed: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     private struct State {
         var fd: Int32
         var segment: Int64
@@ -222,7 +216,7 @@ public final class TracebackJournal: Sendable {
     /// `BASE.lock`, locked exclusively; `nil` when another open file holds it.
     private static func lockFile(base: String) throws -> Int32? {
         let fd = Glibc.open("\(base).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AppendFailed(description: "cannot open \(base).lock: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StoreError(.journalUnavailable, "cannot open \(base).lock: \(String(cString: strerror(errno)))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             return nil
@@ -233,7 +227,7 @@ public final class TracebackJournal: Sendable {
     private static func openSegment(base: String, segment: Int64) throws -> Int32 {
         // Read-write, not append: appends copy into a shared mapping (``remap(_:covering:count:)``).
         let fd = Glibc.open("\(base).\(segment)", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AppendFailed(description: "cannot open \(base).\(segment): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StoreError(.journalUnavailable, "cannot open \(base).\(segment): \(String(cString: strerror(errno)))") }
         return fd
     }
 
@@ -241,19 +235,19 @@ public final class TracebackJournal: Sendable {
 
     /// Makes `records` durable (copied into the segment's shared mapping) and
     /// queues them for the store. Returns once the kernel has the bytes: the caller may answer.
-    /// - Throws: ``AppendFailed`` when the journal is closed, the backlog is
+    /// - Throws: ``StoreError`` when the journal is closed, the backlog is
     ///   full or the segment could not be grown or mapped (nothing of it is kept then).
     public func append(_ records: [SignedCallRecord]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 * records.count)
         for record in records {
-            guard Self.encode(record, into: &bytes) else { throw AppendFailed(description: "traceback record too large") }
+            guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "traceback record too large") }
         }
         let wake = try state.withLock { state -> Bool in
-            guard !state.closed, state.fd >= 0 else { throw AppendFailed(description: "traceback journal closed") }
+            guard !state.closed, state.fd >= 0 else { throw StoreError(.journalClosed, "traceback journal closed") }
             guard state.appended - applied.load(ordering: .relaxed) + records.count <= maxBacklog else {
-                throw AppendFailed(description: "traceback backlog full (\(maxBacklog) records not yet in the store)")
+                throw StoreError(.backlogFull, "traceback backlog full (\(maxBacklog) records not yet in the store)")
             }
             let at = state.bytesInSegment
             let window: Window
@@ -289,11 +283,11 @@ public final class TracebackJournal: Sendable {
         let length = max(windowBytes, (needed + page - 1) / page * page)
         let reserved = posix_fallocate(state.fd, off_t(offset), off_t(length))
         guard reserved == 0 else {
-            throw AppendFailed(description: "traceback journal cannot grow: \(String(cString: strerror(reserved)))")
+            throw StoreError(.journalUnavailable, "traceback journal cannot grow: \(String(cString: strerror(reserved)))")
         }
         guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, state.fd, off_t(offset)),
               base != UnsafeMutableRawPointer(bitPattern: -1)
-        else { throw AppendFailed(description: "traceback journal cannot map: \(String(cString: strerror(errno)))") }
+        else { throw StoreError(.journalUnavailable, "traceback journal cannot map: \(String(cString: strerror(errno)))") }
         let window = Window(base: base, offset: offset, length: length)
         state.window = window
         return window

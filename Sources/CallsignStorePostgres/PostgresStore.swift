@@ -39,10 +39,10 @@ public final class PostgresStore: CallsignStore {
             group.addTask { try await operation() }
             group.addTask {
                 try await Task.sleep(for: limit)
-                throw PostgresStoreError("PostgreSQL did not answer within \(limit)")
+                throw PostgresStoreError(.timeout, "PostgreSQL did not answer within \(limit)")
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw PostgresStoreError("no result") }
+            guard let first = try await group.next() else { throw PostgresStoreError(.timeout, "no result") }
             return first
         }
     }
@@ -50,15 +50,15 @@ public final class PostgresStore: CallsignStore {
     /// Parses `postgres://user:password@host:port/database` (no TLS: loopback labs and tests;
     /// use a configuration with TLS for networks).
     public static func configuration(url: String) throws -> PostgresClient.Configuration {
-        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw PostgresStoreError("not a postgres:// URL") }
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw PostgresStoreError(.badURL, "not a postgres:// URL") }
         let rest = url.split(separator: "://", maxSplits: 1).last.map(String.init) ?? ""
-        guard let at = rest.lastIndex(of: "@") else { throw PostgresStoreError("URL needs user:password@host") }
+        guard let at = rest.lastIndex(of: "@") else { throw PostgresStoreError(.badURL, "URL needs user:password@host") }
         let credentials = rest[..<at].split(separator: ":", maxSplits: 1).map(String.init)
         let location = rest[rest.index(after: at)...]
         let hostPort = location.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
         let database = location.split(separator: "/", maxSplits: 1).dropFirst().first.map(String.init) ?? "callsign"
         let hp = hostPort.split(separator: ":")
-        guard let host = hp.first.map(String.init), credentials.count == 2 else { throw PostgresStoreError("bad postgres URL") }
+        guard let host = hp.first.map(String.init), credentials.count == 2 else { throw PostgresStoreError(.badURL, "bad postgres URL") }
         let port = hp.count > 1 ? Int(hp[1]) ?? 5432 : 5432
         var configuration = PostgresClient.Configuration(host: host, port: port, username: credentials[0], password: credentials[1],
                                                          database: database, tls: .disable)
@@ -291,7 +291,23 @@ public final class PostgresStore: CallsignStore {
     }
 }
 
-public struct PostgresStoreError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+/// Why the PostgreSQL store failed an operation of its own; postgres-nio's
+/// errors pass through as the driver reports them.
+public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong; the raw values are stable.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The server did not answer within the operation's bound (3 s on a call's path).
+        case timeout
+        /// The `postgres://` URL cannot be read.
+        case badURL = "bad-url"
+    }
+
+    public var code: Code
+    public var detail: String
+    public var description: String { detail }
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
 }

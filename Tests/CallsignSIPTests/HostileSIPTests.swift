@@ -64,7 +64,7 @@ struct HostileSIPTests {
     func streamContentLength(field: String) throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(SIPStreamDecoder()))
         let head = "OPTIONS sip:x@example.com SIP/2.0\r\n" + Self.optionsHead + field + "\r\n\r\n"
-        #expect(throws: SIPStreamDecoder.BadContentLength.self) { try channel.writeInbound(ByteBuffer(string: head + "body")) }
+        #expect(throws: SIPParseError("Content-Length is not a number of at most 65536 bytes")) { try channel.writeInbound(ByteBuffer(string: head + "body")) }
         let frame = try #require(try channel.readInbound(as: ByteBuffer.self))
         #expect(String(buffer: frame) == head)
         #expect(throws: SIPParseError.self) { try SIPParser().parse(Array(frame.readableBytesView)) }

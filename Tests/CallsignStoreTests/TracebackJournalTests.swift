@@ -32,7 +32,7 @@ struct TracebackJournalTests {
             group.cancelAll()
         }
         #expect(!journal.isOpen)
-        #expect(throws: TracebackJournal.AppendFailed.self) { try journal.append([Self.record(99)]) }
+        #expect(throws: StoreError.self) { try journal.append([Self.record(99)]) }
         // Stopped with everything moved: no segment is left behind.
         #expect(TracebackJournal.segments(base: store.journalBase).isEmpty)
     }
@@ -137,7 +137,7 @@ struct TracebackJournalTests {
         let journal = try #require(try TracebackJournal.open(base: store.journalBase, target: store, maxBacklog: 3))
         try journal.append([Self.record(1), Self.record(2)])
         try journal.append([Self.record(3)])
-        #expect(throws: TracebackJournal.AppendFailed.self) { try journal.append([Self.record(4)]) }
+        #expect(throws: StoreError.self) { try journal.append([Self.record(4)]) }
     }
 
     @Test("segments past their size limit are replaced by new ones and deleted once their records are in the store")
