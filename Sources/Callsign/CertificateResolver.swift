@@ -59,7 +59,7 @@ public struct PinnedCertificateResolver: CertificateResolver {
     private let credential: ResolvedCredential
 
     /// Pins a certificate.
-    public init(certificate: Certificate) throws(KeyLoading.Error) {
+    public init(certificate: Certificate) throws(CallsignError) {
         let key = try KeyLoading.publicKey(of: certificate)
         credential = ResolvedCredential(publicKey: key, certificate: certificate,
                                         diagnostics: ["key from a pinned certificate; chain not validated"])

@@ -29,33 +29,33 @@ public struct CertificateRevocationList: Sendable, Hashable {
     public static let maxBytes = 4 << 20
 
     /// Decodes a DER CRL.
-    public init(derEncoded bytes: [UInt8]) throws(CRLError) {
-        guard bytes.count <= Self.maxBytes else { throw CRLError("CRL larger than \(Self.maxBytes) bytes") }
+    public init(derEncoded bytes: [UInt8]) throws(CallsignError) {
+        guard bytes.count <= Self.maxBytes else { throw CallsignError(.crl, "CRL larger than \(Self.maxBytes) bytes") }
         do {
             let root = try DER.parse(bytes)
             self = try DER.sequence(root, identifier: .sequence) { nodes in
-                guard let tbsNode = nodes.next() else { throw CRLError("CRL has no tbsCertList") }
+                guard let tbsNode = nodes.next() else { throw CallsignError(.crl, "CRL has no tbsCertList") }
                 let algorithm = try Self.signatureAlgorithm(&nodes)
                 let signature = try ASN1BitString(derEncoded: &nodes)
                 return try Self.decodeTBS(tbsNode, outerAlgorithm: algorithm, signature: Array(signature.bytes))
             }
-        } catch let error as CRLError {
+        } catch let error as CallsignError {
             throw error
         } catch {
-            throw CRLError("not a CRL: \(error)")
+            throw CallsignError(.crl, "not a CRL: \(error)")
         }
     }
 
     /// Decodes a CRL in PEM (`X509 CRL`) or DER.
-    public init(pemOrDER bytes: [UInt8]) throws(CRLError) {
+    public init(pemOrDER bytes: [UInt8]) throws(CallsignError) {
         if let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN X509 CRL-----") {
             do {
                 let document = try PEMDocument(pemString: text)
                 try self.init(derEncoded: document.derBytes)
-            } catch let error as CRLError {
+            } catch let error as CallsignError {
                 throw error
             } catch {
-                throw CRLError("not a PEM CRL")
+                throw CallsignError(.crl, "not a PEM CRL")
             }
         } else {
             try self.init(derEncoded: bytes)
@@ -69,15 +69,15 @@ public struct CertificateRevocationList: Sendable, Hashable {
             var next = nodes.next()
             if let version = next, version.identifier == .integer {
                 let value = try Int(derEncoded: version)
-                guard value == 1 else { throw CRLError("unsupported CRL version \(value + 1)") }
+                guard value == 1 else { throw CallsignError(.crl, "unsupported CRL version \(value + 1)") }
                 next = nodes.next()
             }
-            guard let innerAlgorithmNode = next else { throw CRLError("tbsCertList has no signature algorithm") }
+            guard let innerAlgorithmNode = next else { throw CallsignError(.crl, "tbsCertList has no signature algorithm") }
             let innerAlgorithm = try signatureAlgorithm(innerAlgorithmNode)
-            guard innerAlgorithm == outerAlgorithm else { throw CRLError("CRL signature algorithms disagree") }
-            guard let issuerNode = nodes.next() else { throw CRLError("CRL has no issuer") }
+            guard innerAlgorithm == outerAlgorithm else { throw CallsignError(.crl, "CRL signature algorithms disagree") }
+            guard let issuerNode = nodes.next() else { throw CallsignError(.crl, "CRL has no issuer") }
             let issuer = try DistinguishedName(derEncoded: issuerNode)
-            guard let thisUpdateNode = nodes.next() else { throw CRLError("CRL has no thisUpdate") }
+            guard let thisUpdateNode = nodes.next() else { throw CallsignError(.crl, "CRL has no thisUpdate") }
             let thisUpdate = try time(thisUpdateNode)
             var nextUpdate: Int64?
             var revoked = Set<Certificate.SerialNumber>()
@@ -87,11 +87,11 @@ public struct CertificateRevocationList: Sendable, Hashable {
                 next = nodes.next()
             }
             if let node = next, node.identifier == .sequence {
-                guard case .constructed(let entries) = node.content else { throw CRLError("bad revokedCertificates") }
+                guard case .constructed(let entries) = node.content else { throw CallsignError(.crl, "bad revokedCertificates") }
                 for entry in entries {
                     let serial = try DER.sequence(entry, identifier: .sequence) { fields in
                         let serialBytes = try ArraySlice<UInt8>(derEncoded: &fields)
-                        guard let dateNode = fields.next() else { throw CRLError("revoked entry has no date") }
+                        guard let dateNode = fields.next() else { throw CallsignError(.crl, "revoked entry has no date") }
                         _ = try time(dateNode)
                         while fields.next() != nil {}  // crlEntryExtensions
                         return Certificate.SerialNumber(bytes: serialBytes)
@@ -102,7 +102,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
             }
             if let node = next {
                 guard node.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) else {
-                    throw CRLError("unexpected field in tbsCertList")
+                    throw CallsignError(.crl, "unexpected field in tbsCertList")
                 }
                 // crlExtensions: a critical extension we do not understand makes the CRL unusable (RFC 5280 §5.2).
                 try DER.explicitlyTagged(node, tagNumber: 0, tagClass: .contextSpecific) { extensions in
@@ -112,7 +112,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
                             if ext.critical, ![ASN1ObjectIdentifier.X509ExtensionID.authorityKeyIdentifier,
                                                [2, 5, 29, 20], [2, 5, 29, 28]].contains(ext.oid)
                             {
-                                throw CRLError("CRL has an unsupported critical extension \(ext.oid)")
+                                throw CallsignError(.crl, "CRL has an unsupported critical extension \(ext.oid)")
                             }
                         }
                     }
@@ -148,7 +148,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
     ]
 
     private static func signatureAlgorithm(_ nodes: inout ASN1NodeCollection.Iterator) throws -> Certificate.SignatureAlgorithm {
-        guard let node = nodes.next() else { throw CRLError("missing signature algorithm") }
+        guard let node = nodes.next() else { throw CallsignError(.crl, "missing signature algorithm") }
         return try signatureAlgorithm(node)
     }
 
@@ -156,7 +156,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
         try DER.sequence(node, identifier: .sequence) { fields in
             let oid = try ASN1ObjectIdentifier(derEncoded: &fields)
             while fields.next() != nil {}  // parameters (NULL for RSA)
-            guard let algorithm = knownAlgorithms[oid] else { throw CRLError("unsupported CRL signature algorithm \(oid)") }
+            guard let algorithm = knownAlgorithms[oid] else { throw CallsignError(.crl, "unsupported CRL signature algorithm \(oid)") }
             return algorithm
         }
     }
@@ -170,7 +170,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
             let t = try GeneralizedTime(derEncoded: node)
             return epochSeconds(year: t.year, month: t.month, day: t.day, hours: t.hours, minutes: t.minutes, seconds: t.seconds)
         }
-        throw CRLError("expected a Time")
+        throw CallsignError(.crl, "expected a Time")
     }
 
     /// Whether `issuerCertificate` signed this CRL and is its issuer.
@@ -183,12 +183,6 @@ public struct CertificateRevocationList: Sendable, Hashable {
     public func revokes(_ certificate: Certificate) -> Bool {
         certificate.issuer == issuer && revokedSerials.contains(certificate.serialNumber)
     }
-}
-
-/// A CRL that cannot be decoded or used.
-public struct CRLError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 extension CertificateRevocationList {

@@ -1,11 +1,5 @@
 public import Crypto
 
-/// Why a signing request was refused.
-public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// What to sign for one call (ATIS-1000074 §5.3 STI-AS steps 1–3).
 public struct SigningRequest: Sendable, Hashable {
     /// Calling number as signalled (any form ``TelephoneNumber`` reads).
@@ -51,20 +45,20 @@ public struct Signer: IdentitySigning {
     }
 
     /// Builds the SHAKEN PASSporT for `request` (not yet signed).
-    /// - Throws: ``SigningError`` when a number cannot be canonicalized or the origid is not a UUID.
-    public func passport(for request: SigningRequest) throws(SigningError) -> PASSporT {
+    /// - Throws: ``CallsignError`` (`signing-request`) when a number cannot be canonicalized or the origid is not a UUID.
+    public func passport(for request: SigningRequest) throws(CallsignError) -> PASSporT {
         guard let orig = TelephoneNumber.canonicalNumber(request.orig, policy: numbering) else {
-            throw SigningError("orig is not a telephone number")
+            throw CallsignError(.signingRequest, "orig is not a telephone number")
         }
-        guard !request.dest.isEmpty else { throw SigningError("dest is empty") }
+        guard !request.dest.isEmpty else { throw CallsignError(.signingRequest, "dest is empty") }
         var dest: [String] = []
         for value in request.dest {
             guard let tn = TelephoneNumber.canonicalNumber(value, policy: numbering) else {
-                throw SigningError("dest is not a telephone number")
+                throw CallsignError(.signingRequest, "dest is not a telephone number")
             }
             dest.append(tn)
         }
-        guard Verifier.isUUID(request.origid) else { throw SigningError("origid is not a UUID") }
+        guard Verifier.isUUID(request.origid) else { throw CallsignError(.signingRequest, "origid is not a UUID") }
         return PASSporT(header: .shaken(x5u: x5u),
                         claims: PASSporT.Claims(attest: request.attestation.rawValue, dest: PASSporT.Destination(tn: dest),
                                                 iat: request.iat, orig: .tn(orig), origid: request.origid.lowercased()))

@@ -4,73 +4,68 @@ import SwiftASN1
 
 /// Loading the P-256 keys and certificates that ES256 PASSporTs use.
 public enum KeyLoading {
-    /// Why a key or certificate could not be loaded. Never contains key material.
-    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
-        public var description: String
-    }
-
     /// Parses a P-256 private key from PEM: PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`).
-    public static func privateKey(pem: String) throws(KeyLoading.Error) -> P256.Signing.PrivateKey {
+    public static func privateKey(pem: String) throws(CallsignError) -> P256.Signing.PrivateKey {
         do {
             return try P256.Signing.PrivateKey(pemRepresentation: pem)
         } catch {
-            throw Error(description: "not a P-256 private key in PEM (PKCS#8 or SEC1)")
+            throw CallsignError(.key, "not a P-256 private key in PEM (PKCS#8 or SEC1)")
         }
     }
 
     /// Parses the first certificate of a PEM file (an x5u chain has the end
     /// entity first, RFC 8225 §4.1 / ATIS-1000074 §5.3.1).
-    public static func firstCertificate(pem: String) throws(KeyLoading.Error) -> Certificate {
+    public static func firstCertificate(pem: String) throws(CallsignError) -> Certificate {
         let blocks: [PEMDocument]
         do {
             blocks = try PEMDocument.parseMultiple(pemString: pem)
         } catch {
-            throw Error(description: "not PEM")
+            throw CallsignError(.key, "not PEM")
         }
         guard let block = blocks.first(where: { $0.discriminator == "CERTIFICATE" }) else {
-            throw Error(description: "no CERTIFICATE block in PEM")
+            throw CallsignError(.key, "no CERTIFICATE block in PEM")
         }
         do {
             return try Certificate(derEncoded: block.derBytes)
         } catch {
-            throw Error(description: "certificate does not parse: \(error)")
+            throw CallsignError(.key, "certificate does not parse: \(error)")
         }
     }
 
     /// Every certificate in a PEM bundle, in order.
-    public static func certificates(pem: String) throws(KeyLoading.Error) -> [Certificate] {
+    public static func certificates(pem: String) throws(CallsignError) -> [Certificate] {
         let blocks: [PEMDocument]
         do {
             blocks = try PEMDocument.parseMultiple(pemString: pem)
         } catch {
-            throw Error(description: "not PEM")
+            throw CallsignError(.key, "not PEM")
         }
         var certificates: [Certificate] = []
         for block in blocks where block.discriminator == "CERTIFICATE" {
             do {
                 certificates.append(try Certificate(derEncoded: block.derBytes))
             } catch {
-                throw Error(description: "certificate \(certificates.count + 1) does not parse: \(error)")
+                throw CallsignError(.key, "certificate \(certificates.count + 1) does not parse: \(error)")
             }
         }
-        if certificates.isEmpty { throw Error(description: "no CERTIFICATE block in PEM") }
+        if certificates.isEmpty { throw CallsignError(.key, "no CERTIFICATE block in PEM") }
         return certificates
     }
 
     /// The P-256 public key of a certificate.
-    public static func publicKey(of certificate: Certificate) throws(KeyLoading.Error) -> P256.Signing.PublicKey {
+    public static func publicKey(of certificate: Certificate) throws(CallsignError) -> P256.Signing.PublicKey {
         guard let key = P256.Signing.PublicKey(certificate.publicKey) else {
-            throw Error(description: "certificate key is not P-256")
+            throw CallsignError(.key, "certificate key is not P-256")
         }
         return key
     }
 
     /// A P-256 public key from a PEM `PUBLIC KEY` block.
-    public static func publicKey(pem: String) throws(KeyLoading.Error) -> P256.Signing.PublicKey {
+    public static func publicKey(pem: String) throws(CallsignError) -> P256.Signing.PublicKey {
         do {
             return try P256.Signing.PublicKey(pemRepresentation: pem)
         } catch {
-            throw Error(description: "not a P-256 public key in PEM")
+            throw CallsignError(.key, "not a P-256 public key in PEM")
         }
     }
 }

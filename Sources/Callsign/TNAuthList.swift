@@ -37,48 +37,48 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
     public static var defaultIdentifier: ASN1Identifier { .sequence }
 
     /// Creates a list; it must not be empty (`SIZE (1..MAX)`).
-    public init(_ entries: [Entry]) throws(TNAuthListError) {
-        guard !entries.isEmpty else { throw TNAuthListError("TNAuthList is empty") }
+    public init(_ entries: [Entry]) throws(CallsignError) {
+        guard !entries.isEmpty else { throw CallsignError(.tnAuthList, "TNAuthList is empty") }
         for entry in entries { try Self.validate(entry) }
         self.entries = entries
     }
 
     /// Decodes the DER value of the extension.
-    public init(derEncoded bytes: [UInt8]) throws(TNAuthListError) {
+    public init(derEncoded bytes: [UInt8]) throws(CallsignError) {
         do {
             try self.init(derEncoded: try DER.parse(bytes))
-        } catch let error as TNAuthListError {
+        } catch let error as CallsignError {
             throw error
         } catch {
-            throw TNAuthListError("not a TNAuthorizationList: \(error)")
+            throw CallsignError(.tnAuthList, "not a TNAuthorizationList: \(error)")
         }
     }
 
     /// Decodes the extension of a certificate.
-    public init(_ ext: Certificate.Extension) throws(TNAuthListError) {
-        guard ext.oid == Self.oid else { throw TNAuthListError("extension is not TNAuthList") }
+    public init(_ ext: Certificate.Extension) throws(CallsignError) {
+        guard ext.oid == Self.oid else { throw CallsignError(.tnAuthList, "extension is not TNAuthList") }
         try self.init(derEncoded: Array(ext.value))
     }
 
     public init(derEncoded rootNode: ASN1Node, withIdentifier identifier: ASN1Identifier) throws {
         guard rootNode.identifier == identifier, case .constructed(let nodes) = rootNode.content else {
-            throw TNAuthListError("TNAuthList is not a SEQUENCE (a bare string is not a TNAuthorizationList)")
+            throw CallsignError(.tnAuthList, "TNAuthList is not a SEQUENCE (a bare string is not a TNAuthorizationList)")
         }
         var entries: [Entry] = []
         for node in nodes {
             entries.append(try Self.decodeEntry(node))
-            if entries.count > 10_000 { throw TNAuthListError("TNAuthList has more than 10000 entries") }
+            if entries.count > 10_000 { throw CallsignError(.tnAuthList, "TNAuthList has more than 10000 entries") }
         }
-        guard !entries.isEmpty else { throw TNAuthListError("TNAuthList is empty") }
+        guard !entries.isEmpty else { throw CallsignError(.tnAuthList, "TNAuthList is empty") }
         self.entries = entries
     }
 
     private static func decodeEntry(_ node: ASN1Node) throws -> Entry {
         guard node.identifier.tagClass == .contextSpecific else {
-            throw TNAuthListError("TNEntry is not a context-tagged choice")
+            throw CallsignError(.tnAuthList, "TNEntry is not a context-tagged choice")
         }
         guard case .constructed = node.content else {
-            throw TNAuthListError("TNEntry [\(node.identifier.tagNumber)] is implicitly tagged; RFC 8226 uses EXPLICIT tags")
+            throw CallsignError(.tnAuthList, "TNEntry [\(node.identifier.tagNumber)] is implicitly tagged; RFC 8226 uses EXPLICIT tags")
         }
         let entry: Entry
         switch node.identifier.tagNumber {
@@ -99,30 +99,30 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
             let tn = try DER.explicitlyTagged(node, tagNumber: 2, tagClass: .contextSpecific) { try ASN1IA5String(derEncoded: $0) }
             entry = .one(String(decoding: tn.bytes, as: UTF8.self))
         default:
-            throw TNAuthListError("unknown TNEntry choice [\(node.identifier.tagNumber)]")
+            throw CallsignError(.tnAuthList, "unknown TNEntry choice [\(node.identifier.tagNumber)]")
         }
         try validate(entry)
         return entry
     }
 
-    private static func validate(_ entry: Entry) throws(TNAuthListError) {
+    private static func validate(_ entry: Entry) throws(CallsignError) {
         func isTelephoneNumber(_ tn: String) -> Bool {
             (1...15).contains(tn.utf8.count) && tn.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x23 || $0 == 0x2A }
         }
         switch entry {
         case .spc(let spc):
-            guard !spc.isEmpty, spc.utf8.count <= 64 else { throw TNAuthListError("SPC is empty or too long") }
+            guard !spc.isEmpty, spc.utf8.count <= 64 else { throw CallsignError(.tnAuthList, "SPC is empty or too long") }
         case .range(let start, let count):
-            guard isTelephoneNumber(start) else { throw TNAuthListError("range start is not a TelephoneNumber") }
-            guard count >= 2 else { throw TNAuthListError("range count must be at least 2") }
+            guard isTelephoneNumber(start) else { throw CallsignError(.tnAuthList, "range start is not a TelephoneNumber") }
+            guard count >= 2 else { throw CallsignError(.tnAuthList, "range count must be at least 2") }
             guard start.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let first = UInt64(start),
                 first.addingReportingOverflow(UInt64(count - 1)).overflow == false,
                 String(first + UInt64(count - 1)).utf8.count <= start.utf8.count
             else {
-                throw TNAuthListError("range overflows its number length")
+                throw CallsignError(.tnAuthList, "range overflows its number length")
             }
         case .one(let tn):
-            guard isTelephoneNumber(tn) else { throw TNAuthListError("TN is not a TelephoneNumber") }
+            guard isTelephoneNumber(tn) else { throw CallsignError(.tnAuthList, "TN is not a TelephoneNumber") }
         }
     }
 
@@ -184,12 +184,6 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
     }
 
     public var description: String { entries.map(\.description).joined(separator: ", ") }
-}
-
-/// A TNAuthList that cannot be decoded or built.
-public struct TNAuthListError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 extension TNAuthorizationList: CertificateExtensionConvertible {

@@ -34,14 +34,14 @@ struct CA: AsyncParsableCommand {
         }
 
         func key(_ name: String) throws -> P256.Signing.PrivateKey {
-            do { return try KeyLoading.privateKey(pem: try readTextFile(file(name))) } catch let error as KeyLoading.Error {
+            do { return try KeyLoading.privateKey(pem: try readTextFile(file(name))) } catch let error as CallsignError {
                 printError("\(file(name)): \(error)")
                 throw Exit.badInput
             }
         }
 
         func certificate(_ name: String) throws -> Certificate {
-            do { return try KeyLoading.firstCertificate(pem: try readTextFile(file(name))) } catch let error as KeyLoading.Error {
+            do { return try KeyLoading.firstCertificate(pem: try readTextFile(file(name))) } catch let error as CallsignError {
                 printError("\(file(name)): \(error)")
                 throw Exit.badInput
             }

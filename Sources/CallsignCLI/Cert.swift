@@ -25,7 +25,7 @@ struct Cert: AsyncParsableCommand {
             let certificates: [Certificate]
             do {
                 certificates = try KeyLoading.certificates(pem: try readTextFile(file))
-            } catch let error as KeyLoading.Error {
+            } catch let error as CallsignError {
                 printError("\(file): \(error)")
                 throw Exit.badInput
             }
@@ -102,7 +102,7 @@ struct CSR: AsyncParsableCommand {
 
     func run() async throws {
         let privateKey: P256.Signing.PrivateKey
-        do { privateKey = try KeyLoading.privateKey(pem: try readTextFile(key)) } catch let error as KeyLoading.Error {
+        do { privateKey = try KeyLoading.privateKey(pem: try readTextFile(key)) } catch let error as CallsignError {
             printError("\(key): \(error)")
             throw Exit.badInput
         }

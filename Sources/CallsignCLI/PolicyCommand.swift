@@ -101,7 +101,7 @@ func policyConfiguration(_ file: ServerConfigurationFile) throws -> PolicySet.Co
     if let path = file.dnoFile {
         do {
             try PolicyConfiguration.dno(csv: try readTextFile(path), into: &dno)
-        } catch let error as PolicyConfiguration.Error {
+        } catch let error as CallsignError {
             printError("\(path): \(error)")
             throw Exit.badInput
         }

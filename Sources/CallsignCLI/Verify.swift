@@ -100,7 +100,7 @@ struct Verify: AsyncParsableCommand {
             let roots: [Certificate]
             do {
                 roots = try KeyLoading.certificates(pem: try readTextFile(trust))
-            } catch let error as KeyLoading.Error {
+            } catch let error as CallsignError {
                 printError("\(trust): \(error)")
                 throw Exit.badInput
             }

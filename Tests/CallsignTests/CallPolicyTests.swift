@@ -99,7 +99,7 @@ struct CallPolicyTests {
         let ranges = try NumberingRanges(csv: try String(contentsOf: url, encoding: .utf8))
         #expect(ranges == NumberingRanges.builtIn)
         #expect(ranges.fictional.count == 20)
-        #expect(throws: NumberingRangesError.self) { try NumberingRanges(csv: "fiction,1,22,x") }
+        #expect(throws: CallsignError.self) { try NumberingRanges(csv: "fiction,1,22,x") }
     }
 }
 
@@ -111,7 +111,7 @@ struct PolicyConfigurationTests {
         let rules = try PolicyConfiguration.rules(value)
         #expect(rules == [.doNotOriginate(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: false), .gatewayAttestation(action: .block)])
         for bad in [#"{"rules":["nope"]}"#, #"{"rules":[{"invalid-number":{"action":"maybe"}}]}"#, #"{"rules":[{"unauthenticated-national-number":{}}]}"#, "{}"] {
-            #expect(throws: PolicyConfiguration.Error.self) { try PolicyConfiguration.rules(try JSONParser.parse(Array(bad.utf8))) }
+            #expect(throws: CallsignError.self) { try PolicyConfiguration.rules(try JSONParser.parse(Array(bad.utf8))) }
         }
     }
 
@@ -125,7 +125,7 @@ struct PolicyConfigurationTests {
         #expect {
             try PolicyConfiguration.dno(csv: "442079460123\n12155550000\nnot-a-number\n", into: &untouched)
         } throws: { error in
-            (error as? PolicyConfiguration.Error)?.description.contains("line 3") == true
+            (error as? CallsignError)?.description.contains("line 3") == true
         }
         #expect(untouched.count == 1)
     }
@@ -150,10 +150,10 @@ struct PolicyConfigurationTests {
     @Test("a header names the line of a bad row below it, and an empty number column is refused")
     func dnoHeaderBadRow() throws {
         #expect { try DNOEntry.parse(csv: "label,number\nBank,12155550100\nTax,\n") } throws: { error in
-            (error as? PolicyConfiguration.Error)?.description.contains("line 3") == true
+            (error as? CallsignError)?.description.contains("line 3") == true
         }
         #expect { try DNOEntry.parse(csv: "number\nbanana\n") } throws: { error in
-            (error as? PolicyConfiguration.Error)?.description.contains("line 2") == true
+            (error as? CallsignError)?.description.contains("line 2") == true
         }
     }
 }

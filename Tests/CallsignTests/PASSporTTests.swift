@@ -185,7 +185,7 @@ struct PASSporTTests {
         let sec1PEM = "-----BEGIN EC PRIVATE KEY-----\n" + lines.joined(separator: "\n") + "\n-----END EC PRIVATE KEY-----\n"
         let sec1 = try KeyLoading.privateKey(pem: sec1PEM)
         #expect(sec1.publicKey.rawRepresentation == key.publicKey.rawRepresentation)
-        #expect(throws: KeyLoading.Error.self) { try KeyLoading.privateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----") }
+        #expect(throws: CallsignError.self) { try KeyLoading.privateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----") }
     }
 }
 

@@ -60,7 +60,7 @@ struct TNAuthListTests {
         #expect {
             try TNAuthorizationList(ext)
         } throws: { error in
-            (error as? TNAuthListError)?.description.contains("SEQUENCE") == true
+            (error as? CallsignError)?.description.contains("SEQUENCE") == true
         }
     }
 
@@ -77,7 +77,7 @@ struct TNAuthListTests {
     ])
     func refusesMalformed(_ hexValue: String) {
         let bytes = Self.hex(hexValue.replacingOccurrences(of: " ", with: ""))
-        #expect(throws: TNAuthListError.self) { try TNAuthorizationList(derEncoded: bytes) }
+        #expect(throws: CallsignError.self) { try TNAuthorizationList(derEncoded: bytes) }
     }
 
     @Test("ranges and single TNs cover exactly their numbers; SPCs cover none")

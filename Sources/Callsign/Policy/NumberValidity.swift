@@ -69,7 +69,7 @@ public struct NumberingRanges: Sendable, Hashable {
 
     /// Parses the data file format: one `kind,start,end,label` line per range
     /// (`kind` = `fiction` or `never-cli`, numbers canonical E.164), `#` comments.
-    public init(csv text: String) throws(NumberingRangesError) {
+    public init(csv text: String) throws(CallsignError) {
         var fictional: [Range] = []
         var never: [Range] = []
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
@@ -78,12 +78,12 @@ public struct NumberingRanges: Sendable, Hashable {
             let fields = line.split(separator: ",", maxSplits: 3).map(String.init)
             guard fields.count == 4, fields[1].utf8.count == fields[2].utf8.count, fields[1] <= fields[2],
                 fields[1].allSatisfy(\.isNumber), fields[2].allSatisfy(\.isNumber)
-            else { throw NumberingRangesError(line: index + 1) }
+            else { throw CallsignError(.numberingRanges, "numbering ranges: bad line \(index + 1)") }
             let range = Range(start: fields[1], end: fields[2], label: fields[3])
             switch fields[0] {
             case "fiction": fictional.append(range)
             case "never-cli": never.append(range)
-            default: throw NumberingRangesError(line: index + 1)
+            default: throw CallsignError(.numberingRanges, "numbering ranges: bad line \(index + 1)")
             }
         }
         self.init(fictional: fictional, neverCLI: never)
@@ -94,7 +94,3 @@ public struct NumberingRanges: Sendable, Hashable {
     public static let builtIn: NumberingRanges = (try? NumberingRanges(csv: NumberingRangesData.csv)) ?? NumberingRanges(fictional: [], neverCLI: [])
 }
 
-public struct NumberingRangesError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var line: Int
-    public var description: String { "numbering ranges: bad line \(line)" }
-}

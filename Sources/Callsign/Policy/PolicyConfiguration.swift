@@ -1,15 +1,10 @@
 /// Reads a policy from JSON (the `policy` object of `callsign serve`'s
 /// configuration file) and DNO lists from CSV.
 public enum PolicyConfiguration {
-    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
-        public var description: String
-        public init(_ description: String) { self.description = description }
-    }
-
     /// `{"rules": ["do-not-originate", {"national-number-from-abroad": {"country": "44", "allow_roaming_mobile": true,
     ///   "action": "block"}}, …]}` — rule names as in ``PolicyRule/name``; `action` is `block`, `tag` or `allow`.
-    public static func rules(_ value: JSONValue) throws(PolicyConfiguration.Error) -> [PolicyRule] {
-        guard let items = value.objectValue?["rules"]?.arrayValue else { throw Error("policy needs a 'rules' array") }
+    public static func rules(_ value: JSONValue) throws(CallsignError) -> [PolicyRule] {
+        guard let items = value.objectValue?["rules"]?.arrayValue else { throw CallsignError(.policyConfiguration, "policy needs a 'rules' array") }
         var rules: [PolicyRule] = []
         for (index, item) in items.enumerated() {
             let name: String
@@ -20,16 +15,16 @@ public enum PolicyConfiguration {
                 name = member.key
                 options = inner
             } else {
-                throw Error("policy.rules[\(index)] must be a rule name or {name: {options}}")
+                throw CallsignError(.policyConfiguration, "policy.rules[\(index)] must be a rule name or {name: {options}}")
             }
             let actionText = options["action"]?.stringValue
             guard actionText == nil || PolicyAction(rawValue: actionText!) != nil else {
-                throw Error("policy.rules[\(index)].action must be block, tag or allow")
+                throw CallsignError(.policyConfiguration, "policy.rules[\(index)].action must be block, tag or allow")
             }
             let action = actionText.flatMap(PolicyAction.init(rawValue:))
-            func country() throws(PolicyConfiguration.Error) -> String {
+            func country() throws(CallsignError) -> String {
                 guard let c = options["country"]?.stringValue, !c.isEmpty, c.allSatisfy(\.isNumber) else {
-                    throw Error("policy.rules[\(index)] needs a numeric 'country'")
+                    throw CallsignError(.policyConfiguration, "policy.rules[\(index)] needs a numeric 'country'")
                 }
                 return c
             }
@@ -44,7 +39,7 @@ public enum PolicyConfiguration {
                 rules.append(.unauthenticatedNationalNumber(countryCode: try country(), action: action ?? .block))
             case "verification-failed": rules.append(.verificationFailed(action: action ?? .block))
             case "gateway-attestation": rules.append(.gatewayAttestation(action: action ?? .tag))
-            default: throw Error("policy.rules[\(index)]: unknown rule '\(name)'")
+            default: throw CallsignError(.policyConfiguration, "policy.rules[\(index)]: unknown rule '\(name)'")
             }
         }
         return rules
@@ -52,7 +47,7 @@ public enum PolicyConfiguration {
 
     /// A DNO list in CSV (see ``DNOEntry/parse(csv:progress:)``) added to `list`;
     /// all or nothing: a bad row fails the whole import with its line number.
-    public static func dno(csv text: some StringProtocol, into list: inout DNOList) throws(PolicyConfiguration.Error) {
+    public static func dno(csv text: some StringProtocol, into list: inout DNOList) throws(CallsignError) {
         for entry in try DNOEntry.parse(csv: String(text)) {
             if entry.isPrefix { list.add(prefix: entry.value) } else { list.add(number: entry.value) }
         }
@@ -84,7 +79,7 @@ public struct DNOEntry: Sendable, Hashable {
     /// and the rest of the row the label. A number may carry `+`, spaces and visual
     /// separators; a trailing `*` makes it a prefix. A bad row throws with its
     /// line number and nothing is returned.
-    public static func parse(csv text: String, progress: ((Int) -> Void)? = nil) throws(PolicyConfiguration.Error) -> [DNOEntry] {
+    public static func parse(csv text: String, progress: ((Int) -> Void)? = nil) throws(CallsignError) -> [DNOEntry] {
         var entries: [DNOEntry] = []
         var lineNumber = 0
         var numberColumn = 0
@@ -111,12 +106,12 @@ public struct DNOEntry: Sendable, Hashable {
             }
             var entry = numberColumn < fields.count ? fields[numberColumn] : ""
             if entry.isEmpty {
-                throw PolicyConfiguration.Error("DNO line \(lineNumber): no number in column \(numberColumn + 1)")
+                throw CallsignError(.dnoList, "DNO line \(lineNumber): no number in column \(numberColumn + 1)")
             }
             let isPrefix = entry.hasSuffix("*")
             if isPrefix { entry.removeLast() }
             guard let tn = TelephoneNumber.canonicalNumber(entry, policy: .e164), tn.allSatisfy({ $0.isNumber }) else {
-                throw PolicyConfiguration.Error("DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
+                throw CallsignError(.dnoList, "DNO line \(lineNumber): '\(entry.prefix(32))' is not a telephone number")
             }
             // Without a header, everything after the number is the label (it may hold commas).
             let label: String
