@@ -67,6 +67,7 @@ caller_csv() {
 import sys
 with open(sys.argv[1], "w") as f:
     f.write("SEQUENTIAL\n")
-    for i in range(1000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
+    # 555-2000…2999: in the sample customer's range, outside NANP's fictional 555-0100…0199 (invalid-number blocks those)
+    for i in range(2000, 3000): f.write("1215555%04d;1212555%04d;\n" % (i, i))
 PY
 }

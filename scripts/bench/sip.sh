@@ -45,7 +45,7 @@ caller_csv "$WORK/sign.csv"
 # Identities are signed just before each verification run: they must be fresh (iat within 60 s).
 make_verify_csv() {
   { echo SEQUENTIAL; for i in $(seq 1 200); do
-      o=$(printf '1215555%04d' "$i"); d=$(printf '1212555%04d' "$i")
+      o=$(printf '1215555%04d' $((2000 + i))); d=$(printf '1212555%04d' $((2000 + i)))  # outside the fictional 555-01XX
       j=$(secsipidx -sign-full -orig-tn "$o" -dest-tn "$d" -attest A -x5u "$X5U" -k "$PKI/sp.key" | cut -d';' -f1)
       echo "$o;$d;$j;$X5U;"; done; } > "$WORK/verify.csv"
 }
