@@ -26,22 +26,35 @@ CONNS=$(( (REST_RPS * 5 + 999) / 1000 )); DELAY=4   # rate ≈ CONNS / (DELAY + 
 segment_lua() {
   local now id; now=$(date +%s)
   id=$(secsipidx -sign-full -orig-tn 12155550042 -dest-tn 12125551213 -attest A -x5u "$X5U" -k "$PKI/sp.key")
-  python3 - "$WORK/mixed.lua" "$now" "$id" "$TOKEN" "$ORIGID" "$DELAY" <<'PY'
+  python3 - "$WORK/mixed.lua" "$now" "$id" "$TOKEN" "$ORIGID" "$DELAY" "$HTTP" <<'PY'
 import json, sys
-path, now, identity, token, origid, delay = sys.argv[1:]
+path, now, identity, token, origid, delay, port = sys.argv[1:]
 sign = json.dumps({"signingRequest": {"attest": "A", "dest": {"tn": ["12125551213"]}, "iat": int(now),
                    "orig": {"tn": "12155550042"}, "origid": origid}})
 verify = json.dumps({"verificationRequest": {"from": {"tn": "12155550042"}, "to": {"tn": ["12125551213"]},
                      "time": int(now), "identity": identity}})
+# Host is named here: wrk adds it only to requests formatted after its init, and HTTP/1.1 without Host is 400.
 open(path, "w").write("""
 local n = 0
-local sign = wrk.format("POST", "/stir/v1/signing", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}, %s)
-local verify = wrk.format("POST", "/stir/v1/verification", {["Content-Type"] = "application/json"}, %s)
+local host = "127.0.0.1:%s"
+local sign = wrk.format("POST", "/stir/v1/signing", {["Host"] = host, ["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}, %s)
+local verify = wrk.format("POST", "/stir/v1/verification", {["Host"] = host, ["Content-Type"] = "application/json"}, %s)
 request = function() n = n + 1; if n %% 2 == 0 then return sign else return verify end end
 delay = function() return %s end
-""" % (token, json.dumps(sign), json.dumps(verify), delay))
+""" % (port, token, json.dumps(sign), json.dumps(verify), delay))
+open(path + ".sign", "w").write(sign)
+open(path + ".verify", "w").write(verify)
 PY
 }
+# A soak of failures measures nothing: one signing and one verification must be answered 200 first.
+segment_lua
+for kind in signing verification; do
+  if [ "$kind" = signing ]; then body=$WORK/mixed.lua.sign; else body=$WORK/mixed.lua.verify; fi
+  code=$(curl -s -o "$WORK/check-$kind" -w '%{http_code}' -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" \
+         --data-binary @"$body" "http://127.0.0.1:$HTTP/stir/v1/$kind")
+  [ "$code" = 200 ] || { echo "$kind answered $code before the soak: $(head -c 300 "$WORK/check-$kind")" >&2; exit 1; }
+done
+NON2XX=0
 
 # SIP: signing redirects at SIP_CPS for the whole soak.
 caller_csv "$WORK/sign.csv"
@@ -75,6 +88,7 @@ while [ $(( $(date +%s) - START )) -lt "$TOTAL" ]; do
   steal=$(python3 -c "import sys; a, b = [list(map(int, s.split()[1:])) for s in sys.argv[1:3]]; d = [y - x for x, y in zip(a, b)]; print('%.1f' % (100.0 * d[7] / max(sum(d[:8]), 1)))" "$stat0" "$stat1")
   echo "t=$(( $(date +%s) - START ))s rest rps/p50ms/p99ms/non2xx=$line rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$CS_PID/status) steal_pct=$steal" | tee -a "$WORK/segments.log"
   p99=$(echo "$line" | awk '{print $3}')
+  NON2XX=$(( NON2XX + $(echo "$line" | awk '{print $4}') ))
   WORST_P99=$(python3 -c "print(max($WORST_P99, $p99))")
   # The same worst p99 over the segments the VM ran whole (steal under 1 %), printed beside the overall one.
   if python3 -c "import sys; sys.exit(0 if float('$steal') < 1.0 else 1)"; then
@@ -108,5 +122,6 @@ if len(full[-1]) >= 6:
     print("parts at the end:    " + " ".join("%s=%d" % (n, v) for n, v in zip(names, full[-1][2:])))
 print("RESULT name=soak-rss-growth-pct callsign=%.1f peer=- ratio=-" % (100.0 * (last - warm) / warm))
 PY
+echo "RESULT name=soak-rest-non2xx callsign=$NON2XX peer=- ratio=-"
 echo "RESULT name=soak-rest-p99-ms callsign=$WORST_P99 peer=- ratio=-"
 echo "RESULT name=soak-rest-p99-ms-unstolen callsign=${WORST_P99_UNSTOLEN:--} peer=- ratio=- segments=${UNSTOLEN:-0}/${SEGMENTS:-0}"
