@@ -1,14 +1,16 @@
-/// Why the core refused an input or a configuration: a signing request, a key
-/// or certificate, a TNAuthList (RFC 8226), a CRL (RFC 5280 §5), a policy or a
-/// DNO list, the numbering ranges. Two other errors have a role of their own:
-/// ``VerificationError`` is the outcome of the verification procedure, mapped
-/// to SIP codes (RFC 8224 §6.2.2, ATIS-1000074 §5.4), and ``JSONError`` says
-/// where a JSON document is wrong (RFC 8259), for the PASSporT and REST decoders.
+/// Why the core refused an input or a configuration: a JSON document (RFC 8259),
+/// a signing request, a key or certificate, a TNAuthList (RFC 8226), a CRL
+/// (RFC 5280 §5), a policy or a DNO list, the numbering ranges. The outcome of
+/// the verification procedure is not an error of this kind: a failed
+/// verification is a ``Verdict`` carrying a ``VerificationError``, whose code
+/// maps to the SIP response (RFC 8224 §6.2.2, ATIS-1000074 §5.4).
 ///
 /// Details never contain key material.
 public struct CallsignError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What was refused; the raw values are stable.
     public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// A JSON document (strict RFC 8259 with limits); the detail names the byte offset.
+        case json
         /// A signing request (ATIS-1000074 §5.3 STI-AS): orig, dest or origid.
         case signingRequest = "signing-request"
         /// A P-256 key or a certificate in PEM.

@@ -118,15 +118,6 @@ public struct JSONLimits: Sendable, Hashable {
     }
 }
 
-/// Why a JSON document was refused.
-public struct JSONError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A human-readable reason, never containing the document's values.
-    public var reason: String
-    /// Byte offset of the problem.
-    public var offset: Int
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
-}
-
 /// A strict RFC 8259 JSON parser with limits. Duplicate object keys are
 /// refused (RFC 7515 §5.2 lets a JWS recipient reject them; with claims they
 /// would be ambiguous), invalid UTF-8 is refused, and trailing data is refused.
@@ -141,23 +132,23 @@ public struct JSONParser {
     }
 
     /// Parses one JSON document.
-    /// - Throws: ``JSONError`` when the text is not valid JSON or breaks a limit.
-    public static func parse<Bytes: Collection>(_ input: Bytes, limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue
+    /// - Throws: ``CallsignError`` when the text is not valid JSON or breaks a limit.
+    public static func parse<Bytes: Collection>(_ input: Bytes, limits: JSONLimits = JSONLimits()) throws(CallsignError) -> JSONValue
     where Bytes.Element == UInt8 {
         if input.count > limits.maxBytes {
-            throw JSONError(reason: "document larger than \(limits.maxBytes) bytes", offset: 0)
+            throw CallsignError(.json, "invalid JSON at byte 0: document larger than \(limits.maxBytes) bytes")
         }
-        let result: Result<JSONValue, JSONError>? = input.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONError) -> JSONValue in try parseBuffer(buffer, limits: limits) }
+        let result: Result<JSONValue, CallsignError>? = input.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(CallsignError) -> JSONValue in try parseBuffer(buffer, limits: limits) }
         }
         if let result { return try result.get() }
         let copy = Array(input)
         return try copy.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONError) -> JSONValue in try parseBuffer(buffer, limits: limits) }
+            Result { () throws(CallsignError) -> JSONValue in try parseBuffer(buffer, limits: limits) }
         }.get()
     }
 
-    private static func parseBuffer(_ buffer: UnsafeBufferPointer<UInt8>, limits: JSONLimits) throws(JSONError) -> JSONValue {
+    private static func parseBuffer(_ buffer: UnsafeBufferPointer<UInt8>, limits: JSONLimits) throws(CallsignError) -> JSONValue {
         var parser = JSONParser(bytes: buffer, limits: limits)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -166,7 +157,8 @@ public struct JSONParser {
         return value
     }
 
-    private func error(_ reason: String) -> JSONError { JSONError(reason: reason, offset: index) }
+    /// The error for `reason` at the current byte (the reason never contains the document's values).
+    private func error(_ reason: String) -> CallsignError { CallsignError(.json, "invalid JSON at byte \(index): \(reason)") }
 
     private mutating func skipWhitespace() {
         while index < bytes.count {
@@ -177,7 +169,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func expect(_ literal: StaticString) throws(JSONError) {
+    private mutating func expect(_ literal: StaticString) throws(CallsignError) {
         let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw error("truncated literal") }
         let start = literal.utf8Start
@@ -187,7 +179,7 @@ public struct JSONParser {
         index += count
     }
 
-    private mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
+    private mutating func parseValue(depth: Int) throws(CallsignError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return .object(try parseObject(depth: depth + 1))
@@ -201,7 +193,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseObject(depth: Int) throws(JSONError) -> JSONObject {
+    private mutating func parseObject(depth: Int) throws(CallsignError) -> JSONObject {
         if depth > limits.maxDepth { throw error("nested deeper than \(limits.maxDepth)") }
         index += 1  // {
         var object = JSONObject()
@@ -236,7 +228,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(JSONError) -> [JSONValue] {
+    private mutating func parseArray(depth: Int) throws(CallsignError) -> [JSONValue] {
         if depth > limits.maxDepth { throw error("nested deeper than \(limits.maxDepth)") }
         index += 1  // [
         var array: [JSONValue] = []
@@ -288,7 +280,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseHex4() throws(JSONError) -> UInt32 {
+    private mutating func parseHex4() throws(CallsignError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -299,7 +291,7 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseString() throws(JSONError) -> String {
+    private mutating func parseString() throws(CallsignError) -> String {
         index += 1  // opening quote
         let start = index
         var highBits: UInt8 = 0
@@ -361,7 +353,7 @@ public struct JSONParser {
         throw error("unterminated string")
     }
 
-    private mutating func parseNumber() throws(JSONError) -> JSONValue {
+    private mutating func parseNumber() throws(CallsignError) -> JSONValue {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }

@@ -247,19 +247,22 @@ public enum CallsignServe {
             }))
         }
         let trunks = options.trunks ?? (options.customers == nil ? ["127.0.0.1": "sample", "::1": "sample"] : [:])
+        // The SIP faces: the redirect listeners and the inline proxies share these parts.
+        let signingSetup = RedirectService.SigningSetup(trunks: trunks, signingKey: setup.signingKey, x5u: setup.x5u, recorder: recorder,
+                                                        customers: trunkCustomers)
+        let verificationSetup = RedirectService.VerificationSetup(verifier: Verifier(options: verificationOptions),
+                                                                  failureAction: options.sipFailureAction)
         if let address = options.sipSign {
             let (host, port) = try Self.hostPort(address)
-            let redirect = RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
-                                           resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                           policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
+            let redirect = RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
+                                           peerNumbering: options.peerNumbering, policy: policySet, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
                                                        gate: gate)))
         }
         if let address = options.sipVerify {
             let (host, port) = try Self.hostPort(address)
-            let redirect = RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions),
-                                           resolver: resolver, failureAction: options.sipFailureAction, numbering: options.numbering,
+            let redirect = RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
                                            peerNumbering: options.peerNumbering, policy: policySet, now: now)
             services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
@@ -270,11 +273,9 @@ public enum CallsignServe {
             let (host, port) = try Self.hostPort(listen)
             let (nextHost, nextPort) = try Self.hostPort(next)
             let decisions = role == .signing
-                ? RedirectService(role: .signing, trunks: trunks, store: store, signingKey: setup.signingKey, x5u: setup.x5u,
-                                  resolver: resolver, numbering: options.numbering, peerNumbering: options.peerNumbering,
-                                  policy: policySet, recorder: recorder, customers: trunkCustomers, now: now)
-                : RedirectService(role: .verification, store: store, verifier: Verifier(options: verificationOptions), resolver: resolver,
-                                  failureAction: options.sipFailureAction, numbering: options.numbering,
+                ? RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
+                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
+                : RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
                                   peerNumbering: options.peerNumbering, policy: policySet, now: now)
             let proxy = StatelessProxy(decisions: decisions, nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
                                        viaHost: host, viaPort: port)

@@ -46,11 +46,73 @@ public final class RedirectService: Sendable {
     /// Recent customer lookups by trunk (a changed customer takes effect within its lifetime).
     public let customers: CustomerCache?
 
-    public init(role: Role, trunks: [String: String] = [:], store: any CallsignStore, signingKey: P256.Signing.PrivateKey? = nil,
-                x5u: String? = nil, verifier: Verifier = Verifier(), resolver: any CertificateResolver,
-                failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false, numbering: NumberingPolicy = .e164,
-                peerNumbering: [String: NumberingPolicy] = [:], policy: PolicySet = PolicySet(), recorder: GroupCommitRecorder? = nil,
-                customers: CustomerCache? = nil, now: @escaping @Sendable () -> Int64)
+    /// The signing listener's parts: who may sign (source address → customer id),
+    /// with which key and certificate URL, and where traceback records go.
+    public struct SigningSetup: Sendable {
+        public var trunks: [String: String]
+        public var signingKey: P256.Signing.PrivateKey
+        public var x5u: String
+        /// Traceback writes grouped across concurrent calls; each call is still answered after its commit.
+        public var recorder: GroupCommitRecorder?
+        /// Recent customer lookups by trunk.
+        public var customers: CustomerCache?
+
+        public init(trunks: [String: String], signingKey: P256.Signing.PrivateKey, x5u: String, recorder: GroupCommitRecorder? = nil,
+                    customers: CustomerCache? = nil)
+        {
+            self.trunks = trunks
+            self.signingKey = signingKey
+            self.x5u = x5u
+            self.recorder = recorder
+            self.customers = customers
+        }
+    }
+
+    /// The verification listener's parts: the procedure's options and what a failure gets.
+    public struct VerificationSetup: Sendable {
+        public var verifier: Verifier
+        public var failureAction: VerificationFailureAction
+        /// Answer 428 to an INVITE without Identity (RFC 8224 §6.2.1).
+        public var requireIdentity: Bool
+
+        public init(verifier: Verifier = Verifier(), failureAction: VerificationFailureAction = .reject, requireIdentity: Bool = false) {
+            self.verifier = verifier
+            self.failureAction = failureAction
+            self.requireIdentity = requireIdentity
+        }
+    }
+
+    /// A signing listener (ATIS-1000074 §5.3 STI-AS behind a SIP redirect).
+    /// - Parameters:
+    ///   - numbering: how calling numbers are read; `peerNumbering` overrides it per source address.
+    ///   - policy: the anti-spoofing rules in force, applied before signing.
+    public convenience init(signing: SigningSetup, store: any CallsignStore, resolver: any CertificateResolver,
+                            numbering: NumberingPolicy = .e164, peerNumbering: [String: NumberingPolicy] = [:],
+                            policy: PolicySet = PolicySet(), now: @escaping @Sendable () -> Int64)
+    {
+        self.init(role: .signing, trunks: signing.trunks, store: store, signingKey: signing.signingKey, x5u: signing.x5u,
+                  verification: VerificationSetup(), resolver: resolver, numbering: numbering, peerNumbering: peerNumbering,
+                  policy: policy, recorder: signing.recorder, customers: signing.customers, now: now)
+    }
+
+    /// A verification listener (RFC 8224 §6.2, ATIS-1000074 §5.4 STI-VS behind a SIP redirect).
+    /// - Parameters:
+    ///   - numbering: how calling numbers are read; `peerNumbering` overrides it per source address.
+    ///   - policy: the anti-spoofing rules in force, applied after verification.
+    public convenience init(verification: VerificationSetup = VerificationSetup(), store: any CallsignStore,
+                            resolver: any CertificateResolver, numbering: NumberingPolicy = .e164,
+                            peerNumbering: [String: NumberingPolicy] = [:], policy: PolicySet = PolicySet(),
+                            now: @escaping @Sendable () -> Int64)
+    {
+        self.init(role: .verification, trunks: [:], store: store, signingKey: nil, x5u: nil, verification: verification,
+                  resolver: resolver, numbering: numbering, peerNumbering: peerNumbering, policy: policy, recorder: nil,
+                  customers: nil, now: now)
+    }
+
+    private init(role: Role, trunks: [String: String], store: any CallsignStore, signingKey: P256.Signing.PrivateKey?, x5u: String?,
+                 verification: VerificationSetup, resolver: any CertificateResolver, numbering: NumberingPolicy,
+                 peerNumbering: [String: NumberingPolicy], policy: PolicySet, recorder: GroupCommitRecorder?,
+                 customers: CustomerCache?, now: @escaping @Sendable () -> Int64)
     {
         self.recorder = recorder
         self.customers = customers
@@ -61,10 +123,10 @@ public final class RedirectService: Sendable {
         self.store = store
         self.signingKey = signingKey
         self.x5u = x5u
-        self.verifier = verifier
+        self.verifier = verification.verifier
         self.resolver = resolver
-        self.failureAction = failureAction
-        self.requireIdentity = requireIdentity
+        self.failureAction = verification.failureAction
+        self.requireIdentity = verification.requireIdentity
         self.numbering = numbering
         self.now = now
         self.cache = ResponseCache(capacity: 100_000)

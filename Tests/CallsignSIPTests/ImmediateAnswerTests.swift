@@ -36,7 +36,7 @@ struct ImmediateAnswerTests {
     func coldCredentialPending() async throws {
         let fixture = try await RedirectFixture()
         let t = fixture.now
-        let service = RedirectService(role: .verification, store: fixture.store, resolver: NoCacheResolver(key: fixture.key.publicKey), now: { t })
+        let service = RedirectService(verification: .init(), store: fixture.store, resolver: NoCacheResolver(key: fixture.key.publicKey), now: { t })
         let invite = RedirectFixture.invite(extra: "Identity: \(try identity(fixture))\r\n")
         guard case .pending(let pending) = service.handleImmediately(datagram: invite, source: "192.0.2.10") else {
             Issue.record("expected the asynchronous path")
@@ -50,9 +50,10 @@ struct ImmediateAnswerTests {
         let fixture = try await RedirectFixture()
         let recorder = GroupCommitRecorder(store: fixture.store)
         let t = fixture.now
-        let service = RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: fixture.store, signingKey: fixture.key,
-                                      x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
-                                      recorder: recorder, customers: CustomerCache(), now: { t })
+        let setup = RedirectService.SigningSetup(trunks: ["192.0.2.10": "bank"], signingKey: fixture.key, x5u: "https://cr.example/sp.pem",
+                                                 recorder: recorder, customers: CustomerCache())
+        let service = RedirectService(signing: setup, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                      now: { t })
         // No writer: the asynchronous path (which also caches the trunk's customer).
         guard case .pending(let pending) = service.handleImmediately(datagram: RedirectFixture.invite(branch: "z9hG4bK-a"), source: "192.0.2.10")
         else {

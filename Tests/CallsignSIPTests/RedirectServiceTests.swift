@@ -22,14 +22,14 @@ struct RedirectFixture {
 
     func signing() -> RedirectService {
         let t = now
-        return RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: store, signingKey: key, x5u: "https://cr.example/sp.pem",
+        return RedirectService(signing: .init(trunks: ["192.0.2.10": "bank"], signingKey: key, x5u: "https://cr.example/sp.pem"), store: store,
                                resolver: PinnedCertificateResolver(publicKey: key.publicKey), now: { t })
     }
 
     func verification(action: VerificationFailureAction = .reject) -> RedirectService {
         let t = now
-        return RedirectService(role: .verification, store: store, resolver: PinnedCertificateResolver(publicKey: key.publicKey),
-                               failureAction: action, now: { t })
+        return RedirectService(verification: .init(failureAction: action), store: store, resolver: PinnedCertificateResolver(publicKey: key.publicKey),
+                               now: { t })
     }
 
     static func invite(from: String = "+12155550042", to: String = "12125551213", branch: String = "z9hG4bK-1", extra: String = "") -> [UInt8] {
@@ -140,14 +140,14 @@ struct RedirectServiceTests {
         let ukCustomer = Customer(id: "uk", name: "UK", origid: "11111111-2222-4333-8444-555555555555",
                                   numbers: [NumberBlock(start: "442071230000", count: 10)])
         try await fixture.store.saveCustomer(ukCustomer)
-        let signer = RedirectService(role: .signing, trunks: ["192.0.2.20": "uk"], store: fixture.store, signingKey: fixture.key,
-                                     x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let signer = RedirectService(signing: .init(trunks: ["192.0.2.20": "uk"], signingKey: fixture.key, x5u: "https://cr.example/sp.pem"), store: fixture.store,
+                                     resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                      peerNumbering: ["192.0.2.20": .uk], now: { t })
         let signed = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "02071230001", to: "02071230099"), source: "192.0.2.20"))
         #expect(status(signed) == 302)
         #expect(signed.first("p-attestation-indicator") == "A")
         let identity = try #require(signed.first("identity"))
-        let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let verifier = RedirectService(verification: .init(), store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                        peerNumbering: ["203.0.113.9": .uk], now: { t })
         let invite = RedirectFixture.invite(from: "02071230001", to: "02071230099", branch: "z9hG4bK-uk", extra: "Identity: \(identity)\r\n")
         let ukPeer = try parse(await verifier.handle(datagram: invite, source: "203.0.113.9"))
@@ -187,7 +187,7 @@ struct SIPPolicyTests {
         let policy = PolicySet(.init(rules: [.doNotOriginate(), .invalidNumber(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true),
                                              .verificationFailed()],
                                      internationalSources: ["198.51.100.1"], fileDNO: DNOList(numbers: ["12155550042"])))
-        let verifier = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let verifier = RedirectService(verification: .init(), store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                        policy: policy, now: { t })
         let spoofed = try parse(await verifier.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno1"), source: "198.51.100.1"))
         #expect(status(spoofed) == 603)
@@ -199,7 +199,7 @@ struct SIPPolicyTests {
         let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-own"), source: "192.0.2.10"))
         let identity = try #require(signed.first("identity"))
         let ownerPolicy = PolicySet(.init(rules: [.verificationFailed(), .nationalNumberFromAbroad(countryCode: "44", allowRoamingMobile: true)]))
-        let domestic = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let domestic = RedirectService(verification: .init(), store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                        policy: ownerPolicy, now: { t })
         let passed = try parse(await domestic.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-dno2", extra: "Identity: \(identity)\r\n"),
                                                      source: "203.0.113.5"))
@@ -213,7 +213,7 @@ struct SIPPolicyTests {
         let t = fixture.now
         let policy = PolicySet(.init(rules: [.verificationFailed()],
                                      sourceRules: ["203.0.113.66": [.verificationFailed(), .unauthenticatedNationalNumber(countryCode: "1")]]))
-        let service = RedirectService(role: .verification, store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let service = RedirectService(verification: .init(), store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                       policy: policy, now: { t })
         let relaxed = try parse(await service.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p1"), source: "203.0.113.65"))
         #expect(status(relaxed) == 302)
@@ -226,8 +226,8 @@ struct SIPPolicyTests {
     func signingBlocked() async throws {
         let fixture = try await RedirectFixture()
         let t = fixture.now
-        let signer = RedirectService(role: .signing, trunks: ["192.0.2.10": "bank"], store: fixture.store, signingKey: fixture.key,
-                                     x5u: "https://cr.example/sp.pem", resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+        let signer = RedirectService(signing: .init(trunks: ["192.0.2.10": "bank"], signingKey: fixture.key, x5u: "https://cr.example/sp.pem"), store: fixture.store,
+                                     resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
                                      policy: PolicySet(.init(rules: [.invalidNumber()])), now: { t })
         let reply = try parse(await signer.handle(datagram: RedirectFixture.invite(from: "+19115551234", branch: "z9hG4bK-inv"), source: "192.0.2.10"))
         #expect(status(reply) == 608)

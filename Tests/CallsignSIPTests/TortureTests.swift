@@ -56,7 +56,7 @@ struct TortureTests {
         let fixture = try await RedirectFixture()
         // A verification whose credential needs a fetch: it would take a place in flight.
         let t = fixture.now
-        let service = RedirectService(role: .verification, store: fixture.store, resolver: NoCacheResolver(key: fixture.key.publicKey), now: { t })
+        let service = RedirectService(verification: .init(), store: fixture.store, resolver: NoCacheResolver(key: fixture.key.publicKey), now: { t })
         let identity = try Signer(key: fixture.key, x5u: "https://cr.example/sp.pem")
             .sign(SigningRequest(orig: "12155550042", dest: ["12125551213"], attestation: .full, origid: fixture.bank.origid, iat: t)).value
         let channel = EmbeddedChannel(handler: SIPStreamHandler(service: service, inFlight: InFlightLimit(limit: 0)))

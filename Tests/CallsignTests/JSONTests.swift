@@ -3,7 +3,7 @@ import Testing
 
 @Suite("JSON: strict parser and RFC 8225 §9 deterministic writer")
 struct JSONTests {
-    func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws(JSONError) -> JSONValue {
+    func parse(_ text: String, limits: JSONLimits = JSONLimits()) throws(CallsignError) -> JSONValue {
         try JSONParser.parse(Array(text.utf8), limits: limits)
     }
 
@@ -52,22 +52,22 @@ struct JSONTests {
         "{\"a\":1}x", "{\"a\":1,\"a\":2}", "\"\\ud800\"", "\"\\x\"", "nul", "[1 2]", "+1",
     ])
     func refusesMalformed(_ text: String) {
-        #expect(throws: JSONError.self) { try parse(text) }
+        #expect(throws: CallsignError.self) { try parse(text) }
     }
 
     @Test("refuses invalid UTF-8")
     func refusesInvalidUTF8() {
-        #expect(throws: JSONError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+        #expect(throws: CallsignError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 
     @Test("enforces the depth, member-count and size limits")
     func limits() {
         let deep = String(repeating: "[", count: 20) + String(repeating: "]", count: 20)
-        #expect(throws: JSONError.self) { try parse(deep, limits: JSONLimits(maxDepth: 16)) }
+        #expect(throws: CallsignError.self) { try parse(deep, limits: JSONLimits(maxDepth: 16)) }
         let wide = "[" + Array(repeating: "1", count: 300).joined(separator: ",") + "]"
-        #expect(throws: JSONError.self) { try parse(wide, limits: JSONLimits(maxContainerCount: 256)) }
-        #expect(throws: JSONError.self) { try parse("[1]", limits: JSONLimits(maxBytes: 2)) }
+        #expect(throws: CallsignError.self) { try parse(wide, limits: JSONLimits(maxContainerCount: 256)) }
+        #expect(throws: CallsignError.self) { try parse("[1]", limits: JSONLimits(maxBytes: 2)) }
         let veryDeep = String(repeating: "[", count: 100_000)
-        #expect(throws: JSONError.self) { try parse(veryDeep, limits: JSONLimits(maxBytes: 200_000)) }
+        #expect(throws: CallsignError.self) { try parse(veryDeep, limits: JSONLimits(maxBytes: 200_000)) }
     }
 }
