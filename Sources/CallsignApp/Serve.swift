@@ -252,19 +252,18 @@ public enum CallsignServe {
                                                         customers: trunkCustomers)
         let verificationSetup = RedirectService.VerificationSetup(verifier: Verifier(options: verificationOptions),
                                                                   failureAction: options.sipFailureAction)
-        if let address = options.sipSign {
-            let (host, port) = try Self.hostPort(address)
-            let redirect = RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                           peerNumbering: options.peerNumbering, policy: policySet, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
-                                                       udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
-                                                       gate: gate)))
+        // One decision service per listener or proxy (each keeps its own answer cache), built from the shared parts.
+        func decisions(_ role: RedirectService.Role) -> RedirectService {
+            role == .signing
+                ? RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
+                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
+                : RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
+                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
         }
-        if let address = options.sipVerify {
+        for (role, address) in [(RedirectService.Role.signing, options.sipSign), (.verification, options.sipVerify)] {
+            guard let address else { continue }
             let (host, port) = try Self.hostPort(address)
-            let redirect = RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                           peerNumbering: options.peerNumbering, policy: policySet, now: now)
-            services.append(.init(service: SIPListener(host: host, port: port, service: redirect,
+            services.append(.init(service: SIPListener(host: host, port: port, service: decisions(role),
                                                        udpSockets: options.sipUDPSockets, limits: options.sipLimits, logger: logger,
                                                        gate: gate)))
         }
@@ -272,12 +271,7 @@ public enum CallsignServe {
             guard let (listen, next) = pair else { continue }
             let (host, port) = try Self.hostPort(listen)
             let (nextHost, nextPort) = try Self.hostPort(next)
-            let decisions = role == .signing
-                ? RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
-                : RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
-            let proxy = StatelessProxy(decisions: decisions, nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
+            let proxy = StatelessProxy(decisions: decisions(role), nextHop: try SocketAddress(ipAddress: nextHost, port: nextPort),
                                        viaHost: host, viaPort: port)
             services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger, gate: gate)))
         }
