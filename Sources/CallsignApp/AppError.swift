@@ -43,9 +43,4 @@ public struct AppError: Error, Sendable, Hashable, CustomStringConvertible {
         default: return String(cString: strerror(io.errnoCode))
         }
     }
-
-    /// `HOST:PORT`, with brackets around an IPv6 host.
-    static func address(_ host: String, _ port: Int) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
 }

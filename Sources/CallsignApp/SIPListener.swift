@@ -44,7 +44,7 @@ struct SIPListener: Service {
     var name: String { "SIP \(service.role.rawValue) listener" }
 
     func run() async throws {
-        let address = AppError.address(host, port)
+        let address = authority(host, port)
         let inFlight = InFlightLimit(limit: limits.maxInFlight)
         let connections = InFlightLimit(limit: limits.maxTCPConnections)
         let (service, idle) = (service, TimeAmount(limits.tcpIdleTimeout))
@@ -148,7 +148,7 @@ struct SIPProxyListener: Service {
             }
         let channel: any Channel
         do { channel = try await bootstrap.bind(host: host, port: port).get() } catch {
-            throw AppError.listener("SIP \(proxy.decisions.role.rawValue) proxy", AppError.address(host, port) + " (UDP)", error)
+            throw AppError.listener("SIP \(proxy.decisions.role.rawValue) proxy", authority(host, port) + " (UDP)", error)
         }
         logger.info("SIP \(proxy.decisions.role.rawValue) proxy on udp \(host):\(port) → \(proxy.nextHop)")
         gate?.bound()

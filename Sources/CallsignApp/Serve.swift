@@ -4,8 +4,6 @@ public import CallsignSIP
 public import CallsignHTTP
 public import CallsignService
 public import CallsignStore
-import CallsignStorePostgres
-public import PostgresNIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -87,14 +85,9 @@ public enum CallsignServe {
             try await buildApplication(options, logger: logger, banner: banner).run()
             return
         }
-        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
-        let store = PostgresStore(client: client)
-        // The client must run while the store is used: migrations and setup run inside, then the group.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await store.migrate()
-            try await buildApplication(options, store: store, postgres: client, logger: logger, banner: banner).run()
-            group.cancelAll()
+        // The client runs while the group does: migrations and setup first, then the services.
+        try await StoreAccess.withPostgres(url: url) { store in
+            try await buildApplication(options, store: store, logger: logger, banner: banner).run()
         }
     }
 
@@ -132,16 +125,16 @@ public enum CallsignServe {
     /// The group stops gracefully on SIGTERM/SIGINT or `triggerGracefulShutdown()`.
     ///
     /// - Parameters:
-    ///   - store: a store of several nodes (PostgreSQL), migrated; SQLite in the data directory when `nil`.
-    ///   - postgres: the client behind `store`, already running; the group owns its lifetime.
+    ///   - store: a store of several nodes (PostgreSQL), migrated, its client running while the group runs
+    ///     (``StoreAccess/withPostgres(url:_:)``); SQLite in the data directory when `nil`.
     ///   - clock: seconds since the epoch; the system clock when `nil`.
     public static func buildApplication(_ options: ServeOptions, store externalStore: (any CallsignStore)? = nil,
-                                        postgres: PostgresClient? = nil, logger: Logger = Logger(label: "callsign"),
+                                        logger: Logger = Logger(label: "callsign"),
                                         now clock: (@Sendable () -> Int64)? = nil,
                                         banner: @escaping @Sendable (String) -> Void = { _ in }) async throws -> ServiceGroup
     {
         let now = clock ?? { Int64(Date().timeIntervalSince1970) }
-        let baseURL = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)/certs"
+        let baseURL = "http://\(authority(options.host, options.port))/certs"
         checkFileLimit(options, logger: logger)
         var setup = try await DevelopmentEnvironment.prepare(dataDirectory: options.dataDirectory, baseURL: baseURL, now: now(),
                                                              sampleCustomer: options.customers == nil, store: externalStore)
@@ -221,7 +214,7 @@ public enum CallsignServe {
                                      Gauge(label: "callsign_traceback_transactions").record(traceback.batches)
                                      Gauge(label: "callsign_traceback_records").record(traceback.records)
                                  })
-        let url = "http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(options.port)"
+        let url = "http://\(authority(options.host, options.port))"
         let text = Self.banner(url: url, setup: setup, dataDirectory: options.dataDirectory)
         // The banner waits for every listener: HTTP, each SIP redirect listener and proxy.
         let listeners = 1 + (options.sipSign == nil ? 0 : 1) + (options.sipVerify == nil ? 0 : 1)
@@ -234,11 +227,10 @@ public enum CallsignServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First in the list, so it stops last: signings in flight still commit.
             .init(service: TracebackWriter(recorder: recorder)),
-            .init(service: NamedListener(name: "HTTP listener", address: AppError.address(options.host, options.port) + " (TCP)", inner: app)),
+            .init(service: NamedListener(name: "HTTP listener", address: authority(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
-        if let postgres { services.append(.init(service: PostgresService(client: postgres))) }
         if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
             try sqlite.disableAutomaticCheckpoints()
@@ -336,14 +328,5 @@ struct PeriodicTask: Service {
                 await action()
             }
         }
-    }
-}
-
-/// Keeps the PostgreSQL client's run loop in the group (it is already running
-/// for setup; this waits for shutdown so the group owns its lifetime).
-struct PostgresService: Service {
-    let client: PostgresClient
-    func run() async throws {
-        try? await gracefulShutdown()
     }
 }

@@ -43,3 +43,8 @@ struct NamedListener<Inner: Service>: Service {
         }
     }
 }
+
+/// `HOST:PORT`, with brackets around an IPv6 host (RFC 3986 §3.2.2): in URLs and in the names of listeners.
+func authority(_ host: String, _ port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+}
