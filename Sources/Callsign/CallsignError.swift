@@ -25,6 +25,9 @@ public struct CallsignError: Error, Sendable, Hashable, CustomStringConvertible 
         case dnoList = "dno-list"
         /// The numbering ranges table.
         case numberingRanges = "numbering-ranges"
+        /// An STI-PA artefact (ATIS-1000080 §6.3): the trust list, the STI-PA
+        /// CRL or an SPC token failed a check; the detail names which.
+        case stiPA = "sti-pa"
     }
 
     public var code: Code

@@ -48,11 +48,16 @@ public struct ChainValidator: Sendable {
     /// (ATIS-1000080: the certificates carry the CRL distribution point the
     /// STI-VS checks; an intermediate without one has no CRL to check).
     public var requireCRL: Bool
+    /// The trust in force when it changes at run time (the STI-PA's list and
+    /// CRL): when set, its anchors replace ``roots`` and its CRLs apply to
+    /// every chain on top of the chain's own CRLs.
+    public var trust: TrustStore?
 
-    public init(roots: [Certificate], mode: STICertificateProfile.Mode = .lenient, requireCRL: Bool = false) {
+    public init(roots: [Certificate], mode: STICertificateProfile.Mode = .lenient, requireCRL: Bool = false, trust: TrustStore? = nil) {
         self.roots = roots
         self.mode = mode
         self.requireCRL = requireCRL
+        self.trust = trust
     }
 
     /// Validates `chain` (end entity first, then intermediates, as served at x5u).
@@ -82,8 +87,9 @@ public struct ChainValidator: Sendable {
         }
 
         let validationTime = Date(timeIntervalSince1970: TimeInterval(time))
-        let revocation = RevocationPolicy(crls: crls, time: time, requireCRL: requireCRL)
-        var verifier = X509.Verifier(rootCertificates: CertificateStore(roots)) {
+        let inForce = trust?.snapshot
+        let revocation = RevocationPolicy(crls: crls, authorityCRLs: inForce?.crls ?? [], time: time, requireCRL: requireCRL)
+        var verifier = X509.Verifier(rootCertificates: CertificateStore(inForce?.roots ?? roots)) {
             RFC5280Policy(fixedExpiryValidationTime: validationTime)
             SHAKENProfilePolicy(mode: mode)
             revocation
@@ -99,7 +105,7 @@ public struct ChainValidator: Sendable {
             }
             var validUntil = certificates.map { Int64($0.notValidAfter.timeIntervalSince1970) }.min() ?? notAfter
             let validFrom = certificates.map { Int64($0.notValidBefore.timeIntervalSince1970) }.max() ?? notBefore
-            for crl in revocation.usedCRLs(for: certificates) {
+            for crl in revocation.usedCRLs(for: certificates) + revocation.authorityCRLs {
                 if let next = crl.nextUpdate { validUntil = min(validUntil, next) }
             }
             return ValidatedSTIChain(certificates: certificates, publicKey: key, tnAuthList: tnAuthList, findings: findings,
@@ -139,12 +145,15 @@ struct SHAKENProfilePolicy: VerifierPolicy {
     }
 }
 
-/// Checks each certificate (but the anchor) against the CRL of its issuer.
-/// A CRL counts only if the issuer's key signed it and it is current.
+/// Checks each certificate (but the anchor) against the CRL of its issuer,
+/// and against the authority's CRLs (the STI-PA CRL, checked before it was
+/// put in force). A CRL of the chain counts only if the issuer's key signed
+/// it and it is current; an authority CRL matches by issuer and serial.
 struct RevocationPolicy: VerifierPolicy {
     static let revokedMarker = "revoked"
     static let crlMarker = "CRL"
     let crls: [CertificateRevocationList]
+    let authorityCRLs: [CertificateRevocationList]
     let time: Int64
     let requireCRL: Bool
 
@@ -164,8 +173,13 @@ struct RevocationPolicy: VerifierPolicy {
         guard certificates.count > 1 else { return .meetsPolicy }
         for index in 0..<(certificates.count - 1) {
             let certificate = certificates[index]
-            // A CRL is demanded for the end entity and for certificates that point at one.
+            if let authority = authorityCRLs.first(where: { $0.revokes(certificate) }) {
+                return .failsToMeetPolicy(reason: "certificate \(index) (\(certificate.subject), serial \(certificate.serialNumber)) is \(Self.revokedMarker) by \(authority.issuer)")
+            }
+            // A CRL is demanded for the end entity and for certificates that point at one,
+            // unless a current authority CRL covers the chain.
             let demanded = requireCRL && (index == 0 || STICertificateProfile.crlDistributionPoints(certificate) != nil)
+                && !authorityCRLs.contains { $0.isCurrent(at: time) }
             guard let crl = crl(for: certificate, issuer: certificates[index + 1]) else {
                 if demanded { return .failsToMeetPolicy(reason: "\(Self.crlMarker): no CRL signed by the issuer of certificate \(index)") }
                 continue
@@ -174,12 +188,40 @@ struct RevocationPolicy: VerifierPolicy {
                 if demanded { return .failsToMeetPolicy(reason: "\(Self.crlMarker): CRL for certificate \(index) is not current") }
                 continue
             }
-            if crl.revokedSerials.contains(certificate.serialNumber) {
+            if crl.revokes(certificate) {
                 return .failsToMeetPolicy(reason: "certificate \(index) is \(Self.revokedMarker)")
             }
         }
         return .meetsPolicy
     }
+}
+
+/// The trust in force for verification when it changes at run time: the
+/// STI-CAs on the STI-PA's current list and the STI-PA CRL (ATIS-1000080
+/// §6.3.3), replaced as a whole by the refresher that checked them. A
+/// ``ChainValidator`` reads it at each validation; whoever replaces it also
+/// empties the ``ChainCache`` so no chain validated under the old trust is reused.
+public final class TrustStore: Sendable {
+    /// The anchors and CRLs at one moment.
+    public struct Snapshot: Sendable {
+        public var roots: [Certificate]
+        /// Checked authority CRLs (indirect: matched by issuer and serial).
+        public var crls: [CertificateRevocationList]
+    }
+
+    private let state: Mutex<Snapshot>
+
+    public init(roots: [Certificate] = [], crls: [CertificateRevocationList] = []) {
+        state = Mutex(Snapshot(roots: roots, crls: crls))
+    }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    /// Puts a checked list of anchors in force.
+    public func replaceRoots(_ roots: [Certificate]) { state.withLock { $0.roots = roots } }
+
+    /// Puts checked authority CRLs in force.
+    public func replaceCRLs(_ crls: [CertificateRevocationList]) { state.withLock { $0.crls = crls } }
 }
 
 /// A bounded cache of validated chains keyed by the SHA-256 of the x5u
@@ -272,6 +314,14 @@ public final class ChainCache: Sendable {
                 state.entries[oldest] = nil
             }
             state.entries[key] = Entry(chain: chain, lastUse: state.clock)
+        }
+    }
+
+    /// Forgets every validated chain and failure (the trust in force changed).
+    public func removeAll() {
+        state.withLock { state in
+            state.entries.removeAll()
+            state.failures.removeAll()
         }
     }
 

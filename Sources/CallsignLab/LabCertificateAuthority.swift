@@ -165,3 +165,100 @@ public enum LabCertificateAuthority {
             signatureAlgorithm: .ecdsaWithSHA256)
     }
 }
+
+extension LabCertificateAuthority {
+    /// A certificate an STI-PA signs with (its trust list, tokens or CRL):
+    /// issued by the STI-PA root, not a CA, key usage digitalSignature and
+    /// cRLSign. `subject` is the name that must match a CRL's issuer.
+    public static func issueSigner(key: P256.Signing.PublicKey, subject: DistinguishedName, issuer: Certificate,
+                                   issuerKey: P256.Signing.PrivateKey, notBefore: Int64, notAfter: Int64) throws -> Certificate
+    {
+        let publicKey = Certificate.PublicKey(key)
+        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
+        return try Certificate(
+            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
+            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
+            },
+            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+    }
+
+    /// A directory name `C=US, O=…, CN=…` (the STI-PA CRL issuer is `CN=STI-PA CRL, O=STI-PA`).
+    public static func distinguishedName(commonName: String, organization: String) throws -> DistinguishedName {
+        try name(cn: commonName, o: organization)
+    }
+}
+
+/// The keys and certificates of a lab STI-PA: a root (pinned by verifiers),
+/// a signer for the trust list and SPC tokens, and a CRL signer whose
+/// subject is the STI-PA CRL's issuer. Pure: the caller stores and serves them.
+public struct LabSTIPAAuthority: Sendable {
+    public var rootKey: P256.Signing.PrivateKey
+    public var root: Certificate
+    public var signerKey: P256.Signing.PrivateKey
+    public var signer: Certificate
+    public var crlSignerKey: P256.Signing.PrivateKey
+    public var crlSigner: Certificate
+
+    public init(rootKey: P256.Signing.PrivateKey, root: Certificate, signerKey: P256.Signing.PrivateKey, signer: Certificate,
+                crlSignerKey: P256.Signing.PrivateKey, crlSigner: Certificate) {
+        self.rootKey = rootKey
+        self.root = root
+        self.signerKey = signerKey
+        self.signer = signer
+        self.crlSignerKey = crlSignerKey
+        self.crlSigner = crlSigner
+    }
+
+    /// A new lab STI-PA valid from `notBefore` for `days`.
+    public static func create(notBefore: Int64, days: Int64 = 3650, organization: String = "Callsign Lab STI-PA") throws -> LabSTIPAAuthority {
+        let rootKey = P256.Signing.PrivateKey()
+        let notAfter = notBefore + days * 86_400
+        let subject = try LabCertificateAuthority.distinguishedName(commonName: "STI-PA Root \(organization)", organization: organization)
+        let publicKey = Certificate.PublicKey(rootKey.publicKey)
+        let root = try Certificate(
+            version: .v3, serialNumber: LabCertificateAuthority.randomSerial(), publicKey: publicKey,
+            notValidBefore: LabCertificateAuthority.date(notBefore), notValidAfter: LabCertificateAuthority.date(notAfter),
+            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: publicKey)
+            },
+            issuerPrivateKey: Certificate.PrivateKey(rootKey))
+        let signerKey = P256.Signing.PrivateKey()
+        let signer = try LabCertificateAuthority.issueSigner(
+            key: signerKey.publicKey,
+            subject: try LabCertificateAuthority.distinguishedName(commonName: "STI-PA Signer", organization: organization),
+            issuer: root, issuerKey: rootKey, notBefore: notBefore, notAfter: notAfter)
+        let crlSignerKey = P256.Signing.PrivateKey()
+        let crlSigner = try LabCertificateAuthority.issueSigner(
+            key: crlSignerKey.publicKey, subject: try LabCertificateAuthority.distinguishedName(commonName: "STI-PA CRL", organization: "STI-PA"),
+            issuer: root, issuerKey: rootKey, notBefore: notBefore, notAfter: notAfter)
+        return LabSTIPAAuthority(rootKey: rootKey, root: root, signerKey: signerKey, signer: signer, crlSignerKey: crlSignerKey,
+                                 crlSigner: crlSigner)
+    }
+
+    /// The signed list of `certificates` (ATIS-1000080 trust list).
+    public func trustList(_ certificates: [Certificate], sequence: Int64, expires: Int64, signerURL: String) throws -> String {
+        try STIPATrustList.make(certificates: certificates, sequence: sequence, expires: expires, signerURL: signerURL, key: signerKey)
+    }
+
+    /// The indirect STI-PA CRL revoking `revoked` (each named by its issuer and serial).
+    public func crl(revoking revoked: [Certificate], at time: Int64, nextUpdate: Int64, signerURL: String, number: Int) throws -> [UInt8] {
+        try CertificateRevocationList.make(
+            signer: crlSigner, signerKey: crlSignerKey,
+            entries: revoked.map { .init(issuer: $0.issuer, serial: $0.serialNumber, date: time) },
+            indirect: true, signerURL: signerURL, thisUpdate: time, nextUpdate: nextUpdate, crlNumber: number)
+    }
+
+    /// An SPC token granting `authority`.
+    public func token(_ authority: SPCTokenAuthority, issuer: String, expires: Int64, signerURL: String) throws -> String {
+        try SPCToken.make(authority: authority, issuer: issuer, identifier: UUID().uuidString.lowercased(), expires: expires,
+                          signerURL: signerURL, key: signerKey)
+    }
+}

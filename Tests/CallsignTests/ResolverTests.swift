@@ -18,12 +18,12 @@ struct ResolverTests {
         let ee: Certificate
         let base = "https://cr.example.net"
 
-        init(now: Int64 = fixedNow) throws {
-            root = try LabCertificateAuthority.makeRoot(key: rootKey, organization: "Lab", notBefore: now - 86_400, notAfter: now + 86_400 * 3650)
-            inter = try LabCertificateAuthority.makeIntermediate(key: interKey, issuer: root, issuerKey: rootKey, organization: "Lab",
+        init(now: Int64 = fixedNow, organization: String = "Lab") throws {
+            root = try LabCertificateAuthority.makeRoot(key: rootKey, organization: organization, notBefore: now - 86_400, notAfter: now + 86_400 * 3650)
+            inter = try LabCertificateAuthority.makeIntermediate(key: interKey, issuer: root, issuerKey: rootKey, organization: organization,
                                                                  crlURL: base + "/root.crl", notBefore: now - 86_400, notAfter: now + 86_400 * 1000)
             ee = try LabCertificateAuthority.issueEndEntity(publicKey: eeKey.publicKey, tnAuthList: try TNAuthorizationList([.spc("1234")]),
-                                                            issuer: inter, issuerKey: interKey, organization: "Lab",
+                                                            issuer: inter, issuerKey: interKey, organization: organization,
                                                             crlURL: base + "/inter.crl", notBefore: now - 86_400, notAfter: now + 86_400 * 30)
         }
 
