@@ -53,6 +53,8 @@ public struct CertificateRevocationList: Sendable, Hashable {
     public var signatureAlgorithm: Certificate.SignatureAlgorithm
     /// The signature value (for ECDSA, a DER ECDSA-Sig-Value).
     public var signature: [UInt8]
+    /// The whole CRL as decoded (DER), to keep it on disk.
+    public var derBytes: [UInt8] = []
 
     /// Largest CRL accepted, in bytes.
     public static let maxBytes = 4 << 20
@@ -68,6 +70,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
                 let signature = try ASN1BitString(derEncoded: &nodes)
                 return try Self.decodeTBS(tbsNode, outerAlgorithm: algorithm, signature: Array(signature.bytes))
             }
+            derBytes = bytes
         } catch let error as CallsignError {
             throw error
         } catch {

@@ -40,6 +40,13 @@ public enum CivilTime {
 
     /// Seconds since the epoch → IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`,
     /// RFC 9110 §5.6.7), as HTTP `Date` and SIP `Date` (RFC 3261 §20.17) carry it.
+    /// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339), for people reading dates.
+    public static func iso8601(_ epoch: Int64) -> String {
+        let t = civil(epoch)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(t.year)-\(two(t.month))-\(two(t.day))T\(two(t.hours)):\(two(t.minutes)):\(two(t.seconds))Z"
+    }
+
     public static func formatRFC1123(_ epoch: Int64) -> String {
         let t = civil(epoch)
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -1,10 +1,11 @@
 public import Callsign
-import CallsignFetch
+public import CallsignFetch
 public import CallsignSIP
 public import CallsignHTTP
 public import CallsignService
 public import CallsignStore
 import Foundation
+import X509
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,8 +59,52 @@ public struct ServeOptions: Sendable {
     public var httpLimits = HTTPLimits()
     /// Bounds of each SIP redirect listener.
     public var sipLimits = SIPListenerLimits()
+    /// The STI-PA: when set, verification trusts exactly the STI-CAs on its current list and applies its CRL.
+    public var stiPA: STIPAOptions?
 
     public init() {}
+}
+
+/// The `sti_pa` configuration (flags `--sti-pa URL --sti-pa-root FILE`).
+public struct STIPAOptions: Sendable, Hashable {
+    /// The STI-PA API base URL.
+    public var url: String
+    /// The pinned STI-PA root certificate(s), PEM.
+    public var rootPath: String
+    public var user: String?
+    /// A file holding the password (never the password itself in the configuration).
+    public var passwordFile: String?
+    /// The STI-PA CRL URL.
+    public var crlURL: String?
+
+    public init(url: String, rootPath: String, user: String? = nil, passwordFile: String? = nil, crlURL: String? = nil) {
+        self.url = url
+        self.rootPath = rootPath
+        self.user = user
+        self.passwordFile = passwordFile
+        self.crlURL = crlURL
+    }
+
+    /// The client settings: the root and the password read from their files.
+    public func settings() throws(AppError) -> STIPASettings {
+        guard let text = FileManager.default.contents(atPath: rootPath).map({ String(decoding: $0, as: UTF8.self) }) else {
+            throw AppError(.setup, "cannot read the STI-PA root \(rootPath)")
+        }
+        let roots: [Certificate]
+        do {
+            roots = try KeyLoading.certificates(pem: text)
+        } catch {
+            throw AppError(.setup, "the STI-PA root \(rootPath): \(error.detail)")
+        }
+        var password: String?
+        if let passwordFile {
+            guard let data = FileManager.default.contents(atPath: passwordFile) else {
+                throw AppError(.setup, "cannot read the STI-PA password file \(passwordFile)")
+            }
+            password = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        return STIPASettings(baseURL: url, roots: roots, user: user, password: password, crlURL: crlURL)
+    }
 }
 
 /// A service refreshing the certificate repository cache ahead of expiry.
@@ -72,6 +117,16 @@ struct CertificateRefresher: Service {
             await repository.runRefresher(policy: policy)
         }
         try await repository.shutdown()
+    }
+}
+
+/// Keeps the STI-PA's list and CRL current while `serve` runs.
+struct STIPAService: Service {
+    let refresher: STIPATrustRefresher
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await refresher.run() }
+        await refresher.client.shutdown()
     }
 }
 
@@ -171,9 +226,24 @@ public enum CallsignServe {
         // With a shared (PostgreSQL) store, nodes share fetched certificates and CRLs.
         let sharedRepository: any CertificateRepository = externalStore == nil
             ? repository : SharedCertificateRepository(http: repository, store: store, now: now)
+        // With an STI-PA, the trust in force is its current list and CRL, kept current by the refresher.
+        let trust: TrustStore? = options.stiPA == nil ? nil : TrustStore()
         let resolver = ChainValidatingResolver(policy: policy, repository: sharedRepository,
                                                validator: ChainValidator(roots: roots, mode: options.certificateProfile,
-                                                                         requireCRL: options.requireCRL))
+                                                                         requireCRL: options.requireCRL, trust: trust))
+        let stiPARefresher: STIPATrustRefresher?
+        if let stiPA = options.stiPA, let trust {
+            let client = STIPAClient(settings: try stiPA.settings(), policy: policy, now: now)
+            let refresher = STIPATrustRefresher(client: client, trust: trust, cache: resolver.cache,
+                                                stateDirectory: options.dataDirectory, logger: logger, now: now)
+            // Before any listener binds: the last good list from disk, then the STI-PA's current one.
+            await refresher.loadSaved()
+            await refresher.refreshList()
+            await refresher.refreshCRL()
+            stiPARefresher = refresher
+        } else {
+            stiPARefresher = nil
+        }
         var verificationOptions = VerificationOptions()
         verificationOptions.numbering = options.numbering
         var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
@@ -200,7 +270,8 @@ public enum CallsignServe {
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
                                                                       certificatesDirectory: setup.certificatesDirectory,
                                                                       adminTokenHash: APIToken.hash(setup.adminToken),
-                                                                      limits: options.httpLimits),
+                                                                      limits: options.httpLimits,
+                                                                      health: { stiPARefresher?.problems(at: now()) ?? [] }),
                                  registry: Self.registry,
                                  beforeMetrics: {
                                      let chains = resolver.cache.statistics
@@ -230,6 +301,9 @@ public enum CallsignServe {
             .init(service: NamedListener(name: "HTTP listener", address: authority(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
+        if let stiPARefresher {
+            services.append(.init(service: STIPAService(refresher: stiPARefresher)))
+        }
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).

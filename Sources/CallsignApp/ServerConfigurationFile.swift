@@ -3,7 +3,8 @@ import Foundation
 
 /// `callsign serve`'s configuration file (JSON), default `DATA/config.json`.
 /// Keys (all optional): `http`, `trust`, `lab_allow` (array), `cert_profile`,
-/// `require_crl`, `numbering`, `signing` {`key`, `x5u`}, and `customers`
+/// `require_crl`, `numbering`, `signing` {`key`, `x5u`}, `sti_pa` {`url`,
+/// `root`, `user`, `password_file`, `crl`}, and `customers`
 /// [{`id`, `name`, `origid`, `kind` (`direct`|`gateway`), `numbers`
 /// ["START+COUNT" or "TN"]}]. Flags and `CALLSIGN_*` variables override it.
 public struct ServerConfigurationFile: Sendable {
@@ -34,6 +35,8 @@ public struct ServerConfigurationFile: Sendable {
     /// How the SIP redirect listeners read UDP: `per-loop` (default; one socket per event loop where
     /// the kernel can spread datagrams over them) or `one`.
     public var sipUDPSockets: String?
+    /// The STI-PA whose trust list and CRL verification follows (`sti_pa`).
+    public var stiPA: STIPAOptions?
 
     public init() {}
 
@@ -47,7 +50,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw AppError(.configuration, "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres", "sti_pa"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw AppError(.configuration, "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(AppError) -> String? {
             guard let v = object[key] else { return nil }
@@ -130,6 +133,21 @@ public struct ServerConfigurationFile: Sendable {
                 throw AppError(.configuration, "'lab_allow' must be an array of strings")
             }
             labAllow = items
+        }
+        if let v = object["sti_pa"] {
+            guard let stiPA = v.objectValue else { throw AppError(.configuration, "'sti_pa' must be an object") }
+            let keys: Set<String> = ["url", "root", "user", "password_file", "crl"]
+            if let unknown = stiPA.keys.first(where: { !keys.contains($0) }) {
+                throw AppError(.configuration, "unknown key 'sti_pa.\(unknown)'")
+            }
+            for key in keys where stiPA[key] != nil && stiPA[key]?.stringValue == nil {
+                throw AppError(.configuration, "'sti_pa.\(key)' must be a string")
+            }
+            guard let url = stiPA["url"]?.stringValue, let root = stiPA["root"]?.stringValue else {
+                throw AppError(.configuration, "'sti_pa' needs 'url' (the API base) and 'root' (the pinned STI-PA root, PEM)")
+            }
+            self.stiPA = STIPAOptions(url: url, rootPath: root, user: stiPA["user"]?.stringValue,
+                                      passwordFile: stiPA["password_file"]?.stringValue, crlURL: stiPA["crl"]?.stringValue)
         }
         if let v = object["signing"] {
             guard let signing = v.objectValue, let key = signing["key"]?.stringValue, let x5u = signing["x5u"]?.stringValue else {

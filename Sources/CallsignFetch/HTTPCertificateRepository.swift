@@ -243,74 +243,28 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
-    /// One bounded HTTP GET. Returns the body and its cache lifetime.
-    ///
-    /// The budget (``CertificateFetchConfiguration/timeout``) is a deadline the
-    /// caller gets whatever the network does: every step gives up when the
-    /// deadline's task is cancelled, the name lookup included (its thread's
-    /// answer, if late, is dropped). A host name is resolved once, every
-    /// address checked, and the connection made to a checked address (the
-    /// client's DNS override, TLS still verifying the name), so a second
-    /// lookup cannot rebind it to an internal address. Such a fetch has a
-    /// client of its own: no pool shared with other fetches can hold it up.
+    /// One bounded HTTP GET (``BoundedExchange``): the budget
+    /// (``CertificateFetchConfiguration/timeout``) is a deadline the caller
+    /// gets whatever the network does. Returns the body and its cache lifetime.
     private func download(_ url: String, target: X5UPolicy.Target) async throws(VerificationError) -> ([UInt8], Int64) {
-        let deadline = NIODeadline.now() + TimeAmount(configuration.timeout)
-        do {
-            return try await withTimeout(configuration.timeout) { [self] in
-                if target.labAllowed || X5UPolicy.parseIPv4(target.host) != nil || X5UPolicy.parseIPv6(target.host) != nil {
-                    // Lab URLs and literal addresses (checked by X5UPolicy) need no lookup.
-                    return try await get(url, with: client, deadline: deadline)
-                }
-                let address = try await Self.resolveChecked(target.host, port: target.port)
-                var pinned = HTTPClient.Configuration()
-                pinned.redirectConfiguration = .disallow
-                pinned.decompression = .disabled
-                pinned.dnsOverride = [target.host: address]
-                pinned.timeout = .init(connect: TimeAmount(configuration.timeout), read: TimeAmount(configuration.timeout))
-                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: pinned)
-                let result: Result<([UInt8], Int64), any Error>
-                do {
-                    result = .success(try await get(url, with: client, deadline: deadline))
-                } catch {
-                    result = .failure(error)
-                }
-                try? await client.shutdown()
-                return try result.get()
-            }
-        } catch let error as VerificationError {
-            throw error
-        } catch is TimeoutError {
-            throw VerificationError(.certificateUnavailable, "x5u fetch timed out")
-        } catch is CancellationError {
-            throw VerificationError(.certificateUnavailable, "x5u fetch timed out")
-        } catch let error as HTTPClientError {
-            if error == .deadlineExceeded || error == .cancelled { throw VerificationError(.certificateUnavailable, "x5u fetch timed out") }
-            throw VerificationError(.certificateUnavailable, "x5u fetch failed: \(Self.describe(error))")
-        } catch {
-            throw VerificationError(.certificateUnavailable, "x5u fetch failed")
-        }
-    }
-
-    /// The GET itself, through `client`, by `deadline`.
-    private func get(_ url: String, with client: HTTPClient, deadline: NIODeadline) async throws -> ([UInt8], Int64) {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/pem-certificate-chain, application/pkix-crl, */*")
-        let response = try await client.execute(request, deadline: deadline)
+        let exchange = BoundedExchange(client: client, timeout: configuration.timeout, maxBodyBytes: configuration.maxBodyBytes)
+        let response: BoundedExchange.Response
+        do {
+            response = try await exchange.perform(request, target: target)
+        } catch {
+            throw VerificationError(error.code, "x5u " + error.detail)
+        }
         guard response.status == .ok else {
             throw VerificationError(.certificateUnavailable, "x5u answered HTTP \(response.status.code)")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await response.body.collect(upTo: configuration.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw VerificationError(.certificateUnavailable, "x5u body larger than \(configuration.maxBodyBytes) bytes")
         }
         let ttl = Self.cacheLifetime(cacheControl: response.headers["Cache-Control"].joined(separator: ","),
                                      expires: response.headers.first(name: "Expires"),
                                      date: response.headers.first(name: "Date"),
                                      now: now(), configuration: configuration)
-        return (Array(buffer.readableBytesView), ttl)
+        return (response.body, ttl)
     }
 
     static func describe(_ error: HTTPClientError) -> String {
@@ -345,10 +299,10 @@ public final class HTTPCertificateRepository: CertificateRepository {
             }
             return out
         }
-        guard let first = addresses.first else { throw VerificationError(.certificateUnavailable, "x5u host does not resolve") }
+        guard let first = addresses.first else { throw VerificationError(.certificateUnavailable, "host does not resolve") }
         for address in addresses {
             let special = address.count == 4 ? X5UPolicy.isSpecialPurpose(ipv4: address) : X5UPolicy.isSpecialPurpose(ipv6: address)
-            if special { throw VerificationError(.badInfo, "x5u host resolves to a special-purpose address") }
+            if special { throw VerificationError(.badInfo, "host resolves to a special-purpose address") }
         }
         return addressText(first)
     }

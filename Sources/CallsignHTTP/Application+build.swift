@@ -42,10 +42,13 @@ public struct HTTPFaceConfiguration: Sendable {
     public var adminTokenHash: [UInt8]?
     /// Timeouts and caps of the listener; the router uses ``HTTPLimits/maxInFlight``.
     public var limits: HTTPLimits
+    /// What `/healthz` reports besides "ok": e.g. an STI-PA list or CRL past its validity.
+    public var health: @Sendable () -> [String]
 
     public init(host: String = "127.0.0.1", port: Int = 8080, certificatesDirectory: String? = nil, adminTokenHash: [UInt8]? = nil,
-                limits: HTTPLimits = HTTPLimits())
+                limits: HTTPLimits = HTTPLimits(), health: @escaping @Sendable () -> [String] = { [] })
     {
+        self.health = health
         self.host = host
         self.port = port
         self.certificatesDirectory = certificatesDirectory
@@ -97,7 +100,14 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         }
     }
 
-    router.get("/healthz") { _, _ in APIResponse(status: 200, body: JSONObject(["status": .string("ok")])).http }
+    // 200 while the process serves calls; "degraded" with the problems when the trust in force is stale
+    // (a balancer must not drop every node at once because the STI-PA is unreachable).
+    router.get("/healthz") { _, _ in
+        let problems = configuration.health()
+        if problems.isEmpty { return APIResponse(status: 200, body: JSONObject(["status": .string("ok")])).http }
+        return APIResponse(status: 200, body: JSONObject(["status": .string("degraded"),
+                                                          "problems": .array(problems.map { .string($0) })])).http
+    }
 
     router.get("/metrics") { _, _ -> Response in
         beforeMetrics()
