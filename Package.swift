@@ -270,7 +270,12 @@ let package = Package(
         .testTarget(
             name: "CallsignAppTests",
             dependencies: [
-                "Callsign", "CallsignApp", "CallsignHTTP", "CallsignService", "CallsignStore", "CallsignTestSupport",
+                "Callsign", "CallsignApp", "CallsignFetch", "CallsignHTTP", "CallsignLab", "CallsignService", "CallsignStore",
+                "CallsignTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -244,6 +244,16 @@ package enum TestPorts {
     package static func take(_ count: Int = 1) -> Int {
         next.wrappingAdd(count, ordering: .relaxed).oldValue
     }
+
+    /// Waits until something accepts TCP connections on 127.0.0.1:`port` (at most `timeout` seconds).
+    package static func waitForListener(_ port: Int, timeout: Double = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline {
+            if (try? TestConnection(port: port, timeout: 1)) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw PeerError("nothing listens on 127.0.0.1:\(port) after \(timeout) s")
+    }
 }
 
 /// Makes the test PKI once; concurrent callers wait on continuations.
