@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import Callsign
 public import NIOHTTP1
 import NIOCore
+public import NIOSSL
 
 /// One HTTP exchange under the certificate-repository rules (ATIS-1000074
 /// §5.3.1): the URL already passed ``X5UPolicy/check(_:)``; no redirects; a
@@ -22,16 +23,20 @@ public struct BoundedExchange: Sendable {
     let client: HTTPClient
     public var timeout: Duration
     public var maxBodyBytes: Int
+    /// TLS settings (e.g. extra trust roots) of `client`, also used for pinned connections.
+    public var tls: TLSConfiguration?
 
-    public init(client: HTTPClient, timeout: Duration, maxBodyBytes: Int) {
+    public init(client: HTTPClient, timeout: Duration, maxBodyBytes: Int, tls: TLSConfiguration? = nil) {
         self.client = client
         self.timeout = timeout
         self.maxBodyBytes = maxBodyBytes
+        self.tls = tls
     }
 
-    /// A client that never follows redirects, for ``init(client:timeout:maxBodyBytes:)``.
-    public static func makeClient(timeout: Duration = .seconds(2)) -> HTTPClient {
+    /// A client that never follows redirects, for ``init(client:timeout:maxBodyBytes:tls:)``.
+    public static func makeClient(timeout: Duration = .seconds(2), tls: TLSConfiguration? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        if let tls { configuration.tlsConfiguration = tls }
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: TimeAmount(timeout), read: TimeAmount(timeout))
         configuration.decompression = .disabled
@@ -51,6 +56,7 @@ public struct BoundedExchange: Sendable {
                 }
                 let address = try await HTTPCertificateRepository.resolveChecked(target.host, port: target.port)
                 var pinned = HTTPClient.Configuration()
+                if let tls { pinned.tlsConfiguration = tls }
                 pinned.redirectConfiguration = .disallow
                 pinned.decompression = .disabled
                 pinned.dnsOverride = [target.host: address]
