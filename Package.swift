@@ -246,9 +246,13 @@ let package = Package(
         .testTarget(
             name: "CallsignFetchTests",
             dependencies: [
-                "Callsign", "CallsignFetch", "CallsignTestSupport",
+                "Callsign", "CallsignFetch", "CallsignLab", "CallsignTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -59,9 +59,12 @@ public enum ACMEMessage {
         return JSONObject(["protected": .string(protected), "payload": .string(payload), "signature": .string(Base64URL.encode(Array(mac)))])
     }
 
-    /// A TNAuthList identifier (RFC 9448 §3): the DER TNAuthList, base64url.
+    /// A TNAuthList identifier (RFC 9448 §3): the DER TNAuthList in base64
+    /// with padding, the form of the SPC token's `tkvalue` (so a CA comparing
+    /// the two as text matches them, as acme2certifier does; a CA comparing
+    /// the decoded DER accepts it too).
     public static func identifier(_ list: TNAuthorizationList) throws -> JSONObject {
-        JSONObject(["type": .string("TNAuthList"), "value": .string(Base64URL.encode(try list.derBytes()))])
+        JSONObject(["type": .string("TNAuthList"), "value": .string(Data(try list.derBytes()).base64EncodedString())])
     }
 
     /// A CSR for a STI certificate (ATIS-1000080 §6.3.4, RFC 9448 §5): subject
