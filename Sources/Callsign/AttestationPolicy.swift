@@ -51,14 +51,41 @@ public struct Customer: Sendable, Hashable, Codable {
 /// known but the number is not theirs, **C** for gateway ingress. A level the
 /// caller asks for is honoured only downwards: never upgraded.
 public enum AttestationPolicy {
+    /// Which rule decided a call's attestation (kept in its traceback record, so
+    /// the decision can be shown later: FCC 24-120 asks a signing service to
+    /// decide each provider's attestation and keep the decision).
+    public enum Rule: String, Sendable, Hashable, CaseIterable {
+        /// A: a known direct customer that owns the calling number.
+        case ownedNumber = "owned-number"
+        /// B: a known direct customer, the number not shown to be theirs.
+        case knownCustomer = "known-customer"
+        /// C: gateway ingress.
+        case gateway
+        /// The caller asked for a lower level than the rules allow.
+        case requestedLower = "requested-lower"
+    }
+
     /// The level to sign with.
     public static func decide(customer: Customer, orig: String, requested: PASSporT.Attestation?) -> PASSporT.Attestation {
+        decision(customer: customer, orig: orig, requested: requested).attestation
+    }
+
+    /// The level to sign with and the rule that chose it.
+    public static func decision(customer: Customer, orig: String, requested: PASSporT.Attestation?)
+        -> (attestation: PASSporT.Attestation, rule: Rule)
+    {
         let allowed: PASSporT.Attestation
+        let rule: Rule
         switch customer.kind {
-        case .gateway: allowed = .gateway
-        case .direct: allowed = customer.owns(orig) ? .full : .partial
+        case .gateway:
+            allowed = .gateway
+            rule = .gateway
+        case .direct:
+            let owns = customer.owns(orig)
+            allowed = owns ? .full : .partial
+            rule = owns ? .ownedNumber : .knownCustomer
         }
-        guard let requested else { return allowed }
-        return min(requested, allowed)
+        guard let requested, requested < allowed else { return (allowed, rule) }
+        return (requested, .requestedLower)
     }
 }

@@ -32,6 +32,10 @@ public struct ServeOptions: Sendable {
     /// A production signing identity (key + x5u); the development certificate when `nil`.
     public var signingKeyPath: String?
     public var signingX5U: String?
+    /// Whether the service's identity signs for customers without one of their own (`signing.shared`).
+    public var signingShared = true
+    /// Customer id → its own signing identity (`customers[].signing`, FCC 24-120).
+    public var customerSigning: [String: SigningIdentityOptions] = [:]
     /// Configured customers; when `nil`, development mode adds a sample customer and token.
     public var customers: [Customer]?
     /// SIP redirect listeners (UDP) `HOST:PORT`; `nil` disables one.
@@ -63,6 +67,29 @@ public struct ServeOptions: Sendable {
     public var stiPA: STIPAOptions?
 
     public init() {}
+}
+
+/// A signing identity: a P-256 key (PEM file) and the x5u of its certificate chain.
+public struct SigningIdentityOptions: Sendable, Hashable {
+    public var keyPath: String
+    public var x5u: String
+
+    public init(keyPath: String, x5u: String) {
+        self.keyPath = keyPath
+        self.x5u = x5u
+    }
+
+    /// Reads the key.
+    func identity(name: String) throws(AppError) -> SigningIdentities.Identity {
+        guard let pem = FileManager.default.contents(atPath: keyPath).map({ String(decoding: $0, as: UTF8.self) }) else {
+            throw AppError(.setup, "cannot read the signing key \(keyPath)")
+        }
+        do {
+            return SigningIdentities.Identity(name: name, key: try KeyLoading.privateKey(pem: pem), x5u: x5u)
+        } catch {
+            throw AppError(.setup, "the signing key \(keyPath): \(error.detail)")
+        }
+    }
 }
 
 /// The `sti_pa` configuration (flags `--sti-pa URL --sti-pa-root FILE`).
@@ -246,9 +273,20 @@ public enum CallsignServe {
         }
         var verificationOptions = VerificationOptions()
         verificationOptions.numbering = options.numbering
+        // The signing identities: the service's, and each customer's own (FCC 24-120).
+        var customerIdentities: [String: SigningIdentities.Identity] = [:]
+        for (id, identity) in options.customerSigning {
+            customerIdentities[id] = try identity.identity(name: "customer:\(id)")
+        }
+        let identities = SigningIdentities(service: .init(name: "service", key: setup.signingKey, x5u: setup.x5u),
+                                           serviceSignsForOthers: options.signingShared, customers: customerIdentities)
+        if !customerIdentities.isEmpty || !options.signingShared {
+            logger.info("signing identities: \(customerIdentities.count) customer certificate(s); customers without one are \(options.signingShared ? "signed with the service's" : "refused")")
+        }
         var service = STIService(signingKey: setup.signingKey, x5u: setup.x5u, store: store,
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
+        service.identities = identities
         // Traceback, one path per store, decided here: SQLite makes each answered signing durable by a
         // journal append and moves records into the database in large transactions (TracebackJournal);
         // PostgreSQL group-commits concurrent signings. A signing is never answered before its record is durable.
@@ -314,7 +352,7 @@ public enum CallsignServe {
         }
         let trunks = options.trunks ?? (options.customers == nil ? ["127.0.0.1": "sample", "::1": "sample"] : [:])
         // The SIP faces: the redirect listeners and the inline proxies share these parts.
-        let signingSetup = RedirectService.SigningSetup(trunks: trunks, signingKey: setup.signingKey, x5u: setup.x5u, recorder: recorder,
+        let signingSetup = RedirectService.SigningSetup(trunks: trunks, identities: identities, recorder: recorder,
                                                         customers: trunkCustomers)
         let verificationSetup = RedirectService.VerificationSetup(verifier: Verifier(options: verificationOptions),
                                                                   failureAction: options.sipFailureAction)

@@ -16,6 +16,10 @@ public struct ServerConfigurationFile: Sendable {
     public var numbering: String?
     public var signingKeyPath: String?
     public var signingX5U: String?
+    /// `signing.shared`: whether the service's identity signs for customers without one of their own (default true).
+    public var signingShared: Bool?
+    /// Customer id → its own signing identity (`customers[].signing`).
+    public var customerSigning: [String: SigningIdentityOptions]?
     public var customers: [Customer]?
     public var sipSign: String?
     public var sipVerify: String?
@@ -150,11 +154,21 @@ public struct ServerConfigurationFile: Sendable {
                                       passwordFile: stiPA["password_file"]?.stringValue, crlURL: stiPA["crl"]?.stringValue)
         }
         if let v = object["signing"] {
-            guard let signing = v.objectValue, let key = signing["key"]?.stringValue, let x5u = signing["x5u"]?.stringValue else {
-                throw AppError(.configuration, "'signing' must be {\"key\": PATH, \"x5u\": URL}")
+            guard let signing = v.objectValue else { throw AppError(.configuration, "'signing' must be an object") }
+            if let unknown = signing.keys.first(where: { !["key", "x5u", "shared"].contains($0) }) {
+                throw AppError(.configuration, "unknown key 'signing.\(unknown)'")
             }
-            signingKeyPath = key
-            signingX5U = x5u
+            if signing["key"] != nil || signing["x5u"] != nil {
+                guard let key = signing["key"]?.stringValue, let x5u = signing["x5u"]?.stringValue else {
+                    throw AppError(.configuration, "'signing' must be {\"key\": PATH, \"x5u\": URL, \"shared\": BOOL}")
+                }
+                signingKeyPath = key
+                signingX5U = x5u
+            }
+            if let shared = signing["shared"] {
+                guard case .bool(let value) = shared else { throw AppError(.configuration, "'signing.shared' must be true or false") }
+                signingShared = value
+            }
         }
         if let v = object["customers"] {
             guard let items = v.arrayValue else { throw AppError(.configuration, "'customers' must be an array") }
@@ -174,6 +188,12 @@ public struct ServerConfigurationFile: Sendable {
                 }
                 customers.append(Customer(id: id, name: c["name"]?.stringValue ?? id, origid: origid.lowercased(), kind: kind,
                                           numbers: numbers))
+                if let signing = c["signing"] {
+                    guard let object = signing.objectValue, let key = object["key"]?.stringValue, let x5u = object["x5u"]?.stringValue,
+                          object.keys.allSatisfy({ ["key", "x5u"].contains($0) })
+                    else { throw AppError(.configuration, "customers[\(index)].signing must be {\"key\": PATH, \"x5u\": URL}") }
+                    customerSigning = (customerSigning ?? [:]).merging([id: SigningIdentityOptions(keyPath: key, x5u: x5u)]) { $1 }
+                }
             }
             self.customers = customers
         }

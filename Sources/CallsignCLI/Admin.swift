@@ -64,19 +64,13 @@ struct Traceback: AsyncParsableCommand {
     func run() async throws {
         let records = try await openStore(data).traceback(origid: origid, since: since, until: until, limit: 10_000)
         if json {
-            print(JSONWriter.pretty(.array(records.map { record in
-                .object(JSONObject([
-                    "time": .integer(record.time), "orig": .string(record.orig), "dest": .array(record.dest.map { .string($0) }),
-                    "attest": .string(record.attestation.rawValue), "origid": .string(record.origid),
-                    "customer": .string(record.customerID), "trunk": record.trunk.map { .string($0) } ?? .null,
-                ]))
-            })))
+            print(JSONWriter.pretty(.array(records.map { .object($0.json) })))
             return
         }
         if records.isEmpty { print("no calls signed with \(origid)") }
         for record in records {
             let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(record.time)))
-            print("\(when)  \(record.attestation.rawValue)  orig \(record.orig)  dest \(record.dest.joined(separator: ","))  customer \(record.customerID)\(record.trunk.map { "  trunk \($0)" } ?? "")")
+            print("\(when)  \(record.attestation.rawValue)  orig \(record.orig)  dest \(record.dest.joined(separator: ","))  customer \(record.customerID)\(record.trunk.map { "  trunk \($0)" } ?? "")\(record.identity.map { "  signed by \($0)" } ?? "")\(record.attestationRule.map { "  (\($0))" } ?? "")")
         }
         if records.isEmpty { throw Exit.invalid }
     }

@@ -227,12 +227,3 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     return router
 }
 
-extension SignedCallRecord {
-    var json: JSONObject {
-        JSONObject([
-            "time": .integer(time), "orig": .string(orig), "dest": .array(dest.map { .string($0) }),
-            "attest": .string(attestation.rawValue), "origid": .string(origid), "customer": .string(customerID),
-            "trunk": trunk.map { .string($0) } ?? .null,
-        ])
-    }
-}

@@ -15,8 +15,9 @@ import Foundation
 public struct STIService: Sendable {
     /// The certificate repository URL of the signing certificate (`x5u`).
     public var x5u: String
-    /// Signs each call's PASSporT (ES256 with the signing key, ATIS-1000074 §5.3.3).
-    public var signer: any IdentitySigning
+    /// Who signs each customer's PASSporTs (ES256, ATIS-1000074 §5.3.3): the
+    /// service's identity and each customer's own (FCC 24-120).
+    public var identities: SigningIdentities
     public var store: any CallsignStore
     public var verifier: Verifier
     public var resolver: any CertificateResolver
@@ -38,7 +39,7 @@ public struct STIService: Sendable {
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
                 resolver: any CertificateResolver, numbering: NumberingPolicy = .e164, now: @escaping @Sendable () -> Int64) {
         self.x5u = x5u
-        signer = Signer(key: signingKey, x5u: x5u)
+        identities = SigningIdentities(key: signingKey, x5u: x5u)
         self.store = store
         self.verifier = verifier
         self.resolver = resolver
@@ -172,9 +173,10 @@ public struct STIService: Sendable {
             return .answer(error)
         }
 
-        switch SigningFlow(signer: signer, policy: policy).sign(customer: customer, orig: orig, dest: dest, requested: requested, iat: iat,
+        switch SigningFlow(identities: identities, policy: policy).sign(customer: customer, orig: orig, dest: dest, requested: requested, iat: iat,
                                                                 time: time, source: nil, face: .rest) {
         case .refused(let decision): return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
+        case .noIdentity: return .answer(.error("POL4003", ["signing-identity: no signing identity for this customer"]))
         case .failed: return .answer(.error("POL5000"))
         case .signed(let signed):
             return .commit(signed.record, .signed(identity: signed.identity.value, attest: signed.attestation.rawValue, origid: signed.origid))

@@ -27,8 +27,8 @@ public final class RedirectService: Sendable {
     /// Source IP address → customer id (signing listener: only these may sign).
     public let trunks: [String: String]
     public let store: any CallsignStore
-    public let signingKey: P256.Signing.PrivateKey?
-    public let x5u: String?
+    /// Who signs each customer's calls (signing listener only).
+    public let identities: SigningIdentities?
     public let verifier: Verifier
     public let resolver: any CertificateResolver
     public let failureAction: VerificationFailureAction
@@ -50,19 +50,28 @@ public final class RedirectService: Sendable {
     /// with which key and certificate URL, and where traceback records go.
     public struct SigningSetup: Sendable {
         public var trunks: [String: String]
-        public var signingKey: P256.Signing.PrivateKey
-        public var x5u: String
+        /// The service's identity and each customer's own (FCC 24-120).
+        public var identities: SigningIdentities
         /// Traceback writes grouped across concurrent calls; each call is still answered after its commit.
         public var recorder: GroupCommitRecorder?
         /// Recent customer lookups by trunk.
         public var customers: CustomerCache?
 
+        public init(trunks: [String: String], identities: SigningIdentities, recorder: GroupCommitRecorder? = nil,
+                    customers: CustomerCache? = nil)
+        {
+            self.trunks = trunks
+            self.identities = identities
+            self.recorder = recorder
+            self.customers = customers
+        }
+
+        /// One identity, the service's, for every trunk's customer.
         public init(trunks: [String: String], signingKey: P256.Signing.PrivateKey, x5u: String, recorder: GroupCommitRecorder? = nil,
                     customers: CustomerCache? = nil)
         {
             self.trunks = trunks
-            self.signingKey = signingKey
-            self.x5u = x5u
+            self.identities = SigningIdentities(key: signingKey, x5u: x5u)
             self.recorder = recorder
             self.customers = customers
         }
@@ -90,7 +99,7 @@ public final class RedirectService: Sendable {
                             numbering: NumberingPolicy = .e164, peerNumbering: [String: NumberingPolicy] = [:],
                             policy: PolicySet = PolicySet(), now: @escaping @Sendable () -> Int64)
     {
-        self.init(role: .signing, trunks: signing.trunks, store: store, signingKey: signing.signingKey, x5u: signing.x5u,
+        self.init(role: .signing, trunks: signing.trunks, store: store, identities: signing.identities,
                   verification: VerificationSetup(), resolver: resolver, numbering: numbering, peerNumbering: peerNumbering,
                   policy: policy, recorder: signing.recorder, customers: signing.customers, now: now)
     }
@@ -104,12 +113,12 @@ public final class RedirectService: Sendable {
                             peerNumbering: [String: NumberingPolicy] = [:], policy: PolicySet = PolicySet(),
                             now: @escaping @Sendable () -> Int64)
     {
-        self.init(role: .verification, trunks: [:], store: store, signingKey: nil, x5u: nil, verification: verification,
+        self.init(role: .verification, trunks: [:], store: store, identities: nil, verification: verification,
                   resolver: resolver, numbering: numbering, peerNumbering: peerNumbering, policy: policy, recorder: nil,
                   customers: nil, now: now)
     }
 
-    private init(role: Role, trunks: [String: String], store: any CallsignStore, signingKey: P256.Signing.PrivateKey?, x5u: String?,
+    private init(role: Role, trunks: [String: String], store: any CallsignStore, identities: SigningIdentities?,
                  verification: VerificationSetup, resolver: any CertificateResolver, numbering: NumberingPolicy,
                  peerNumbering: [String: NumberingPolicy], policy: PolicySet, recorder: GroupCommitRecorder?,
                  customers: CustomerCache?, now: @escaping @Sendable () -> Int64)
@@ -121,8 +130,7 @@ public final class RedirectService: Sendable {
         self.role = role
         self.trunks = trunks
         self.store = store
-        self.signingKey = signingKey
-        self.x5u = x5u
+        self.identities = identities
         self.verifier = verification.verifier
         self.resolver = resolver
         self.failureAction = verification.failureAction
@@ -333,7 +341,7 @@ public final class RedirectService: Sendable {
             return .failure(Refusal(response: Self.response(to: message, status: 403, reason: "Forbidden",
                                                             extra: [("Warning", "399 callsign \"source is not a configured trunk\"")])))
         }
-        guard signingKey != nil, x5u != nil else {
+        guard identities != nil else {
             return .failure(Refusal(response: Self.response(to: message, status: 500, reason: "Server Internal Error")))
         }
         return .success(customerID)
@@ -347,7 +355,7 @@ public final class RedirectService: Sendable {
 
     /// Numbers, policy, attestation and the ES256 signature for `customer` (the trunk's).
     private func prepareSigning(_ message: SIPMessage, source: String, customer found: Customer?) -> SigningStep {
-        guard let key = signingKey, let x5u else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
+        guard let identities else { return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error")) }
         guard let customer = found else { return .refused(Self.response(to: message, status: 403, reason: "Forbidden")) }
         let numbering = self.numbering(for: source)
         guard let callingText = Self.callingIdentity(message), let orig = TelephoneNumber.canonicalNumber(callingText, policy: numbering) else {
@@ -361,11 +369,14 @@ public final class RedirectService: Sendable {
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
         let time = now()
-        switch SigningFlow(signer: Signer(key: key, x5u: x5u), policy: policy).sign(customer: customer, orig: orig, dest: [dest], requested: nil,
-                                                                                    iat: time, time: time, source: source, face: .sip) {
+        switch SigningFlow(identities: identities, policy: policy).sign(customer: customer, orig: orig, dest: [dest], requested: nil,
+                                                                       iat: time, time: time, source: source, face: .sip) {
         case .refused(let decision):
             return .refused(Self.response(to: message, status: decision.sipStatus ?? 603, reason: decision.reasonPhrase ?? "Decline",
                                           extra: [("Reason", decision.reasonHeader ?? "")]))
+        case .noIdentity:
+            return .refused(Self.response(to: message, status: 403, reason: "Forbidden",
+                                          extra: [("Warning", "399 callsign \"no signing identity for this customer\"")]))
         case .failed:
             return .refused(Self.response(to: message, status: 500, reason: "Server Internal Error"))
         case .signed(let signed):

@@ -7,14 +7,19 @@ public import CallsignStore
 /// record to make durable before answering. Every signing face (REST, the
 /// SIP redirect, the SIP proxy) calls it and renders its outcome.
 public struct SigningFlow: Sendable {
-    /// Signs the PASSporT (ATIS-1000074 §5.3.3).
-    public var signer: any IdentitySigning
+    /// Who signs each customer's PASSporTs (ATIS-1000074 §5.3.3; FCC 24-120).
+    public var identities: SigningIdentities
     /// The anti-spoofing rules in force.
     public var policy: PolicySet
 
-    public init(signer: any IdentitySigning, policy: PolicySet) {
-        self.signer = signer
+    public init(identities: SigningIdentities, policy: PolicySet) {
+        self.identities = identities
         self.policy = policy
+    }
+
+    /// One signer for every customer, named `service`.
+    public init(signer: any IdentitySigning, x5u: String = "", policy: PolicySet) {
+        self.init(identities: SigningIdentities(service: .init(name: "service", signer: signer, x5u: x5u)), policy: policy)
     }
 
     /// A signed call: the Identity header, what was signed, and its traceback record.
@@ -29,6 +34,8 @@ public struct SigningFlow: Sendable {
     public enum Outcome: Sendable {
         /// A rule blocked the call: nothing was signed.
         case refused(PolicyDecision)
+        /// The customer has no signing identity and the service's may not sign for it.
+        case noIdentity
         /// The signature could not be made.
         case failed
         case signed(Signed)
@@ -49,15 +56,20 @@ public struct SigningFlow: Sendable {
             CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: face)
             return .refused(decision)
         }
-        let attestation = AttestationPolicy.decide(customer: customer, orig: orig, requested: requested)
+        guard let signing = identities.identity(for: customer.id) else {
+            CallMetrics.signingRefused("no_identity", face: face)
+            return .noIdentity
+        }
+        let (attestation, rule) = AttestationPolicy.decision(customer: customer, orig: orig, requested: requested)
         let identity: IdentityHeader
         do {
-            identity = try signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid, iat: iat))
+            identity = try signing.signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
+                                                              iat: iat))
         } catch {
             return .failed
         }
         let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
-                                      customerID: customer.id, trunk: source)
+                                      customerID: customer.id, trunk: source, identity: signing.name, attestationRule: rule.rawValue)
         return .signed(Signed(identity: identity, attestation: attestation, origid: customer.origid, record: record))
     }
 }

@@ -242,6 +242,13 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 );
                 """)
         }
+        migrator.registerMigration("v6-signing-identity") { db in
+            // Which identity signed and which rule decided the attestation (FCC 24-120).
+            try db.execute(sql: """
+                ALTER TABLE signed_call ADD COLUMN identity TEXT;
+                ALTER TABLE signed_call ADD COLUMN attest_rule TEXT;
+                """)
+        }
         return migrator
     }
 
@@ -311,8 +318,11 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     public func saveCustomer(_ customer: Customer) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO customer (id, name, origid, kind) VALUES (?, ?, ?, ?)",
-                           arguments: [customer.id, customer.name, customer.origid, customer.kind.rawValue])
+            // An upsert, not INSERT OR REPLACE: replacing the row would delete it first and cascade to its API tokens.
+            try db.execute(sql: """
+                INSERT INTO customer (id, name, origid, kind) VALUES (?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, origid = excluded.origid, kind = excluded.kind
+                """, arguments: [customer.id, customer.name, customer.origid, customer.kind.rawValue])
             try db.execute(sql: "DELETE FROM customer_number WHERE customer_id = ?", arguments: [customer.id])
             for block in customer.numbers {
                 try db.execute(sql: "INSERT INTO customer_number (customer_id, start, count) VALUES (?, ?, ?)",
@@ -363,7 +373,8 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
     }
 
     private static let insertSQL = """
-        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES (?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
@@ -377,8 +388,8 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
     /// them all instead of once per record.
     static let rowsPerInsert = 32
 
-    private static let insertManySQL = "INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk) VALUES "
-        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(separator: ", ")
+    private static let insertManySQL = "INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule) VALUES "
+        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(separator: ", ")
 
     /// Inserts `calls`: full groups of ``rowsPerInsert`` with the multi-row statement, the rest one by one.
     private static func insertAll(_ calls: [SignedCallRecord], _ db: Database) throws {
@@ -390,7 +401,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
                 for row in 0..<rowsPerInsert {
-                    let code = bind(calls[index + row], handle, first: Int32(row * 7 + 1))
+                    let code = bind(calls[index + row], handle, first: Int32(row * columns + 1))
                     guard code == SQLITE_OK else {
                         throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record")
                     }
@@ -409,7 +420,10 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         }
     }
 
-    /// Binds `call`'s seven columns from parameter `first` on; SQLite's result code.
+    /// Columns bound per record.
+    static let columns = 9
+
+    /// Binds `call`'s nine columns from parameter `first` on; SQLite's result code.
     private static func bind(_ call: SignedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
         var code = sqlite3_bind_int64(handle, first, call.time)
         func text(_ index: Int32, _ value: String) {
@@ -430,6 +444,8 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         text(first + 4, call.origid)
         text(first + 5, call.customerID)
         if let trunk = call.trunk { text(first + 6, trunk) }
+        if let identity = call.identity { text(first + 7, identity) }
+        if let rule = call.attestationRule { text(first + 8, rule) }
         return code
     }
 
@@ -455,13 +471,14 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
         return try await pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
+                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
                 WHERE origid = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
                 """, arguments: [origid.lowercased(), since ?? 0, until ?? Int64.max, max(1, min(limit, 10_000))]).map { row in
                 let dest: String = row["dest"]
                 return SignedCallRecord(time: row["time"], orig: row["orig"], dest: dest.split(separator: ",").map(String.init),
                                         attestation: PASSporT.Attestation(rawValue: row["attest"]) ?? .gateway,
-                                        origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"])
+                                        origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"],
+                                        identity: row["identity"], attestationRule: row["attest_rule"])
             }
         }
     }

@@ -15,9 +15,13 @@ public struct SignedCallRecord: Sendable, Hashable {
     public var origid: String
     public var customerID: String
     public var trunk: String?
+    /// The signing identity that signed: `service`, or `customer:<id>` for a customer's own certificate.
+    public var identity: String?
+    /// The rule that decided the attestation (``AttestationPolicy/Rule``).
+    public var attestationRule: String?
 
     public init(time: Int64, orig: String, dest: [String], attestation: PASSporT.Attestation, origid: String,
-                customerID: String, trunk: String? = nil) {
+                customerID: String, trunk: String? = nil, identity: String? = nil, attestationRule: String? = nil) {
         self.time = time
         self.orig = orig
         self.dest = dest
@@ -25,6 +29,20 @@ public struct SignedCallRecord: Sendable, Hashable {
         self.origid = origid
         self.customerID = customerID
         self.trunk = trunk
+        self.identity = identity
+        self.attestationRule = attestationRule
+    }
+}
+
+extension SignedCallRecord {
+    /// The record as the traceback API and `callsign traceback --json` show it.
+    public var json: JSONObject {
+        JSONObject([
+            "time": .integer(time), "orig": .string(orig), "dest": .array(dest.map { .string($0) }),
+            "attest": .string(attestation.rawValue), "origid": .string(origid), "customer": .string(customerID),
+            "trunk": trunk.map { .string($0) } ?? .null, "identity": identity.map { .string($0) } ?? .null,
+            "attestation_rule": attestationRule.map { .string($0) } ?? .null,
+        ])
     }
 }
 

@@ -432,7 +432,7 @@ public final class TracebackJournal: Sendable {
     static func encode(_ record: SignedCallRecord, into bytes: inout [UInt8]) -> Bool {
         let start = bytes.count
         bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        bytes.append(1)  // version
+        bytes.append(2)  // version: 2 adds the signing identity and the attestation rule
         var time = UInt64(bitPattern: record.time).littleEndian
         withUnsafeBytes(of: &time) { bytes.append(contentsOf: $0) }
         bytes.append(record.attestation.rawValue.utf8.first ?? 0)
@@ -442,11 +442,13 @@ public final class TracebackJournal: Sendable {
         bytes.append(UInt8(record.dest.count >> 8))
         for dest in record.dest { ok = ok && string(dest, &bytes) }
         ok = ok && string(record.origid, &bytes) && string(record.customerID, &bytes)
-        if let trunk = record.trunk {
-            bytes.append(1)
-            ok = ok && string(trunk, &bytes)
-        } else {
-            bytes.append(0)
+        for optional in [record.trunk, record.identity, record.attestationRule] {
+            if let value = optional {
+                bytes.append(1)
+                ok = ok && string(value, &bytes)
+            } else {
+                bytes.append(0)
+            }
         }
         let length = bytes.count - start - 8
         guard ok, length <= maxRecordBytes else {
@@ -507,7 +509,7 @@ public final class TracebackJournal: Sendable {
 
     private static func decode(_ payload: ArraySlice<UInt8>) -> SignedCallRecord? {
         var reader = Reader(bytes: payload)
-        guard reader.byte() == 1, let time = reader.int64(), let attest = reader.byte(),
+        guard let version = reader.byte(), version == 1 || version == 2, let time = reader.int64(), let attest = reader.byte(),
               let attestation = PASSporT.Attestation(rawValue: String(UnicodeScalar(attest))),
               let orig = reader.string(), let count = reader.uint16() else { return nil }
         var dest: [String] = []
@@ -515,15 +517,22 @@ public final class TracebackJournal: Sendable {
             guard let value = reader.string() else { return nil }
             dest.append(value)
         }
-        guard let origid = reader.string(), let customerID = reader.string(), let hasTrunk = reader.byte() else { return nil }
-        var trunk: String?
-        if hasTrunk == 1 {
-            guard let value = reader.string() else { return nil }
-            trunk = value
+        guard let origid = reader.string(), let customerID = reader.string() else { return nil }
+        // Version 1 has the trunk only; version 2 the trunk, the identity and the attestation rule.
+        var optionals: [String?] = []
+        for _ in 0..<(version == 1 ? 1 : 3) {
+            guard let present = reader.byte() else { return nil }
+            if present == 1 {
+                guard let value = reader.string() else { return nil }
+                optionals.append(value)
+            } else {
+                optionals.append(nil)
+            }
         }
         guard reader.atEnd else { return nil }
         return SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: origid,
-                                customerID: customerID, trunk: trunk)
+                                customerID: customerID, trunk: optionals[0], identity: optionals.count > 1 ? optionals[1] : nil,
+                                attestationRule: optionals.count > 2 ? optionals[2] : nil)
     }
 
     private struct Reader {

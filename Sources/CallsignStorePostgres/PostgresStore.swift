@@ -96,6 +96,10 @@ public final class PostgresStore: CallsignStore {
         ("v3-certificate-cache", [
             "CREATE TABLE certificate_cache (url TEXT PRIMARY KEY, body BYTEA NOT NULL, expires BIGINT NOT NULL)",
         ]),
+        ("v4-signing-identity", [
+            "ALTER TABLE signed_call ADD COLUMN identity TEXT",
+            "ALTER TABLE signed_call ADD COLUMN attest_rule TEXT",
+        ]),
     ]
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
@@ -181,9 +185,9 @@ public final class PostgresStore: CallsignStore {
             try await client.withTransaction(logger: logger) { connection in
                 for call in calls {
                     try await connection.query("""
-                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk)
+                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule)
                         VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
-                                \(call.customerID), \(call.trunk))
+                                \(call.customerID), \(call.trunk), \(call.identity), \(call.attestationRule))
                         """, logger: logger)
                 }
             }
@@ -194,14 +198,16 @@ public final class PostgresStore: CallsignStore {
         try await bounded(administrativeTimeout) { [self] in
             var records: [SignedCallRecord] = []
             let rows = try await client.query("""
-                SELECT time, orig, dest, attest, origid, customer_id, trunk FROM signed_call
+                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
                 WHERE origid = \(origid.lowercased()) AND time >= \(since ?? 0) AND time <= \(until ?? Int64.max)
                 ORDER BY time DESC, id DESC LIMIT \(max(1, min(limit, 10_000)))
                 """, logger: logger)
-            for try await (time, orig, dest, attest, origid, customer, trunk) in rows.decode((Int64, String, String, String, String, String, String?).self) {
+            for try await (time, orig, dest, attest, origid, customer, trunk, identity, rule)
+                in rows.decode((Int64, String, String, String, String, String, String?, String?, String?).self)
+            {
                 records.append(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
                                                 attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
-                                                customerID: customer, trunk: trunk))
+                                                customerID: customer, trunk: trunk, identity: identity, attestationRule: rule))
             }
             return records
         }

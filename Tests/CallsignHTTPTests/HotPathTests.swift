@@ -1,5 +1,6 @@
 import CallsignTestSupport
 import Callsign
+import CallsignService
 import CallsignHTTP
 import CallsignStore
 import Foundation
@@ -28,7 +29,7 @@ struct HotPathTests {
         ///     instead of group commits (the PostgreSQL store's path).
         init(journal: Bool = false, signer: (any IdentitySigning)? = nil) async throws {
             var fixture = try await ServerFixture()
-            if let signer { fixture.service.signer = signer }
+            if let signer { fixture.service.identities = SigningIdentities(service: .init(name: "service", signer: signer, x5u: fixture.service.x5u)) }
             let recorder = GroupCommitRecorder(store: fixture.store, journal: journal ? try fixture.store.openJournal() : nil)
             fixture.service.recorder = recorder
             // An hour, not the server's 5 s: on a loaded machine a test can outlast 5 s, and an expired
@@ -123,7 +124,7 @@ struct HotPathTests {
           arguments: [true, false])
     func oneSignaturePerSigning(journal: Bool) async throws {
         let fixture = try await ServerFixture()
-        let counting = CountingSigner(fixture.service.signer)
+        let counting = CountingSigner(try #require(fixture.service.identities.service).signer)
         try await fixture.server.stop()
         let live = try await Live(journal: journal, signer: counting)
         try await live.run { client in

@@ -26,18 +26,27 @@ enum StoreContract {
         try await store.addToken(hash: APIToken.hash(token), customerID: "bank", now: 1)
         #expect(try await store.customer(tokenHash: APIToken.hash(token))?.id == "bank")
         #expect(try await store.customer(tokenHash: APIToken.hash("cs_other")) == nil)
+        // Saving the customer again (as `serve` does with its configured customers at each start) keeps its tokens.
+        try await store.saveCustomer(renamed)
+        #expect(try await store.customer(tokenHash: APIToken.hash(token))?.id == "bank")
         try await store.revokeToken(hash: APIToken.hash(token), now: 2)
         #expect(try await store.customer(tokenHash: APIToken.hash(token)) == nil)
 
         // Traceback: by origid, time window, newest first.
-        let calls = (0..<5).map { i in
-            SignedCallRecord(time: 1_800_000_000 + Int64(i), orig: "1215555000\(i)", dest: ["12125551213", "12125551214"],
-                             attestation: i == 0 ? .partial : .full, origid: bank.origid, customerID: "bank", trunk: i == 1 ? "192.0.2.10" : nil)
+        let calls = (0..<5).map { (i: Int) -> SignedCallRecord in
+            let identity: String? = i == 2 ? "customer:bank" : nil
+            let rule: String? = i == 2 ? "owned-number" : nil
+            let attestation: PASSporT.Attestation = i == 0 ? .partial : .full
+            let trunk: String? = i == 1 ? "192.0.2.10" : nil
+            return SignedCallRecord(time: 1_800_000_000 + Int64(i), orig: "1215555000\(i)", dest: ["12125551213", "12125551214"],
+                                    attestation: attestation, origid: bank.origid, customerID: "bank", trunk: trunk,
+                                    identity: identity, attestationRule: rule)
         }
         try await store.record(calls)
         let all = try await store.traceback(origid: bank.origid.uppercased(), since: nil, until: nil, limit: 100)
         #expect(all.map(\.time) == calls.map(\.time).reversed())
         #expect(all.last == calls.first)
+        #expect(all.first { $0.time == calls[2].time } == calls[2], "the signing identity and the attestation rule are kept")
         #expect(try await store.traceback(origid: bank.origid, since: 1_800_000_001, until: 1_800_000_002, limit: 100).count == 2)
         #expect(try await store.traceback(origid: bank.origid, since: nil, until: nil, limit: 2).count == 2)
 
