@@ -98,6 +98,7 @@ public struct ChainValidator: Sendable {
         switch result {
         case .validCertificate(let validated):
             let certificates = Array(validated)
+            try Self.checkDelegation(certificates)
             var findings: [STICertificateProfile.Finding] = []
             for (index, certificate) in certificates.enumerated() {
                 let role: STICertificateProfile.Role = index == 0 ? .endEntity : (index == certificates.count - 1 ? .root : .intermediate)
@@ -125,6 +126,32 @@ public struct ChainValidator: Sendable {
                 throw VerificationError(.certificateUntrusted, "untrusted: \(other)")
             }
             throw VerificationError(.certificateUntrusted, "untrusted: no chain to a trusted root")
+        }
+    }
+}
+
+extension ChainValidator {
+    /// Delegate certificates (RFC 9060 §5–§6, ATIS-1000092): every
+    /// certificate whose issuer carries a TNAuthList must carry one inside
+    /// it. Issuers without a TNAuthList (the STI-CA's own) constrain nothing.
+    /// - Throws: `certificateNotAuthorized` (437) naming the two certificates.
+    static func checkDelegation(_ chain: [Certificate]) throws(VerificationError) {
+        guard chain.count > 1 else { return }
+        for index in 0..<(chain.count - 1) {
+            let child = chain[index]
+            let issuer = chain[index + 1]
+            guard let issuerExtension = issuer.extensions[oid: TNAuthorizationList.oid] else { continue }
+            guard let issuerList = try? TNAuthorizationList(issuerExtension) else {
+                throw VerificationError(.certificateNotAuthorized, "issuer \(issuer.subject) has a malformed TNAuthList")
+            }
+            guard let childExtension = child.extensions[oid: TNAuthorizationList.oid], let childList = try? TNAuthorizationList(childExtension) else {
+                throw VerificationError(.certificateNotAuthorized,
+                                        "\(child.subject) has no TNAuthList but its issuer \(issuer.subject) delegates one (RFC 9060)")
+            }
+            guard issuerList.encompasses(childList) else {
+                throw VerificationError(.certificateNotAuthorized,
+                                        "the TNAuthList of \(child.subject) (\(childList)) is not inside that of its issuer \(issuer.subject) (\(issuerList)) (RFC 9060)")
+            }
         }
     }
 }

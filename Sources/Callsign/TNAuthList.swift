@@ -183,6 +183,41 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
         return false
     }
 
+    /// Whether every entry of `child` lies inside this list (RFC 9060 §5, §6:
+    /// a delegate certificate's TNAuthList is encompassed by its issuer's):
+    /// an SPC only under the same SPC; a TN or a range under a range or TNs
+    /// of this list that hold all of it, or under an SPC of this list (the
+    /// SPC's holder vouches for its own numbers: no registry maps SPC → TN).
+    public func encompasses(_ child: TNAuthorizationList) -> Bool {
+        let parentSPCs = Set(spcs)
+        for entry in child.entries {
+            switch entry {
+            case .spc(let spc):
+                guard parentSPCs.contains(spc) else { return false }
+            case .one(let tn):
+                guard !parentSPCs.isEmpty || covers(tn: tn) else { return false }
+            case .range(let start, let count):
+                guard parentSPCs.isEmpty else { continue }
+                guard let first = UInt64(start), count > 0, case let (last, overflow) = first.addingReportingOverflow(UInt64(count) - 1),
+                      !overflow
+                else { return false }
+                let width = start.utf8.count
+                let inside = entries.contains { parent in
+                    switch parent {
+                    case .spc: return false
+                    case .one(let tn): return count == 1 && tn == start
+                    case .range(let parentStart, let parentCount):
+                        guard parentStart.utf8.count == width, let parentFirst = UInt64(parentStart), parentCount > 0 else { return false }
+                        let (parentLast, overflow) = parentFirst.addingReportingOverflow(UInt64(parentCount) - 1)
+                        return !overflow && first >= parentFirst && last <= parentLast
+                    }
+                }
+                guard inside else { return false }
+            }
+        }
+        return true
+    }
+
     public var description: String { entries.map(\.description).joined(separator: ", ") }
 }
 

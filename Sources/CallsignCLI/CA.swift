@@ -47,27 +47,60 @@ struct CA: AsyncParsableCommand {
             }
         }
 
-        /// Issues an end-entity certificate, writes NAME.key, NAME.pem, NAME-chain.pem, records it.
-        func issue(name: String, list: TNAuthorizationList, days: Int64, now: Int64) throws -> (String, Certificate) {
-            var state = try loadState()
+        /// What a new certificate is issued under: the lab intermediate, or a
+        /// delegating CA certificate (RFC 9060) with its key and chain.
+        struct Issuer {
+            var certificate: Certificate
+            var key: P256.Signing.PrivateKey
+            /// The issuer's chain as published below the new certificate (PEM).
+            var chainPEM: String
+            /// Where the new certificate's CRL distribution point points.
+            var crlURL: String
+        }
+
+        /// The lab root as issuer (of delegating CAs: the intermediate's path length is 0).
+        func root() throws -> Issuer {
+            let root = try certificate("root-ca.pem")
+            let baseURL = try loadState()["base_url"]?.stringValue ?? ""
+            return Issuer(certificate: root, key: try key("root-ca.key"), chainPEM: "", crlURL: baseURL + "/root-ca.crl")
+        }
+
+        /// The lab intermediate as issuer.
+        func intermediate() throws -> Issuer {
             let inter = try certificate("inter-ca.pem")
-            let interKey = try key("inter-ca.key")
+            let baseURL = try loadState()["base_url"]?.stringValue ?? ""
+            return Issuer(certificate: inter, key: try key("inter-ca.key"), chainPEM: try inter.serializeAsPEM().pemString + "\n",
+                          crlURL: baseURL + "/inter-ca.crl")
+        }
+
+        /// Issues a certificate (an end entity, or with `ca` a delegating CA
+        /// holding `list`), writes NAME.key, NAME.pem, NAME-chain.pem, records it.
+        func issue(name: String, list: TNAuthorizationList, days: Int64, now: Int64, issuer given: Issuer? = nil, ca: Bool = false) throws
+            -> (String, Certificate)
+        {
+            var state = try loadState()
+            let issuer = try given ?? (ca ? root() : intermediate())
             let baseURL = state["base_url"]?.stringValue ?? ""
             let organization = state["organization"]?.stringValue ?? "Callsign Lab"
-            let eeKey = P256.Signing.PrivateKey()
-            let certificate = try LabCertificateAuthority.issueEndEntity(
-                publicKey: eeKey.publicKey, tnAuthList: list, issuer: inter, issuerKey: interKey, organization: organization,
-                crlURL: baseURL + "/inter-ca.crl", notBefore: now - 300, notAfter: now + days * 86_400)
+            let newKey = P256.Signing.PrivateKey()
+            let certificate = ca
+                ? try LabCertificateAuthority.issueDelegatingCA(
+                    publicKey: newKey.publicKey, tnAuthList: list, issuer: issuer.certificate, issuerKey: issuer.key,
+                    organization: organization, crlURL: issuer.crlURL, notBefore: now - 300, notAfter: now + days * 86_400)
+                : try LabCertificateAuthority.issueEndEntity(
+                    publicKey: newKey.publicKey, tnAuthList: list, issuer: issuer.certificate, issuerKey: issuer.key,
+                    organization: organization, crlURL: issuer.crlURL, notBefore: now - 300, notAfter: now + days * 86_400)
             let pem = try certificate.serializeAsPEM().pemString + "\n"
-            try writeFile(file("\(name).key"), eeKey.pemRepresentation + "\n", privateFile: true)
+            try writeFile(file("\(name).key"), newKey.pemRepresentation + "\n", privateFile: true)
             try writeFile(file("\(name).pem"), pem, privateFile: false)
-            try writeFile(file("\(name)-chain.pem"), pem + (try inter.serializeAsPEM().pemString) + "\n", privateFile: false)
+            try writeFile(file("\(name)-chain.pem"), pem + issuer.chainPEM, privateFile: false)
             var issued = state["issued"]?.arrayValue ?? []
             issued.append(.object(JSONObject([
                 "name": .string(name),
                 "serial": .string(hex(certificate.serialNumber.bytes)),
                 "tnauthlist": .string(list.description),
                 "not_after": .integer(now + days * 86_400),
+                "ca": .bool(ca),
             ])))
             state["issued"] = .array(issued)
             try saveState(state)
@@ -181,6 +214,10 @@ struct CA: AsyncParsableCommand {
         var name: String?
         @Option(name: .long, help: "Lifetime in days.")
         var days: Int64 = 365
+        @Flag(name: .long, help: "Issue a delegating CA certificate holding the TNAuthList (RFC 9060), to issue delegate certificates with --delegate-of.")
+        var ca = false
+        @Option(name: .long, help: "Issue under this delegating CA certificate (its key beside it, .key); the TNAuthList must lie inside its own (RFC 9060).")
+        var delegateOf: String?
 
         func validate() throws {
             if [spc, tnRange, tn].compactMap({ $0 }).count != 1 { throw ValidationError("give exactly one of --spc, --tn-range, --tn") }
@@ -211,11 +248,48 @@ struct CA: AsyncParsableCommand {
                 throw Exit.badInput
             }
             let directory = Directory(path: dir)
-            let (x5u, certificate) = try directory.issue(name: name ?? stem, list: list, days: days, now: currentEpochSeconds())
-            print("certificate: \(directory.file("\(name ?? stem).pem"))  serial \(hex(certificate.serialNumber.bytes))")
-            print("signing key: \(directory.file("\(name ?? stem).key"))")
+            var issuer: Directory.Issuer?
+            if let delegateOf {
+                issuer = try delegatingIssuer(delegateOf, list: list, directory: directory)
+            }
+            let (x5u, certificate) = try directory.issue(name: name ?? (ca ? "ca-" + stem : stem), list: list, days: days,
+                                                         now: currentEpochSeconds(), issuer: issuer, ca: ca)
+            let written = name ?? (ca ? "ca-" + stem : stem)
+            print("certificate: \(directory.file("\(written).pem"))  serial \(hex(certificate.serialNumber.bytes))\(ca ? "  (delegating CA)" : "")")
+            print("\(ca ? "CA key:     " : "signing key:") \(directory.file("\(written).key"))")
             print("x5u:         \(x5u)")
         }
+    }
+
+    /// The delegating CA at `path` (its key at the same stem, `.key`; its chain at `-chain.pem` when present), checked:
+    /// a CA certificate whose TNAuthList encompasses `list`.
+    static func delegatingIssuer(_ path: String, list: TNAuthorizationList, directory: Directory) throws -> Directory.Issuer {
+        let stem = path.hasSuffix(".pem") ? String(path.dropLast(4)) : path
+        let certificate: Certificate
+        let key: P256.Signing.PrivateKey
+        do {
+            certificate = try KeyLoading.firstCertificate(pem: try readTextFile(stem + ".pem"))
+            key = try KeyLoading.privateKey(pem: try readTextFile(stem + ".key"))
+        } catch let error as CallsignError {
+            printError("--delegate-of \(path): \(error)")
+            throw Exit.badInput
+        }
+        guard case .isCertificateAuthority? = try? certificate.extensions.basicConstraints else {
+            printError("--delegate-of \(path) is not a CA certificate (issue one with `ca issue --ca`)")
+            throw Exit.badInput
+        }
+        guard let ext = certificate.extensions[oid: TNAuthorizationList.oid], let parent = try? TNAuthorizationList(ext) else {
+            printError("--delegate-of \(path) has no TNAuthList")
+            throw Exit.badInput
+        }
+        guard parent.encompasses(list) else {
+            printError("\(list) is not inside the TNAuthList of \(path) (\(parent)) (RFC 9060)")
+            throw Exit.badInput
+        }
+        let chain = FileManager.default.fileExists(atPath: stem + "-chain.pem") ? try readTextFile(stem + "-chain.pem")
+            : try certificate.serializeAsPEM().pemString + "\n"
+        let baseURL = try directory.loadState()["base_url"]?.stringValue ?? ""
+        return Directory.Issuer(certificate: certificate, key: key, chainPEM: chain, crlURL: baseURL + "/inter-ca.crl")
     }
 
     struct Revoke: AsyncParsableCommand {

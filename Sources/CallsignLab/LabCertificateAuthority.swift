@@ -149,6 +149,31 @@ public enum LabCertificateAuthority {
             issuerPrivateKey: Certificate.PrivateKey(issuerKey))
     }
 
+    /// A delegating CA certificate (RFC 9060 §4): a service provider's CA
+    /// holding its TNAuthList, allowed to issue delegate certificates for
+    /// numbers inside it (path length 0: end entities only).
+    public static func issueDelegatingCA(publicKey key: P256.Signing.PublicKey, tnAuthList: TNAuthorizationList, issuer: Certificate,
+                                         issuerKey: P256.Signing.PrivateKey, organization: String, crlURL: String,
+                                         notBefore: Int64, notAfter: Int64) throws -> Certificate
+    {
+        let subject = try name(cn: "SHAKEN Delegating CA \(tnAuthList.spcs.first ?? organization)", o: organization)
+        let publicKey = Certificate.PublicKey(key)
+        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
+        return try Certificate(
+            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
+            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
+                CertificatePoliciesExtension([policy])
+                CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
+                tnAuthList
+            },
+            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+    }
+
     /// A certificate signing request carrying the TNAuthList in an
     /// extensionRequest attribute, for a real STI-CA (ATIS-1000080 §6.3.4).
     public static func makeCSR(key: P256.Signing.PrivateKey, tnAuthList: TNAuthorizationList, organization: String) throws

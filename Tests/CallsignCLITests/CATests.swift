@@ -123,6 +123,26 @@ struct CATests {
         #expect(try await CLI.callsign("ca", "issue", "--dir", dir.path, "--tn", "1", "--spc", "2").status == 64)
     }
 
+    @Test("ca issue --ca makes a delegating CA for an SPC range; --delegate-of issues inside it (and the call verifies) and refuses to issue outside it")
+    func delegatingCA() async throws {
+        let server = try await TestHTTPServer()
+        try await initCA(port: server.port)
+        let ca = try await CLI.callsign("ca", "issue", "--dir", dir.path, "--tn-range", "12155550000,1000", "--ca")
+        try #require(ca.status == 0, "\(ca.stderr)")
+        #expect(FileManager.default.fileExists(atPath: path("ca-range-12155550000-1000.pem")))
+        let inside = try await CLI.callsign("ca", "issue", "--dir", dir.path, "--tn-range", "12155550100,100", "--name", "enterprise",
+                                            "--delegate-of", path("ca-range-12155550000-1000.pem"))
+        try #require(inside.status == 0, "\(inside.stderr)")
+        let outside = try await CLI.callsign("ca", "issue", "--dir", dir.path, "--tn-range", "12155550900,200",
+                                             "--delegate-of", path("ca-range-12155550000-1000.pem"))
+        #expect(outside.status != 0)
+        #expect(outside.stderr.contains("RFC 9060"), "\(outside.stderr)")
+        try publish(server)
+        let (status, verdict) = try await signAndVerify(server, key: "enterprise.key", chain: "enterprise-chain.pem", orig: "12155550150")
+        #expect(status == 0, "\(verdict)")
+        try await server.stop()
+    }
+
     @Test("cert inspect shows the SPC of real production certificates and the legacy one's deviations")
     func inspectRealCertificates() async throws {
         let vectors = Peers.repositoryRoot.appendingPathComponent("Tests/CallsignTests/Vectors/real-certs")
