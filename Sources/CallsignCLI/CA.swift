@@ -5,12 +5,14 @@ import Crypto
 import SwiftASN1
 import X509
 import Foundation
+import Logging
+import CallsignApp
 
 /// `callsign ca`: a lab STI-CA and certificate repository directory.
 struct CA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A test STI-CA for labs: root, intermediate, SHAKEN end-entity certificates and a CRL (not for production).",
-        subcommands: [Init.self, Issue.self, Revoke.self, CRL.self]
+        subcommands: [Init.self, Issue.self, Revoke.self, CRL.self, ServeACME.self]
     )
 
     /// The CA directory: keys, certificates, the CRL and `ca.json` (issued serials).
@@ -290,6 +292,52 @@ struct CA: AsyncParsableCommand {
             : try certificate.serializeAsPEM().pemString + "\n"
         let baseURL = try directory.loadState()["base_url"]?.stringValue ?? ""
         return Directory.Issuer(certificate: certificate, key: key, chainPEM: chain, crlURL: baseURL + "/inter-ca.crl")
+    }
+
+    struct ServeACME: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve-acme",
+            abstract: "An ACME directory on the lab CA (RFC 8555 + tkauth-01, SPC tokens checked against the STI-PA root), on loopback.")
+
+        @Option(name: .long, help: "CA directory (from `ca init`).")
+        var dir: String
+        @Option(name: .long, help: "Listen address HOST:PORT (loopback only).")
+        var listen: String = "127.0.0.1:8096"
+        @Option(name: .long, help: "Base URL it is reached at (default http://LISTEN).")
+        var baseURL: String?
+        @Option(name: .customLong("sti-pa-root"), help: "The STI-PA root (PEM) SPC tokens must chain to.")
+        var stiPARoot: String
+        @Option(name: .long, help: "External account binding keys, JSON {\"kid\": \"base64url key\"} (default DIR/eab.json, made when missing).")
+        var eabKeys: String?
+        @Option(name: .long, help: "Allow token signer URLs under this prefix over http/loopback (the lab STI-PA). Repeatable.")
+        var labAllow: [String] = []
+        @Option(name: .long, help: "Lifetime of issued certificates, in days.")
+        var days: Int64 = 30
+
+        func run() async throws {
+            let (host, port) = try CallsignServe.hostPort(listen)
+            let base = baseURL ?? "http://\(listen)"
+            let roots: [Certificate]
+            do {
+                roots = try KeyLoading.certificates(pem: try readTextFile(stiPARoot))
+            } catch let error as CallsignError {
+                printError("\(stiPARoot): \(error)")
+                throw Exit.badInput
+            }
+            let eabPath = eabKeys ?? Directory(path: dir).file("eab.json")
+            let keys = try LabACME.eabKeys(at: eabPath)
+            let acme = try LabACME(caDirectory: dir, baseURL: base, stiPARoots: roots, labAllow: labAllow, eabKeys: keys, lifetimeDays: days,
+                                   now: currentEpochSeconds)
+            try await acme.run(host: host, port: port, logger: Logger(label: "callsign-lab-acme")) {
+                print("""
+                    Lab ACME directory on \(base)/acme/directory  (CA \(dir))
+                      EAB keys       \(eabPath)  (kid: \(keys.keys.sorted().joined(separator: ", ")))
+                      SPC tokens     checked against \(stiPARoot)
+                      order with     callsign acme order --directory \(base)/acme/directory --eab-kid KID --eab-key-file FILE --spc SPC ...
+                    """)
+                fflush(nil)
+            }
+        }
     }
 
     struct Revoke: AsyncParsableCommand {
