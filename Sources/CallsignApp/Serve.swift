@@ -180,6 +180,13 @@ public enum CallsignServe {
         return registry
     }()
 
+    /// The process's metrics in Prometheus text form, as `/metrics` serves them.
+    public static func metricsText() -> String {
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Raises the soft limit on open files to the hard limit (connections are
     /// files), and warns when the connection caps do not fit under it: past the
     /// limit `accept` fails and every listener stops taking connections.

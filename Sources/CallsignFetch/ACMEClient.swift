@@ -94,9 +94,21 @@ public final class ACMEClient: Sendable {
         client = BoundedExchange.makeClient(timeout: configuration.timeout, tls: tls)
     }
 
+    private let isShutDown = Mutex(false)
+
+    /// Closes the HTTP client.
     public func shutdown() async {
+        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
         try? await client.shutdown()
     }
+
+    deinit {
+        // Dropped without shutdown(): the client is still released (AsyncHTTPClient requires a shutdown).
+        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
+    }
+
+    /// The account key's public half (its fingerprint goes into the SPC token's `atc`).
+    public var accountPublicKey: P256.Signing.PublicKey { accountKey.publicKey }
 
     /// The account URL once registered (the `kid` of later requests).
     public var accountURL: String? { state.withLock { $0.account } }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 public import Callsign
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import SwiftASN1
 public import X509
 #if canImport(FoundationEssentials)
@@ -64,8 +65,17 @@ public final class STIPAClient: Sendable {
     }
 
     /// Closes the HTTP client.
+    private let isShutDown = Mutex(false)
+
+    /// Closes the HTTP client.
     public func shutdown() async {
+        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
         try? await client.shutdown()
+    }
+
+    deinit {
+        // Dropped without shutdown(): the client is still released (AsyncHTTPClient requires a shutdown).
+        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
     }
 
     func url(_ path: String) -> String {

@@ -68,6 +68,11 @@ public final class SigningIdentities: Sendable {
         state.withLock { $0.customers[customerID] = identity }
     }
 
+    /// Puts `identity` in force as the service's (a renewed certificate).
+    public func replaceService(with identity: Identity) {
+        state.withLock { $0.service = identity }
+    }
+
     /// The service's identity.
     public var service: Identity? { state.withLock { $0.service } }
 }
