@@ -4,6 +4,7 @@ public import CallsignSIP
 public import CallsignHTTP
 public import CallsignService
 public import CallsignStore
+import Crypto
 import Foundation
 import X509
 #if canImport(Glibc)
@@ -36,6 +37,10 @@ public struct ServeOptions: Sendable {
     public var signingShared = true
     /// Customer id → its own signing identity (`customers[].signing`, FCC 24-120).
     public var customerSigning: [String: SigningIdentityOptions] = [:]
+    /// Identities kept current over ACME (`signing.acme`, `customers[].signing.acme`).
+    public var acme: [ACMERenewer.Target: ACMEIdentityOptions] = [:]
+    /// Time between ACME renewal passes.
+    public var acmeInterval: Duration = .seconds(3600)
     /// Configured customers; when `nil`, development mode adds a sample customer and token.
     public var customers: [Customer]?
     /// SIP redirect listeners (UDP) `HOST:PORT`; `nil` disables one.
@@ -294,6 +299,14 @@ public enum CallsignServe {
                                  verifier: Verifier(options: verificationOptions), resolver: resolver,
                                  numbering: options.numbering, now: now)
         service.identities = identities
+        // Identities kept current over ACME: what is saved is in force at once; the renewers run in the group.
+        var renewers: [ACMERenewer] = []
+        for (target, acme) in options.acme.sorted(by: { $0.key.name < $1.key.name }) {
+            renewers.append(try Self.renewer(target: target, acme: acme, options: options, identities: identities, policy: policy,
+                                             repository: repository, baseURL: baseURL, certificatesDirectory: setup.certificatesDirectory,
+                                             logger: logger, now: now))
+        }
+        for renewer in renewers { renewer.loadSaved() }
         // Traceback, one path per store, decided here: SQLite makes each answered signing durable by a
         // journal append and moves records into the database in large transactions (TracebackJournal);
         // PostgreSQL group-commits concurrent signings. A signing is never answered before its record is durable.
@@ -349,6 +362,9 @@ public enum CallsignServe {
         if let stiPARefresher {
             services.append(.init(service: STIPAService(refresher: stiPARefresher)))
         }
+        for renewer in renewers {
+            services.append(.init(service: PeriodicCheck(interval: options.acmeInterval) { await renewer.check() }))
+        }
         services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
         if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
@@ -387,6 +403,54 @@ public enum CallsignServe {
             services.append(.init(service: SIPProxyListener(host: host, port: port, proxy: proxy, logger: logger, gate: gate)))
         }
         return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    }
+
+    /// The renewer of one ACME identity: its state in DATA/acme/NAME, chains published in
+    /// `publish_dir` (default: the directory served at /certs/) at `x5u_base` (default: /certs/ of this server),
+    /// SPC tokens from `token_file` or the configured STI-PA.
+    static func renewer(target: ACMERenewer.Target, acme: ACMEIdentityOptions, options: ServeOptions, identities: SigningIdentities,
+                        policy: X5UPolicy, repository: HTTPCertificateRepository, baseURL: String, certificatesDirectory: String,
+                        logger: Logger, now: @escaping @Sendable () -> Int64) throws -> ACMERenewer
+    {
+        let state = options.dataDirectory + "/acme/" + target.name.replacingOccurrences(of: ":", with: "-")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let accountKeyPath = acme.accountKeyPath ?? state + "/account.key"
+        let accountKey: P256.Signing.PrivateKey
+        if let pem = FileManager.default.contents(atPath: accountKeyPath).map({ String(decoding: $0, as: UTF8.self) }) {
+            accountKey = try KeyLoading.privateKey(pem: pem)
+        } else {
+            accountKey = P256.Signing.PrivateKey()
+            try Data((accountKey.pemRepresentation + "\n").utf8).write(to: URL(fileURLWithPath: accountKeyPath), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: accountKeyPath)
+        }
+        let configuration = ACMEConfiguration(directoryURL: acme.directory, policy: policy, trustRootsFile: acme.caBundle)
+        let tokenFile = acme.tokenFile
+        let stiPA = try options.stiPA?.settings()
+        let token: @Sendable (SPCTokenAuthority) async throws(ACMEError) -> String = { authority throws(ACMEError) in
+            if let tokenFile {
+                guard let data = FileManager.default.contents(atPath: tokenFile) else { throw ACMEError("token", "cannot read \(tokenFile)") }
+                return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let stiPA else { throw ACMEError("token", "no token_file and no sti_pa configured") }
+            let client = STIPAClient(settings: stiPA, policy: policy, now: now)
+            let result: Result<String, CallsignError>
+            do throws(CallsignError) {
+                result = .success(try await client.token(spid: acme.spc, authority: authority, accessToken: try await client.login()).compact)
+            } catch {
+                result = .failure(error)
+            }
+            await client.shutdown()
+            switch result {
+            case .success(let token): return token
+            case .failure(let error): throw ACMEError("token", error.detail)
+            }
+        }
+        return ACMERenewer(target: target, options: acme, identities: identities, stateDirectory: state,
+                           publishDirectory: acme.publishDirectory ?? certificatesDirectory, x5uBase: acme.x5uBase ?? baseURL,
+                           client: { () throws(ACMEError) -> ACMEClient in
+                               try ACMEClient(configuration: configuration, accountKey: accountKey, logger: logger)
+                           },
+                           token: token, fetch: { url in await repository.fetchFresh(url, policy: policy) }, logger: logger, now: now)
     }
 
     /// `HOST:PORT` or `[V6]:PORT`.
@@ -433,6 +497,21 @@ struct TracebackWriter: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await recorder.run() }
+    }
+}
+
+/// Runs `action` at once, then every `interval`, until graceful shutdown.
+struct PeriodicCheck: Service {
+    let interval: Duration
+    let action: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await action()
+                do { try await Task.sleep(for: interval) } catch { return }
+            }
+        }
     }
 }
 

@@ -20,6 +20,8 @@ public struct ServerConfigurationFile: Sendable {
     public var signingShared: Bool?
     /// Customer id → its own signing identity (`customers[].signing`).
     public var customerSigning: [String: SigningIdentityOptions]?
+    /// Identities kept current over ACME: `signing.acme` (the service's) and `customers[].signing.acme`.
+    public var acme: [ACMERenewer.Target: ACMEIdentityOptions]?
     public var customers: [Customer]?
     public var sipSign: String?
     public var sipVerify: String?
@@ -155,7 +157,7 @@ public struct ServerConfigurationFile: Sendable {
         }
         if let v = object["signing"] {
             guard let signing = v.objectValue else { throw AppError(.configuration, "'signing' must be an object") }
-            if let unknown = signing.keys.first(where: { !["key", "x5u", "shared"].contains($0) }) {
+            if let unknown = signing.keys.first(where: { !["key", "x5u", "shared", "acme"].contains($0) }) {
                 throw AppError(.configuration, "unknown key 'signing.\(unknown)'")
             }
             if signing["key"] != nil || signing["x5u"] != nil {
@@ -164,6 +166,9 @@ public struct ServerConfigurationFile: Sendable {
                 }
                 signingKeyPath = key
                 signingX5U = x5u
+            }
+            if let acme = signing["acme"] {
+                self.acme = (self.acme ?? [:]).merging([.service: try Self.acmeOptions(acme, at: "signing.acme")]) { $1 }
             }
             if let shared = signing["shared"] {
                 guard case .bool(let value) = shared else { throw AppError(.configuration, "'signing.shared' must be true or false") }
@@ -189,14 +194,52 @@ public struct ServerConfigurationFile: Sendable {
                 customers.append(Customer(id: id, name: c["name"]?.stringValue ?? id, origid: origid.lowercased(), kind: kind,
                                           numbers: numbers))
                 if let signing = c["signing"] {
-                    guard let object = signing.objectValue, let key = object["key"]?.stringValue, let x5u = object["x5u"]?.stringValue,
-                          object.keys.allSatisfy({ ["key", "x5u"].contains($0) })
-                    else { throw AppError(.configuration, "customers[\(index)].signing must be {\"key\": PATH, \"x5u\": URL}") }
-                    customerSigning = (customerSigning ?? [:]).merging([id: SigningIdentityOptions(keyPath: key, x5u: x5u)]) { $1 }
+                    if let acme = signing.objectValue?["acme"], signing.objectValue?.count == 1 {
+                        self.acme = (self.acme ?? [:]).merging([.customer(id): try Self.acmeOptions(acme, at: "customers[\(index)].signing.acme")]) { $1 }
+                    } else {
+                        guard let object = signing.objectValue, let key = object["key"]?.stringValue, let x5u = object["x5u"]?.stringValue,
+                              object.keys.allSatisfy({ ["key", "x5u"].contains($0) })
+                        else {
+                            throw AppError(.configuration, "customers[\(index)].signing must be {\"key\": PATH, \"x5u\": URL} or {\"acme\": {…}}")
+                        }
+                        customerSigning = (customerSigning ?? [:]).merging([id: SigningIdentityOptions(keyPath: key, x5u: x5u)]) { $1 }
+                    }
                 }
             }
             self.customers = customers
         }
+    }
+
+    /// An `acme` object: `directory` and `spc` required; `eab_kid`, `eab_key_file`, `account_key`,
+    /// `publish_dir`, `x5u_base`, `renew_before_days`, `token_file`, `ca_bundle` optional.
+    static func acmeOptions(_ value: JSONValue, at path: String) throws(AppError) -> ACMEIdentityOptions {
+        guard let object = value.objectValue else { throw AppError(.configuration, "'\(path)' must be an object") }
+        let strings = ["directory", "spc", "eab_kid", "eab_key_file", "account_key", "publish_dir", "x5u_base", "token_file", "ca_bundle"]
+        if let unknown = object.keys.first(where: { !strings.contains($0) && $0 != "renew_before_days" }) {
+            throw AppError(.configuration, "unknown key '\(path).\(unknown)'")
+        }
+        for key in strings where object[key] != nil && object[key]?.stringValue == nil {
+            throw AppError(.configuration, "'\(path).\(key)' must be a string")
+        }
+        guard let directory = object["directory"]?.stringValue, let spc = object["spc"]?.stringValue else {
+            throw AppError(.configuration, "'\(path)' needs 'directory' (the STI-CA's ACME directory URL) and 'spc'")
+        }
+        var options = ACMEIdentityOptions(directory: directory, spc: spc)
+        options.eabKid = object["eab_kid"]?.stringValue
+        options.eabKeyFile = object["eab_key_file"]?.stringValue
+        options.accountKeyPath = object["account_key"]?.stringValue
+        options.publishDirectory = object["publish_dir"]?.stringValue
+        options.x5uBase = object["x5u_base"]?.stringValue
+        options.tokenFile = object["token_file"]?.stringValue
+        options.caBundle = object["ca_bundle"]?.stringValue
+        if let days = object["renew_before_days"] {
+            guard let value = days.integerValue, (1...365).contains(value) else {
+                throw AppError(.configuration, "'\(path).renew_before_days' must be 1 to 365")
+            }
+            options.renewBeforeDays = value
+        }
+        if options.eabKid != nil && options.eabKeyFile == nil { throw AppError(.configuration, "'\(path).eab_kid' needs 'eab_key_file'") }
+        return options
     }
 
     static func block(_ text: String) -> NumberBlock? {

@@ -144,6 +144,7 @@ struct Serve: AsyncParsableCommand {
         options.signingX5U = file.signingX5U
         options.customers = file.customers
         options.customerSigning = file.customerSigning ?? [:]
+        options.acme = file.acme ?? [:]
         options.signingShared = file.signingShared ?? true
         let address = http ?? env["CALLSIGN_HTTP"] ?? file.http ?? "127.0.0.1:8080"
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port)

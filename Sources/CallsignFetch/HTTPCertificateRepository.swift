@@ -211,6 +211,14 @@ public final class HTTPCertificateRepository: CertificateRepository {
         }
     }
 
+    /// The body at `url` fetched now, past the cache (and not stored in it), or
+    /// `nil` when the URL is refused or the fetch fails: whether a newly
+    /// published chain is served yet.
+    public func fetchFresh(_ url: String, policy: X5UPolicy) async -> [UInt8]? {
+        guard let target = try? policy.check(url) else { return nil }
+        return try? await download(url, target: target).0
+    }
+
     /// URLs whose cached responses expire within ``CertificateFetchConfiguration/refreshAhead``.
     /// A background service refreshes them so hot entries never expire on a call's path.
     public func expiringURLs(now time: Int64) -> [String] {

@@ -207,8 +207,11 @@ public final class STIPATrustRefresher: Sendable {
     /// failure) and the CRL (12 h or its nextUpdate, hourly after a failure),
     /// and updates the age gauges every `tick`.
     public func run(tick: Duration = .seconds(60)) async {
-        var nextList = now()
-        var nextCRL = now()
+        // A list or CRL put in force at start is not fetched again at once.
+        let status = self.status
+        var nextList = status.listAcceptedAt.map { $0 + listInterval } ?? now()
+        var nextCRL = status.crlAcceptedAt.map { _ in now() + crlInterval } ?? now()
+        if let accepted = status.crlAcceptedAt, let next = status.crlNextUpdate { nextCRL = min(accepted + crlInterval, max(next, accepted + 60)) }
         while !Task.isCancelled {
             let time = now()
             if time >= nextList {

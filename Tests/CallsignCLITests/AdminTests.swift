@@ -32,6 +32,39 @@ struct AdminTests {
         }
     }
 
+    @Test("the configuration file reads sti_pa, signing identities per customer, signing.shared and ACME sections, and names the key at fault")
+    func trustAndIdentityKeys() throws {
+        let file = try ServerConfigurationFile(json: #"""
+            {"sti_pa": {"url": "https://sti-pa.example/api/v1", "root": "/etc/callsign/sti-pa-root.pem", "user": "carrier",
+                        "password_file": "/etc/callsign/sti-pa-password", "crl": "https://sti-pa.example/download/v1/crl"},
+             "signing": {"key": "/k.pem", "x5u": "https://cr.example/sp.pem", "shared": false,
+                         "acme": {"directory": "https://ca.example/acme/directory", "spc": "818H", "eab_kid": "k1", "eab_key_file": "/eab",
+                                  "renew_before_days": 20}},
+             "customers": [{"id": "a", "origid": "11111111-1111-4111-8111-111111111111", "signing": {"key": "/a.pem", "x5u": "https://cr.example/a.pem"}},
+                           {"id": "b", "origid": "22222222-2222-4222-8222-222222222222",
+                            "signing": {"acme": {"directory": "https://ca.example/acme/directory", "spc": "222B", "token_file": "/t"}}}]}
+            """#)
+        #expect(file.stiPA == STIPAOptions(url: "https://sti-pa.example/api/v1", rootPath: "/etc/callsign/sti-pa-root.pem", user: "carrier",
+                                           passwordFile: "/etc/callsign/sti-pa-password", crlURL: "https://sti-pa.example/download/v1/crl"))
+        #expect(file.signingShared == false)
+        #expect(file.customerSigning?["a"] == SigningIdentityOptions(keyPath: "/a.pem", x5u: "https://cr.example/a.pem"))
+        #expect(file.acme?[.service]?.renewBeforeDays == 20)
+        #expect(file.acme?[.service]?.eabKid == "k1")
+        #expect(file.acme?[.customer("b")]?.spc == "222B")
+        #expect(file.acme?[.customer("b")]?.tokenFile == "/t")
+        for (text, key) in [(#"{"sti_pa": {"url": "https://x"}}"#, "root"), (#"{"sti_pa": {"url": "x", "root": "r", "pass": "p"}}"#, "sti_pa.pass"),
+                            (#"{"signing": {"shared": "no"}}"#, "signing.shared"),
+                            (#"{"signing": {"acme": {"spc": "1"}}}"#, "directory"),
+                            (#"{"signing": {"acme": {"directory": "d", "spc": "1", "renew_before_days": 0}}}"#, "renew_before_days"),
+                            (#"{"signing": {"acme": {"directory": "d", "spc": "1", "eab_kid": "k"}}}"#, "eab_key_file")] {
+            #expect {
+                try ServerConfigurationFile(json: text)
+            } throws: { error in
+                String(describing: error).contains(key)
+            }
+        }
+    }
+
     @Test("token create prints a token that authenticates the customer; revoke stops it; traceback lists signed calls")
     func tokenAndTraceback() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-admin-\(UUID().uuidString)")
