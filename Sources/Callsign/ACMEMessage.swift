@@ -79,25 +79,20 @@ public enum ACMEMessage {
             OrganizationName(organization)
             CommonName(cn)
         }
-        let extensions = try Certificate.Extensions {
+        return try csr(key: key, subject: subject, extensions: try Certificate.Extensions {
             if ca { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0)) }
             tnAuthList
-        }
-        let request = try CertificateSigningRequest(
-            version: .v1, subject: subject, privateKey: Certificate.PrivateKey(key),
-            attributes: CertificateSigningRequest.Attributes([try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: extensions))]),
-            signatureAlgorithm: .ecdsaWithSHA256)
-        var serializer = DER.Serializer()
-        try serializer.serialize(request)
-        return serializer.serializedBytes
+        })
     }
 
     /// A CSR for DNS names (the RFC 8555 mechanics against a generic ACME server).
     public static func csr(key: P256.Signing.PrivateKey, dnsNames: [String]) throws -> [UInt8] {
-        let subject = try DistinguishedName { CommonName(dnsNames.first ?? "callsign") }
-        let extensions = try Certificate.Extensions {
-            SubjectAlternativeNames(dnsNames.map { .dnsName($0) })
-        }
+        try csr(key: key, subject: try DistinguishedName { CommonName(dnsNames.first ?? "callsign") },
+                extensions: try Certificate.Extensions { SubjectAlternativeNames(dnsNames.map { .dnsName($0) }) })
+    }
+
+    /// A CSR (PKCS #10) for `key` asking for `extensions`, ECDSA with SHA-256, DER.
+    static func csr(key: P256.Signing.PrivateKey, subject: DistinguishedName, extensions: Certificate.Extensions) throws -> [UInt8] {
         let request = try CertificateSigningRequest(
             version: .v1, subject: subject, privateKey: Certificate.PrivateKey(key),
             attributes: CertificateSigningRequest.Attributes([try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: extensions))]),

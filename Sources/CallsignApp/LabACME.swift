@@ -448,19 +448,12 @@ public final class LabACME: Sendable {
     public func service(host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
         -> some Service
     {
-        guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
-            throw AppError(.setup, "the lab ACME server listens on loopback only (127.0.0.1 or ::1), not \(host)")
-        }
-        return Application(router: router(), configuration: ApplicationConfiguration(address: .hostname(host, port: port),
-                                                                                     serverName: "callsign-lab-acme"),
-                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        try LabListener.service(router(), name: "callsign-lab-acme", host: host, port: port, logger: logger, onRunning: onRunning)
     }
 
     /// Serves until SIGTERM or SIGINT; `banner` is called once the listener is bound.
     public func run(host: String, port: Int, logger: Logger, banner: @escaping @Sendable () -> Void) async throws {
-        let service = try service(host: host, port: port, logger: logger) { _ in banner() }
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await LabListener.run(try service(host: host, port: port, logger: logger) { _ in banner() }, logger: logger)
         await stiPA.shutdown()
     }
 

@@ -213,17 +213,28 @@ public final class LabSTIPA: Sendable {
     public func service(host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some Service
     {
-        guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
-            throw AppError(.setup, "the lab STI-PA listens on loopback only (127.0.0.1 or ::1), not \(host)")
-        }
-        return Application(router: router(), configuration: ApplicationConfiguration(address: .hostname(host, port: port),
-                                                                                     serverName: "callsign-lab-sti-pa"),
-                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        try LabListener.service(router(), name: "callsign-lab-sti-pa", host: host, port: port, logger: logger, onRunning: onRunning)
     }
 
     /// Serves until SIGTERM or SIGINT; `banner` is called once the listener is bound.
     public func run(host: String, port: Int, logger: Logger, banner: @escaping @Sendable () -> Void) async throws {
-        let service = try service(host: host, port: port, logger: logger) { _ in banner() }
+        try await LabListener.run(try service(host: host, port: port, logger: logger) { _ in banner() }, logger: logger)
+    }
+}
+
+/// How the lab services (STI-PA, ACME directory) listen: on loopback only, until a signal.
+enum LabListener {
+    static func service(_ router: Router<BasicRequestContext>, name: String, host: String, port: Int, logger: Logger,
+                        onRunning: @escaping @Sendable (Int) async -> Void) throws -> some Service
+    {
+        guard host == "127.0.0.1" || host == "::1" || host == "localhost" else {
+            throw AppError(.setup, "\(name) listens on loopback only (127.0.0.1 or ::1), not \(host)")
+        }
+        return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: name),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+
+    static func run(_ service: some Service, logger: Logger) async throws {
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -432,17 +432,10 @@ public enum CallsignServe {
                 return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
             guard let stiPA else { throw ACMEError("token", "no token_file and no sti_pa configured") }
-            let client = STIPAClient(settings: stiPA, policy: policy, now: now)
-            let result: Result<String, CallsignError>
             do throws(CallsignError) {
-                result = .success(try await client.token(spid: acme.spc, authority: authority, accessToken: try await client.login()).compact)
+                return try await STIPAClient.token(settings: stiPA, policy: policy, spid: acme.spc, authority: authority, now: now).compact
             } catch {
-                result = .failure(error)
-            }
-            await client.shutdown()
-            switch result {
-            case .success(let token): return token
-            case .failure(let error): throw ACMEError("token", error.detail)
+                throw ACMEError("token", error.detail)
             }
         }
         return ACMERenewer(target: target, options: acme, identities: identities, stateDirectory: state,

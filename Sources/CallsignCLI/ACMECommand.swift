@@ -162,17 +162,11 @@ struct ACME: AsyncParsableCommand {
             let labAllow = self.labAllow
             let spc = self.spc
             return { () async throws(ACMEError) -> String in
-                let client = STIPAClient(settings: settings, policy: X5UPolicy(labAllowPrefixes: labAllow), now: currentEpochSeconds)
-                let result: Result<String, CallsignError>
                 do throws(CallsignError) {
-                    result = .success(try await client.token(spid: spc, authority: authority, accessToken: try await client.login()).compact)
+                    return try await STIPAClient.token(settings: settings, policy: X5UPolicy(labAllowPrefixes: labAllow), spid: spc,
+                                                       authority: authority, now: currentEpochSeconds).compact
                 } catch {
-                    result = .failure(error)
-                }
-                await client.shutdown()
-                switch result {
-                case .success(let token): return token
-                case .failure(let error): throw ACMEError("token", error.detail)
+                    throw ACMEError("token", error.detail)
                 }
             }
         }

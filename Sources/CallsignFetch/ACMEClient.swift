@@ -63,7 +63,8 @@ public final class ACMEClient: Sendable {
     public let configuration: ACMEConfiguration
     let accountKey: P256.Signing.PrivateKey
     let logger: Logger
-    private let client: HTTPClient
+    private let owned: OwnedHTTPClient
+    private var client: HTTPClient { owned.client }
     private let tls: TLSConfiguration?
 
     private struct State {
@@ -91,20 +92,12 @@ public final class ACMEClient: Sendable {
         } else {
             self.tls = nil
         }
-        client = BoundedExchange.makeClient(timeout: configuration.timeout, tls: tls)
+        owned = OwnedHTTPClient(BoundedExchange.makeClient(timeout: configuration.timeout, tls: tls))
     }
 
-    private let isShutDown = Mutex(false)
-
-    /// Closes the HTTP client.
+    /// Closes the HTTP client (also done, asynchronously, when this object is dropped without it).
     public func shutdown() async {
-        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        try? await client.shutdown()
-    }
-
-    deinit {
-        // Dropped without shutdown(): the client is still released (AsyncHTTPClient requires a shutdown).
-        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
+        await owned.shutdown()
     }
 
     /// The account key's public half (its fingerprint goes into the SPC token's `atc`).

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import Callsign
 public import NIOHTTP1
 import NIOCore
+import Synchronization
 public import NIOSSL
 
 /// One HTTP exchange under the certificate-repository rules (ATIS-1000074
@@ -94,5 +95,24 @@ public struct BoundedExchange: Sendable {
             throw VerificationError(.certificateUnavailable, "body larger than \(maxBodyBytes) bytes")
         }
         return Response(status: response.status, headers: response.headers, body: Array(buffer.readableBytesView))
+    }
+}
+
+/// An HTTP client owned by one object: shut down once, by ``shutdown()`` or,
+/// when its owner is dropped without it, asynchronously at deinit
+/// (AsyncHTTPClient requires a shutdown before a client is released).
+final class OwnedHTTPClient: Sendable {
+    let client: HTTPClient
+    private let isShutDown = Mutex(false)
+
+    init(_ client: HTTPClient) { self.client = client }
+
+    func shutdown() async {
+        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        try? await client.shutdown()
+    }
+
+    deinit {
+        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
     }
 }

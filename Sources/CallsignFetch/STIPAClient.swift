@@ -42,7 +42,8 @@ public struct STIPASettings: Sendable {
 public final class STIPAClient: Sendable {
     public let settings: STIPASettings
     public let policy: X5UPolicy
-    private let client: HTTPClient
+    private let owned: OwnedHTTPClient
+    private var client: HTTPClient { owned.client }
     private let timeout: Duration
     private let now: @Sendable () -> Int64
 
@@ -61,21 +62,12 @@ public final class STIPAClient: Sendable {
         self.policy = policy
         self.timeout = timeout
         self.now = now
-        self.client = BoundedExchange.makeClient(timeout: timeout)
+        self.owned = OwnedHTTPClient(BoundedExchange.makeClient(timeout: timeout))
     }
 
-    /// Closes the HTTP client.
-    private let isShutDown = Mutex(false)
-
-    /// Closes the HTTP client.
+    /// Closes the HTTP client (also done, asynchronously, when this object is dropped without it).
     public func shutdown() async {
-        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        try? await client.shutdown()
-    }
-
-    deinit {
-        // Dropped without shutdown(): the client is still released (AsyncHTTPClient requires a shutdown).
-        if !isShutDown.withLock({ $0 }) { _ = client.shutdown() }
+        await owned.shutdown()
     }
 
     func url(_ path: String) -> String {
@@ -191,6 +183,22 @@ public final class STIPAClient: Sendable {
         let chain = try await signerChain(signerURL, what: "STI-PA CRL")
         try await crl.checkSTIPA(signerChain: chain, roots: settings.roots, at: now())
         return crl
+    }
+
+    /// Logs in with a client of its own, asks for an SPC token and checks it
+    /// (``token(spid:authority:accessToken:)``), then closes the client.
+    public static func token(settings: STIPASettings, policy: X5UPolicy, spid: String, authority: SPCTokenAuthority,
+                             now: @escaping @Sendable () -> Int64) async throws(CallsignError) -> SPCToken
+    {
+        let client = STIPAClient(settings: settings, policy: policy, now: now)
+        let result: Result<SPCToken, CallsignError>
+        do throws(CallsignError) {
+            result = .success(try await client.token(spid: spid, authority: authority, accessToken: try await client.login()))
+        } catch {
+            result = .failure(error)
+        }
+        await client.shutdown()
+        return try result.get()
     }
 
     /// Asks for an SPC token (`POST {base}/account/{SPID}/token`) and checks

@@ -101,8 +101,17 @@ public enum LabCertificateAuthority {
     public static func makeIntermediate(key: P256.Signing.PrivateKey, issuer: Certificate, issuerKey: P256.Signing.PrivateKey,
                                         organization: String, crlURL: String, notBefore: Int64, notAfter: Int64) throws -> Certificate
     {
-        let subject = try name(cn: "SHAKEN Intermediate \(organization)", o: organization)
-        let publicKey = Certificate.PublicKey(key.publicKey)
+        try makeCA(publicKey: key.publicKey, subject: try name(cn: "SHAKEN Intermediate \(organization)", o: organization), tnAuthList: nil,
+                   issuer: issuer, issuerKey: issuerKey, crlURL: crlURL, notBefore: notBefore, notAfter: notAfter)
+    }
+
+    /// A CA certificate below `issuer` (path length 0: it issues end entities only), with the SHAKEN
+    /// policy, a CRL distribution point and, for a delegating CA, a TNAuthList.
+    static func makeCA(publicKey key: P256.Signing.PublicKey, subject: DistinguishedName, tnAuthList: TNAuthorizationList?,
+                       issuer: Certificate, issuerKey: P256.Signing.PrivateKey, crlURL: String, notBefore: Int64, notAfter: Int64) throws
+        -> Certificate
+    {
+        let publicKey = Certificate.PublicKey(key)
         let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
         return try Certificate(
             version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
@@ -114,6 +123,7 @@ public enum LabCertificateAuthority {
                 AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
                 CertificatePoliciesExtension([policy])
                 CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
+                if let tnAuthList { tnAuthList }
             },
             issuerPrivateKey: Certificate.PrivateKey(issuerKey))
     }
@@ -156,22 +166,8 @@ public enum LabCertificateAuthority {
                                          issuerKey: P256.Signing.PrivateKey, organization: String, crlURL: String,
                                          notBefore: Int64, notAfter: Int64) throws -> Certificate
     {
-        let subject = try name(cn: "SHAKEN Delegating CA \(tnAuthList.spcs.first ?? organization)", o: organization)
-        let publicKey = Certificate.PublicKey(key)
-        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
-        return try Certificate(
-            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
-            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
-                CertificatePoliciesExtension([policy])
-                CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
-                tnAuthList
-            },
-            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+        try makeCA(publicKey: key, subject: try name(cn: "SHAKEN Delegating CA \(tnAuthList.spcs.first ?? organization)", o: organization),
+                   tnAuthList: tnAuthList, issuer: issuer, issuerKey: issuerKey, crlURL: crlURL, notBefore: notBefore, notAfter: notAfter)
     }
 
     /// A certificate signing request carrying the TNAuthList in an
