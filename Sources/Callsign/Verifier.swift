@@ -97,6 +97,8 @@ public struct Verdict: Sendable {
     public var diversions: Int = 0
     /// Whether this PASSporT was already seen within its freshness window.
     public var replayed: Bool = false
+    /// The SPCs of the signing certificate's TNAuthList, once the credential is at hand.
+    public var signerSPCs: [String] = []
 
     /// Whether the call carries a verified identity.
     public var isValid: Bool { verstat == .passed }
@@ -367,6 +369,7 @@ public struct Verifier: Sendable {
     {
         let claims = passport.passport.claims
         result.diagnostics.append(contentsOf: credential.diagnostics)
+        result.signerSPCs = credential.tnAuthList?.spcs ?? []
         // TNAuthList scope: a certificate listing only numbers (delegate
         // certificates, RFC 9060) signs only those numbers. An SPC entry
         // cannot be checked (no SPC → TN registry exists).

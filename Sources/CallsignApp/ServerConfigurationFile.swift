@@ -33,6 +33,8 @@ public struct ServerConfigurationFile: Sendable {
     /// Anti-spoofing rules, DNO list file and international gateway addresses.
     public var policyRules: [PolicyRule]?
     public var dnoFile: String?
+    /// `protected_numbers`: numbers only certain carriers (SPCs) and customers may present.
+    public var protectedNumbers: ProtectedNumbers?
     /// PostgreSQL URL of a shared store.
     public var postgres: String?
     /// Rule sets per trunk/peer address (`"policy": {"rules": […]}` in a trunks[] or peers[] entry).
@@ -56,7 +58,8 @@ public struct ServerConfigurationFile: Sendable {
         }
         guard let object = value.objectValue else { throw AppError(.configuration, "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
-                                  "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres", "sti_pa"]
+                                  "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres", "sti_pa",
+                                  "protected_numbers"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw AppError(.configuration, "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(AppError) -> String? {
             guard let v = object[key] else { return nil }
@@ -139,6 +142,13 @@ public struct ServerConfigurationFile: Sendable {
                 throw AppError(.configuration, "'lab_allow' must be an array of strings")
             }
             labAllow = items
+        }
+        if let v = object["protected_numbers"] {
+            do {
+                protectedNumbers = try PolicyConfiguration.protectedNumbers(v)
+            } catch {
+                throw AppError(.configuration, error.detail)
+            }
         }
         if let v = object["sti_pa"] {
             guard let stiPA = v.objectValue else { throw AppError(.configuration, "'sti_pa' must be an object") }

@@ -40,6 +40,10 @@ struct Policy: AsyncParsableCommand {
         var attest: AttestOption?
         @Option(name: .long, help: "Numbering policy for --from (default: the configuration's, for --trunk its own): e164, nanp, uk, fr.")
         var numbering: NumberingOption?
+        @Option(name: .long, help: "The SPC of the certificate the call verified with (protected numbers).")
+        var spc: String?
+        @Option(name: .long, help: "The customer asking to sign, without --verstat (protected numbers).")
+        var customer: String?
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
@@ -81,7 +85,7 @@ struct Policy: AsyncParsableCommand {
                 throw Exit.badInput
             }
             let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: status,
-                                  attestation: attest?.attestation)
+                                  attestation: attest?.attestation, signerSPCs: spc.map { [$0] } ?? [], customer: customer)
             let explanation = policy.explain(facts, source: trunk)
             if json {
                 printJSON(explanation.json)
@@ -107,5 +111,6 @@ func policyConfiguration(_ file: ServerConfigurationFile) throws -> PolicySet.Co
         }
     }
     return PolicySet.Configuration(rules: file.policyRules, sourceRules: file.peerPolicyRules ?? [:],
-                                   internationalSources: Set(file.internationalSources ?? []), fileDNO: dno)
+                                   internationalSources: Set(file.internationalSources ?? []), fileDNO: dno,
+                                   protected: file.protectedNumbers ?? ProtectedNumbers())
 }

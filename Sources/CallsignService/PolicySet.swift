@@ -22,19 +22,22 @@ public final class PolicySet: Sendable {
         public var internationalSources: Set<String>
         /// The DNO entries of the configured file (the store's join them).
         public var fileDNO: DNOList
+        /// The configured protected numbers (`protected_numbers`).
+        public var protected: ProtectedNumbers
 
         public init(rules: [PolicyRule]? = nil, sourceRules: [String: [PolicyRule]] = [:], internationalSources: Set<String> = [],
-                    fileDNO: DNOList = DNOList())
+                    fileDNO: DNOList = DNOList(), protected: ProtectedNumbers = ProtectedNumbers())
         {
             self.rules = rules
             self.sourceRules = sourceRules
             self.internationalSources = internationalSources
             self.fileDNO = fileDNO
+            self.protected = protected
         }
     }
 
     /// The rules in force when none are configured.
-    public static let defaultRules: [PolicyRule] = [.doNotOriginate(), .invalidNumber()]
+    public static let defaultRules: [PolicyRule] = [.doNotOriginate(), .invalidNumber(), .protectedNumber]
 
     public let configuration: Configuration
     private let dno: Mutex<DNOList>
@@ -68,7 +71,7 @@ public final class PolicySet: Sendable {
 
     /// The policy that applies to calls from `source`, with the DNO list in force.
     public func policy(for source: String?) -> CallPolicy {
-        CallPolicy(rules: rules(for: source), dno: dno.withLock { $0 })
+        CallPolicy(rules: rules(for: source), dno: dno.withLock { $0 }, protected: configuration.protected)
     }
 
     /// Applies the rules for `source` to a call; the ingress comes from `source`
@@ -79,9 +82,9 @@ public final class PolicySet: Sendable {
         let rules = rules(for: source)
         // The DNO list is only read under its lock when a rule uses it.
         if rules.contains(where: { if case .doNotOriginate = $0 { return true } else { return false } }) {
-            return dno.withLock { CallPolicy(rules: rules, dno: $0).evaluate(facts) }
+            return dno.withLock { CallPolicy(rules: rules, dno: $0, protected: configuration.protected).evaluate(facts) }
         }
-        return CallPolicy(rules: rules).evaluate(facts)
+        return CallPolicy(rules: rules, protected: configuration.protected).evaluate(facts)
     }
 
     /// Every rule's verdict on a call from `source` and the decision, as
@@ -113,6 +116,7 @@ public final class PolicySet: Sendable {
         }
         let count = dnoCount
         text += "; \(count) DNO \(count == 1 ? "entry" : "entries")"
+        if configuration.protected.count > 0 { text += "; \(configuration.protected.count) protected number(s)" }
         let warning = count > 0 && !usesDNO
             ? "\(count) DNO entries are loaded but no rule in force uses them: add \"do-not-originate\" to policy.rules" : nil
         return (text, warning)

@@ -50,7 +50,7 @@ public struct SigningFlow: Sendable {
     public func sign(customer: Customer, orig: String, dest: [String], requested: PASSporT.Attestation?, iat: Int64, time: Int64,
                      source: String?, face: CallMetrics.Face) -> Outcome
     {
-        let decision = policy.evaluate(CallFacts(orig: orig), source: source)
+        let decision = policy.evaluate(CallFacts(orig: orig, customer: customer.id), source: source)
         if decision.action == .block {
             CallMetrics.signingRefused("policy", face: face)
             CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: face)

@@ -17,7 +17,8 @@ public struct VerificationFlow: Sendable {
     /// `source` (`nil` on REST); counts the verification and a block.
     public func judge(_ verdict: Verdict, orig: String?, source: String?, face: CallMetrics.Face) -> PolicyDecision {
         CallMetrics.verified(verstat: verdict.verstat.rawValue, reason: verdict.error?.code.rawValue, face: face)
-        let facts = CallFacts(orig: orig, verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil)
+        let facts = CallFacts(orig: orig, verstat: verdict.verstat, attestation: verdict.isValid ? verdict.attestation : nil,
+                              signerSPCs: verdict.isValid ? verdict.signerSPCs : [])
         let decision = policy.evaluate(facts, source: source)
         if decision.action == .block { CallMetrics.policyBlocked(rule: decision.rule, stage: .verify, face: face) }
         return decision

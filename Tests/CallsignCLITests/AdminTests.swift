@@ -116,6 +116,27 @@ struct AdminTests {
         #expect(bad.stderr.contains("line 2"))
     }
 
+    @Test("policy test shows the protected-number rule: the bank's SPC passes, another SPC or another customer is blocked with 608")
+    func policyTestProtected() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-protected-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Not 020 7946 0xxx: an Ofcom drama range, which invalid-number refuses first.
+        let config = #"{"protected_numbers":[{"number":"+442071234567","spc":["7Q2X"],"customers":["bank"],"label":"Example Bank"}]}"#
+        let path = dir.appendingPathComponent("config.json").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let verified = ["--verstat", "TN-Validation-Passed", "--attest", "A"]
+        let own = try await CLI.callsign(arguments: ["policy", "test", "--config", path, "--from", "+442071234567", "--spc", "7Q2X"] + verified)
+        #expect(own.status == 0, "\(own.stdout) \(own.stderr)")
+        let other = try await CLI.callsign(arguments: ["policy", "test", "--config", path, "--from", "+442071234567", "--spc", "9999", "--json"] + verified)
+        #expect(other.status == 1)
+        let verdict = try jsonObject(other.stdout)
+        #expect(verdict["rule"] as? String == "protected-number")
+        #expect(verdict["sip_code"] as? Int == 608)
+        #expect((verdict["reason"] as? String)?.contains("Example Bank") == true)
+        #expect(try await CLI.callsign("policy", "test", "--config", path, "--from", "+442071234567", "--customer", "bank").status == 0)
+        #expect(try await CLI.callsign("policy", "test", "--config", path, "--from", "+442071234567", "--customer", "reseller").status == 1)
+    }
+
     @Test("dno import is all-or-nothing and idempotent; add, remove and list work on the store")
     func dnoCommands() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-dno-\(UUID().uuidString)")

@@ -137,7 +137,7 @@ struct DecisionAgreementTests {
         }
         defer { running.server.stop() }
         let log = running.server.output + running.server.errors
-        #expect(log.contains("policy: do-not-originate, invalid-number (the defaults)") && log.contains("1 DNO entry"),
+        #expect(log.contains("policy: do-not-originate, invalid-number, protected-number (the defaults)") && log.contains("1 DNO entry"),
                 "the start log names the rules and the DNO entries: \(log.prefix(800))")
 
         let (status, body) = try await Self.restSign(running, orig: "12155550077")

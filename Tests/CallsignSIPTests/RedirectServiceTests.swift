@@ -207,6 +207,48 @@ struct SIPPolicyTests {
         #expect(passed.first("p-asserted-identity")?.contains("TN-Validation-Passed") == true)
     }
 
+    @Test("a protected bank number: signed A by the bank's SPC passes; by another carrier's certificate, B, or unsigned it gets 608 naming the rule; at signing only the bank may present it")
+    func protectedBankNumber() async throws {
+        let fixture = try await RedirectFixture()
+        let t = fixture.now
+        try await fixture.store.saveCustomer(Customer(id: "reseller", name: "Reseller", origid: "11111111-2222-4333-8444-555555555555"))
+        let protected = ProtectedNumbers([ProtectedNumber(value: "12155550042", spcs: ["7Q2X"], customers: ["bank"], label: "Example Bank")])
+        let policy = PolicySet(.init(protected: protected))
+        func verifier(spc: String) -> RedirectService {
+            RedirectService(verification: .init(), store: fixture.store, resolver: SPCResolver(publicKey: fixture.key.publicKey, spc: spc),
+                            policy: policy, now: { t })
+        }
+        // Signed A by the bank's carrier (the bank owns the number), through a signing policy without protection.
+        let signed = try parse(await fixture.signing().handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p1"), source: "192.0.2.10"))
+        let identityA = try #require(signed.first("identity"))
+        let passed = try parse(await verifier(spc: "7Q2X").handle(
+            datagram: RedirectFixture.invite(branch: "z9hG4bK-p2", extra: "Identity: \(identityA)\r\n"), source: "203.0.113.5"))
+        #expect(status(passed) == 302)
+        let otherCarrier = try parse(await verifier(spc: "9999").handle(
+            datagram: RedirectFixture.invite(branch: "z9hG4bK-p3", extra: "Identity: \(identityA)\r\n"), source: "203.0.113.5"))
+        #expect(status(otherCarrier) == 608)
+        #expect(otherCarrier.first("reason")?.contains("protected-number") == true)
+        let unsigned = try parse(await verifier(spc: "7Q2X").handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p4"), source: "203.0.113.5"))
+        #expect(status(unsigned) == 608)
+        // Attestation B: the reseller (who does not own the number) signs it, without protection on its signing side.
+        let resellerSigning = RedirectService(signing: .init(trunks: ["192.0.2.11": "reseller"], signingKey: fixture.key, x5u: "https://cr.example/sp.pem"),
+                                              store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey), now: { t })
+        let signedB = try parse(await resellerSigning.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p5"), source: "192.0.2.11"))
+        let identityB = try #require(signedB.first("identity"))
+        let partial = try parse(await verifier(spc: "7Q2X").handle(
+            datagram: RedirectFixture.invite(branch: "z9hG4bK-p6", extra: "Identity: \(identityB)\r\n"), source: "203.0.113.5"))
+        #expect(status(partial) == 608)
+        // At signing, with the protection in force: the bank signs, the reseller is refused.
+        let protectedSigning = RedirectService(signing: .init(trunks: ["192.0.2.10": "bank", "192.0.2.11": "reseller"], signingKey: fixture.key,
+                                                              x5u: "https://cr.example/sp.pem"),
+                                               store: fixture.store, resolver: PinnedCertificateResolver(publicKey: fixture.key.publicKey),
+                                               policy: policy, now: { t })
+        #expect(status(try parse(await protectedSigning.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p7"), source: "192.0.2.10"))) == 302)
+        let refused = try parse(await protectedSigning.handle(datagram: RedirectFixture.invite(branch: "z9hG4bK-p8"), source: "192.0.2.11"))
+        #expect(status(refused) == 608)
+        #expect(refused.first("reason")?.contains("protected-number") == true)
+    }
+
     @Test("rule sets are configurable per trunk/peer: a strict peer blocks what the default allows")
     func perPeerPolicy() async throws {
         let fixture = try await RedirectFixture()
@@ -292,5 +334,15 @@ struct ResponseCacheTests {
         #expect(service.cache.count == 0)
         _ = await service.handle(datagram: RedirectFixture.invite(), source: "192.0.2.10")
         #expect(service.cache.count == 1)
+    }
+}
+
+/// A pinned key whose certificate names `spc` in its TNAuthList.
+struct SPCResolver: CertificateResolver {
+    let publicKey: P256.Signing.PublicKey
+    let spc: String
+
+    func resolve(x5u: String, at time: Int64) async throws(VerificationError) -> ResolvedCredential {
+        ResolvedCredential(publicKey: publicKey, tnAuthList: try? TNAuthorizationList([.spc(spc)]), diagnostics: ["test SPC \(spc)"])
     }
 }

@@ -7,10 +7,10 @@ import Testing
 
 @Suite("The policy in force (PolicySet)")
 struct PolicySetTests {
-    @Test("with no rules configured, do-not-originate and invalid-number are in force")
+    @Test("with no rules configured, do-not-originate, invalid-number and protected-number are in force")
     func defaults() {
         let policy = PolicySet(storedDNO: DNOList(numbers: ["12155550077"]))
-        #expect(policy.rules(for: nil).map(\.name) == ["do-not-originate", "invalid-number"])
+        #expect(policy.rules(for: nil).map(\.name) == ["do-not-originate", "invalid-number", "protected-number"])
         #expect(policy.evaluate(CallFacts(orig: "12155550077"), source: nil).rule == "do-not-originate")
         #expect(policy.evaluate(CallFacts(orig: "19115551234"), source: nil).rule == "invalid-number")
         #expect(policy.evaluate(CallFacts(orig: "12155550042"), source: nil).action == .allow)

@@ -18,12 +18,19 @@ public struct CallFacts: Sendable, Hashable {
     /// The verification outcome (termination); `nil` before verification (origination).
     public var verstat: Verstat?
     public var attestation: PASSporT.Attestation?
+    /// The SPCs of the certificate the call verified with (termination).
+    public var signerSPCs: [String]
+    /// The customer asking to sign (origination).
+    public var customer: String?
 
-    public init(orig: String?, ingress: Ingress = .domestic, verstat: Verstat? = nil, attestation: PASSporT.Attestation? = nil) {
+    public init(orig: String?, ingress: Ingress = .domestic, verstat: Verstat? = nil, attestation: PASSporT.Attestation? = nil,
+                signerSPCs: [String] = [], customer: String? = nil) {
         self.orig = orig
         self.ingress = ingress
         self.verstat = verstat
         self.attestation = attestation
+        self.signerSPCs = signerSPCs
+        self.customer = customer
     }
 }
 
@@ -60,6 +67,67 @@ public struct DNOList: Sendable, Hashable {
     }
 }
 
+/// A number (or prefix) only certain carriers and customers may present —
+/// a bank's or a police station's outbound number, which cannot go on a DNO
+/// list because it does call out.
+public struct ProtectedNumber: Sendable, Hashable {
+    /// Canonical digits; a prefix when ``isPrefix``.
+    public var value: String
+    public var isPrefix: Bool
+    /// SPCs (from the signer's TNAuthList) whose A-attested calls may present it.
+    public var spcs: Set<String>
+    /// Customers allowed to sign calls presenting it; none when empty.
+    public var customers: Set<String>
+    /// Whose number it is (`Example Bank`), for Reason headers and logs.
+    public var label: String?
+    /// What a call presenting it against the rule gets: `block` (default) or `tag`.
+    public var action: PolicyAction
+
+    public init(value: String, isPrefix: Bool = false, spcs: Set<String> = [], customers: Set<String> = [], label: String? = nil,
+                action: PolicyAction = .block)
+    {
+        self.value = value
+        self.isPrefix = isPrefix
+        self.spcs = spcs
+        self.customers = customers
+        self.label = label
+        self.action = action
+    }
+
+    /// The entry as written in lists: `value` with `*` for a prefix.
+    public var entry: String { isPrefix ? value + "*" : value }
+}
+
+/// The protected numbers, looked up in O(1): the exact number, then one
+/// probe per shorter prefix (≤ 15), the longest listed prefix winning.
+public struct ProtectedNumbers: Sendable, Hashable {
+    public private(set) var numbers: [String: ProtectedNumber] = [:]
+    public private(set) var prefixes: [String: ProtectedNumber] = [:]
+
+    public init(_ entries: some Sequence<ProtectedNumber> = []) {
+        for entry in entries { add(entry) }
+    }
+
+    public mutating func add(_ entry: ProtectedNumber) {
+        if entry.isPrefix { prefixes[entry.value] = entry } else { numbers[entry.value] = entry }
+    }
+
+    public var count: Int { numbers.count + prefixes.count }
+    public var all: [ProtectedNumber] { (Array(numbers.values) + Array(prefixes.values)).sorted { $0.entry < $1.entry } }
+
+    /// The entry protecting `tn` (canonical), if any.
+    public func lookup(_ tn: String) -> ProtectedNumber? {
+        if let exact = numbers[tn] { return exact }
+        guard !prefixes.isEmpty else { return nil }
+        var prefix = Substring(tn)
+        while !prefix.isEmpty {
+            if let entry = prefixes[String(prefix)] { return entry }
+            prefix = prefix.dropLast()
+        }
+        return nil
+    }
+}
+
 /// One anti-spoofing rule, in the order the engine applies them.
 public enum PolicyRule: Sendable, Hashable {
     /// The calling number is on the DNO list (Ofcom / ITG style).
@@ -75,6 +143,10 @@ public enum PolicyRule: Sendable, Hashable {
     case verificationFailed(action: PolicyAction = .block)
     /// The call verified with gateway attestation C.
     case gatewayAttestation(action: PolicyAction = .tag)
+    /// The calling number is protected: at verification it passes only with
+    /// attestation A from a certificate of an allowed SPC, at signing only for
+    /// an allowed customer; otherwise the entry's action applies.
+    case protectedNumber
 
     /// The rule's name, as written in Reason headers and logs.
     public var name: String {
@@ -85,6 +157,7 @@ public enum PolicyRule: Sendable, Hashable {
         case .unauthenticatedNationalNumber: "unauthenticated-national-number"
         case .verificationFailed: "verification-failed"
         case .gatewayAttestation: "gateway-attestation"
+        case .protectedNumber: "protected-number"
         }
     }
 
@@ -129,11 +202,14 @@ public struct CallPolicy: Sendable {
     public var rules: [PolicyRule]
     public var dno: DNOList
     public var validity: NumberValidity
+    public var protected: ProtectedNumbers
 
-    public init(rules: [PolicyRule], dno: DNOList = DNOList(), validity: NumberValidity = NumberValidity()) {
+    public init(rules: [PolicyRule], dno: DNOList = DNOList(), validity: NumberValidity = NumberValidity(),
+                protected: ProtectedNumbers = ProtectedNumbers()) {
         self.rules = rules
         self.dno = dno
         self.validity = validity
+        self.protected = protected
     }
 
     /// Applies the rules in order.
@@ -179,6 +255,17 @@ public struct CallPolicy: Sendable {
         case .gatewayAttestation(let action):
             guard facts.attestation == .gateway else { return nil }
             return (action, "gateway attestation C")
+        case .protectedNumber:
+            guard let orig = facts.orig, let entry = protected.lookup(orig) else { return nil }
+            let whose = entry.label.map { " (\($0))" } ?? ""
+            guard let verstat = facts.verstat else {
+                // Origination: only an allowed customer signs it.
+                if let customer = facts.customer, entry.customers.contains(customer) { return nil }
+                return (entry.action, "protected number\(whose): this customer may not present it")
+            }
+            if verstat == .passed, facts.attestation == .full, facts.signerSPCs.contains(where: entry.spcs.contains) { return nil }
+            let why = verstat != .passed ? "not verified" : (facts.attestation != .full ? "not attestation A" : "signed by another SPC")
+            return (entry.action, "protected number\(whose): \(why)")
         }
     }
 }

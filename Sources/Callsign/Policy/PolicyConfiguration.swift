@@ -39,10 +39,52 @@ public enum PolicyConfiguration {
                 rules.append(.unauthenticatedNationalNumber(countryCode: try country(), action: action ?? .block))
             case "verification-failed": rules.append(.verificationFailed(action: action ?? .block))
             case "gateway-attestation": rules.append(.gatewayAttestation(action: action ?? .tag))
+            case "protected-number":
+                // The action is each entry's (`protected_numbers[].action`).
+                guard action == nil else {
+                    throw CallsignError(.policyConfiguration, "policy.rules[\(index)]: protected-number takes its action from each protected_numbers entry")
+                }
+                rules.append(.protectedNumber)
             default: throw CallsignError(.policyConfiguration, "policy.rules[\(index)]: unknown rule '\(name)'")
             }
         }
         return rules
+    }
+
+    /// The `protected_numbers` array: `[{"number": "+442079460123" or a prefix ending in `*`, "spc": ["7Q2X"],
+    /// "customers": ["bank"], "label": "Example Bank", "action": "block"|"tag"}]`.
+    public static func protectedNumbers(_ value: JSONValue) throws(CallsignError) -> ProtectedNumbers {
+        guard let items = value.arrayValue else { throw CallsignError(.policyConfiguration, "protected_numbers must be an array") }
+        var list = ProtectedNumbers()
+        for (index, item) in items.enumerated() {
+            let at = "protected_numbers[\(index)]"
+            guard let object = item.objectValue else { throw CallsignError(.policyConfiguration, "\(at) must be an object") }
+            if let unknown = object.keys.first(where: { !["number", "spc", "customers", "label", "action"].contains($0) }) {
+                throw CallsignError(.policyConfiguration, "\(at): unknown key '\(unknown)'")
+            }
+            guard let number = object["number"]?.stringValue else { throw CallsignError(.policyConfiguration, "\(at) needs a 'number'") }
+            let isPrefix = number.hasSuffix("*")
+            var digits = isPrefix ? String(number.dropLast()) : number
+            if digits.hasPrefix("+") { digits.removeFirst() }
+            guard (1...15).contains(digits.utf8.count), digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw CallsignError(.policyConfiguration, "\(at).number must be an E.164 number (+ optional) or a prefix ending in *")
+            }
+            func strings(_ key: String) throws(CallsignError) -> Set<String> {
+                guard let value = object[key] else { return [] }
+                guard let array = value.arrayValue, array.allSatisfy({ $0.stringValue != nil }) else {
+                    throw CallsignError(.policyConfiguration, "\(at).\(key) must be an array of strings")
+                }
+                return Set(array.compactMap(\.stringValue))
+            }
+            let spcs = try strings("spc")
+            let actionText = object["action"]?.stringValue ?? "block"
+            guard let action = PolicyAction(rawValue: actionText), action != .allow else {
+                throw CallsignError(.policyConfiguration, "\(at).action must be block or tag")
+            }
+            list.add(ProtectedNumber(value: digits, isPrefix: isPrefix, spcs: spcs, customers: try strings("customers"),
+                                     label: object["label"]?.stringValue, action: action))
+        }
+        return list
     }
 
     /// A DNO list in CSV (see ``DNOEntry/parse(csv:progress:)``) added to `list`;
