@@ -23,6 +23,8 @@ public struct CallsignError: Error, Sendable, Hashable, CustomStringConvertible 
         case policyConfiguration = "policy-configuration"
         /// A DNO list (CSV), with the line at fault.
         case dnoList = "dno-list"
+        /// A protected-numbers list (CSV), with the line at fault.
+        case protectedList = "protected-list"
         /// The numbering ranges table.
         case numberingRanges = "numbering-ranges"
         /// An STI-PA artefact (ATIS-1000080 §6.3): the trust list, the STI-PA

@@ -252,11 +252,11 @@ public enum CallsignServe {
         // One policy in force for every face. DNO entries from the store (`callsign dno import`, /admin/dno,
         // other nodes) join those of the configured file, and are reloaded periodically.
         let policySet = PolicySet(options.policy)
-        @Sendable func reloadDNO() async {
-            guard let stored = try? await store.loadDNO() else { return }
-            policySet.replaceStoredDNO(stored)
+        @Sendable func reloadLists() async {
+            if let stored = try? await store.loadDNO() { policySet.replaceStoredDNO(stored) }
+            if let stored = try? await store.loadProtected() { policySet.replaceStoredProtected(stored) }
         }
-        await reloadDNO()
+        await reloadLists()
         let summary = policySet.summary
         logger.info("\(summary.rules)")
         if let warning = summary.warning { logger.warning("\(warning)") }
@@ -322,7 +322,7 @@ public enum CallsignServe {
         service.recorder = recorder
         service.tokenCache = CustomerCache()
         let trunkCustomers = CustomerCache()
-        service.dnoChanged = { await reloadDNO() }
+        service.listsChanged = { await reloadLists() }
         service.policy = policySet
         let router = buildRouter(service: service,
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
@@ -365,7 +365,7 @@ public enum CallsignServe {
         for renewer in renewers {
             services.append(.init(service: PeriodicCheck(interval: options.acmeInterval) { await renewer.check() }))
         }
-        services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadDNO() }))
+        services.append(.init(service: PeriodicTask(interval: options.dnoRefresh) { await reloadLists() }))
         if let sqlite = store as? SQLiteStore {
             // WAL checkpoints off the commit path: a signing never waits for one (see SQLiteStore).
             try sqlite.disableAutomaticCheckpoints()

@@ -48,11 +48,7 @@ struct DNO: AsyncParsableCommand {
                     printProgress("stored \(done) of \(entries.count)")
                 }
             }
-            if let url = postgres ?? ProcessInfo.processInfo.environment["CALLSIGN_STORE_POSTGRES"] {
-                try await StoreAccess.withPostgres(url: url) { try await store(into: $0) }
-            } else {
-                try await store(into: try openOrCreateStore(data))
-            }
+            try await withStore(data: data, postgres: postgres) { try await store(into: $0) }
             let seconds = Date().timeIntervalSince(started)
             printProgress("")
             print("imported \(entries.count) \(entries.count == 1 ? "entry" : "entries") in \(String(format: "%.1f", seconds)) s")

@@ -58,15 +58,19 @@ struct Policy: AsyncParsableCommand {
                     throw Exit.badInput
                 }
             }
-            // The DNO entries serve would load: from its PostgreSQL store, else from the SQLite store in DATA (none before its first run).
-            var stored = DNOList()
+            // The DNO entries and protected numbers serve would load: from its PostgreSQL store, else from the SQLite store
+            // in DATA (none before its first run).
+            var stored = (DNOList(), ProtectedNumbers())
             let storePath = dataDirectory + "/callsign.sqlite"
-            if let url = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres {
-                stored = try await StoreAccess.withPostgres(url: url) { try await $0.loadDNO() }
-            } else if FileManager.default.fileExists(atPath: storePath) {
-                stored = try await SQLiteStore(path: storePath).loadDNO()
+            @Sendable func load(_ store: any CallsignStore) async throws -> (DNOList, ProtectedNumbers) {
+                (try await store.loadDNO(), try await store.loadProtected())
             }
-            let policy = PolicySet(try policyConfiguration(file), storedDNO: stored)
+            if let url = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres {
+                stored = try await StoreAccess.withPostgres(url: url) { try await load($0) }
+            } else if FileManager.default.fileExists(atPath: storePath) {
+                stored = try await load(try SQLiteStore(path: storePath))
+            }
+            let policy = PolicySet(try policyConfiguration(file), storedDNO: stored.0, storedProtected: stored.1)
             // The numbering serve applies to calls from this source.
             let numberingPolicy = numbering?.policy
                 ?? trunk.flatMap { file.peerNumbering?[$0] }.flatMap { NumberingPolicy.builtIn[$0] }

@@ -157,7 +157,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         }
         do {
             try await service.store.importDNO(entries, replace: false, now: service.now(), progress: nil)
-            await service.dnoChanged?()
+            await service.listsChanged?()
             return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
         } catch {
             return APIResponse.error("POL5000").http
@@ -170,8 +170,55 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         }
         do {
             let removed = try await service.store.removeDNO(tn)
-            await service.dnoChanged?()
+            await service.listsChanged?()
             return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(tn)])).http
+                : APIResponse.error("SVC4003", status: 404).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+
+    // Protected numbers (admin token): list, add (CSV with a header row, all or nothing), remove.
+    router.get("/admin/protected") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        let after = request.uri.queryParameters["after"].map(String.init)
+        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
+        do {
+            let entries = try await service.store.listProtected(limit: limit, after: after)
+            return APIResponse(status: 200, body: JSONObject(["entries": .array(entries.map { .object($0.json) })])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.post("/admin/protected") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: 16 << 20) else {
+            return APIResponse.error("SVC4006", ["larger than 16 MiB"], status: 413).http
+        }
+        let entries: [ProtectedNumber]
+        do {
+            entries = try ProtectedNumber.parse(csv: String(decoding: buffer.readableBytesView, as: UTF8.self))
+        } catch {
+            return APIResponse.error("SVC4005", ["body", String(describing: error)]).http
+        }
+        do {
+            try await service.store.importProtected(entries, replace: false, now: service.now())
+            await service.listsChanged?()
+            return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.delete("/admin/protected/:entry") { request, context -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        guard let text = context.parameters.get("entry"), let entry = ProtectedNumber.entry(text) else {
+            return APIResponse.invalid("entry", "Not a telephone number or prefix").http
+        }
+        do {
+            let removed = try await service.store.removeProtected(entry)
+            await service.listsChanged?()
+            return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(entry)])).http
                 : APIResponse.error("SVC4003", status: 404).http
         } catch {
             return APIResponse.error("POL5000").http

@@ -26,8 +26,8 @@ public struct STIService: Sendable {
     public var signingIatWindow: Int64 = 60
     /// The anti-spoofing rules in force: applied before signing, reported after verification.
     public var policy = PolicySet()
-    /// Called after the DNO list changed through the API (to reload the in-memory list).
-    public var dnoChanged: (@Sendable () async -> Void)? = nil
+    /// Called after the DNO list or the protected numbers changed through the API (to reload the lists in force).
+    public var listsChanged: (@Sendable () async -> Void)? = nil
     /// Traceback writes shared between concurrent signings (one transaction
     /// per batch); each signing still answers only after its record committed.
     /// `nil` writes each record in its own transaction.

@@ -40,22 +40,37 @@ public final class PolicySet: Sendable {
     public static let defaultRules: [PolicyRule] = [.doNotOriginate(), .invalidNumber(), .protectedNumber]
 
     public let configuration: Configuration
-    private let dno: Mutex<DNOList>
+    /// The lists in force: the configuration's entries and the store's.
+    private struct Lists {
+        var dno: DNOList
+        var protected: ProtectedNumbers
+    }
+    private let lists: Mutex<Lists>
 
-    public init(_ configuration: Configuration = Configuration(), storedDNO: DNOList = DNOList()) {
+    public init(_ configuration: Configuration = Configuration(), storedDNO: DNOList = DNOList(),
+                storedProtected: ProtectedNumbers = ProtectedNumbers()) {
         self.configuration = configuration
-        dno = Mutex(Self.merge(configuration.fileDNO, storedDNO))
+        lists = Mutex(Lists(dno: Self.merge(configuration.fileDNO, storedDNO), protected: Self.merge(configuration.protected, storedProtected)))
     }
 
     /// Replaces the store's DNO entries (after a change through the API, or a
     /// periodic reload from a store shared by several nodes).
     public func replaceStoredDNO(_ stored: DNOList) {
         let merged = Self.merge(configuration.fileDNO, stored)
-        dno.withLock { $0 = merged }
+        lists.withLock { $0.dno = merged }
+    }
+
+    /// Replaces the store's protected numbers (the configuration's entries win over the store's for the same entry).
+    public func replaceStoredProtected(_ stored: ProtectedNumbers) {
+        let merged = Self.merge(configuration.protected, stored)
+        lists.withLock { $0.protected = merged }
     }
 
     /// Entries on the DNO list in force (file and store).
-    public var dnoCount: Int { dno.withLock { $0.count } }
+    public var dnoCount: Int { lists.withLock { $0.dno.count } }
+
+    /// Protected numbers in force (configuration and store).
+    public var protectedCount: Int { lists.withLock { $0.protected.count } }
 
     /// The rules for calls from `source` (`nil`: not from a SIP source, e.g. REST).
     public func rules(for source: String?) -> [PolicyRule] {
@@ -71,7 +86,8 @@ public final class PolicySet: Sendable {
 
     /// The policy that applies to calls from `source`, with the DNO list in force.
     public func policy(for source: String?) -> CallPolicy {
-        CallPolicy(rules: rules(for: source), dno: dno.withLock { $0 }, protected: configuration.protected)
+        let (dno, protected) = lists.withLock { ($0.dno, $0.protected) }
+        return CallPolicy(rules: rules(for: source), dno: dno, protected: protected)
     }
 
     /// Applies the rules for `source` to a call; the ingress comes from `source`
@@ -80,11 +96,17 @@ public final class PolicySet: Sendable {
         var facts = facts
         if facts.ingress == .domestic { facts.ingress = ingress(of: source) }
         let rules = rules(for: source)
-        // The DNO list is only read under its lock when a rule uses it.
-        if rules.contains(where: { if case .doNotOriginate = $0 { return true } else { return false } }) {
-            return dno.withLock { CallPolicy(rules: rules, dno: $0, protected: configuration.protected).evaluate(facts) }
+        // The lists are only read under their lock when a rule uses them.
+        let usesLists = rules.contains { rule in
+            switch rule {
+            case .doNotOriginate, .protectedNumber: true
+            default: false
+            }
         }
-        return CallPolicy(rules: rules, protected: configuration.protected).evaluate(facts)
+        if usesLists {
+            return lists.withLock { CallPolicy(rules: rules, dno: $0.dno, protected: $0.protected).evaluate(facts) }
+        }
+        return CallPolicy(rules: rules).evaluate(facts)
     }
 
     /// Every rule's verdict on a call from `source` and the decision, as
@@ -116,10 +138,17 @@ public final class PolicySet: Sendable {
         }
         let count = dnoCount
         text += "; \(count) DNO \(count == 1 ? "entry" : "entries")"
-        if configuration.protected.count > 0 { text += "; \(configuration.protected.count) protected number(s)" }
+        let protected = protectedCount
+        if protected > 0 { text += "; \(protected) protected \(protected == 1 ? "number" : "numbers")" }
         let warning = count > 0 && !usesDNO
             ? "\(count) DNO entries are loaded but no rule in force uses them: add \"do-not-originate\" to policy.rules" : nil
         return (text, warning)
+    }
+
+    static func merge(_ configured: ProtectedNumbers, _ stored: ProtectedNumbers) -> ProtectedNumbers {
+        var merged = stored
+        for entry in configured.all { merged.add(entry) }
+        return merged
     }
 
     static func merge(_ file: DNOList, _ stored: DNOList) -> DNOList {

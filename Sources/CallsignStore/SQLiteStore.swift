@@ -249,6 +249,19 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 ALTER TABLE signed_call ADD COLUMN attest_rule TEXT;
                 """)
         }
+        migrator.registerMigration("v7-protected-numbers") { db in
+            // Numbers only certain SPCs and customers may present (`protected-number`).
+            try db.execute(sql: """
+                CREATE TABLE protected_number (
+                    entry TEXT PRIMARY KEY NOT NULL CHECK (length(entry) BETWEEN 1 AND 16),
+                    spcs TEXT NOT NULL DEFAULT '',
+                    customers TEXT NOT NULL DEFAULT '',
+                    label TEXT,
+                    action TEXT NOT NULL DEFAULT 'block' CHECK (action IN ('block', 'tag')),
+                    added_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -302,6 +315,42 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 DNOEntry(value: $0["value"], isPrefix: ($0["is_prefix"] as Int) != 0, label: $0["label"])
             }
         }
+    }
+
+    public func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
+        try await pool.write { db in
+            if replace { try db.execute(sql: "DELETE FROM protected_number") }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO protected_number (entry, spcs, customers, label, action, added_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(entry) DO UPDATE SET spcs = excluded.spcs, customers = excluded.customers, label = excluded.label,
+                    action = excluded.action
+                """)
+            for entry in entries {
+                try statement.execute(arguments: [entry.entry, ProtectedNumber.joined(entry.spcs), ProtectedNumber.joined(entry.customers),
+                                                  entry.label, entry.action.rawValue, now])
+            }
+        }
+    }
+
+    public func removeProtected(_ entry: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM protected_number WHERE entry = ?", arguments: [entry])
+            return db.changesCount > 0
+        }
+    }
+
+    public func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT entry, spcs, customers, label, action FROM protected_number WHERE entry > ? ORDER BY entry LIMIT ?
+                """, arguments: [after ?? "", max(1, min(limit, 100_000))]).map {
+                ProtectedNumber(entry: $0["entry"], spcs: $0["spcs"], customers: $0["customers"], label: $0["label"], action: $0["action"])
+            }
+        }
+    }
+
+    public func loadProtected() async throws -> ProtectedNumbers {
+        ProtectedNumbers(try await listProtected(limit: 100_000, after: nil))
     }
 
     public func loadDNO() async throws -> DNOList {

@@ -71,6 +71,15 @@ public protocol CallsignStore: Sendable {
     /// The whole list, for O(1) lookups in memory.
     func loadDNO() async throws -> DNOList
 
+    /// Adds or replaces protected numbers in one transaction (all or nothing); `replace` empties the list first.
+    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws
+    /// Removes one entry (`NUMBER` or `PREFIX*`); returns whether it existed.
+    func removeProtected(_ entry: String) async throws -> Bool
+    /// Entries in order of their text (`NUMBER` or `PREFIX*`), after `after`.
+    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber]
+    /// The whole list, for O(1) lookups in memory.
+    func loadProtected() async throws -> ProtectedNumbers
+
     /// A certificate-repository response cached by some node, if still fresh at `now`.
     func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]?
     /// Shares a fetched x5u/CRL body with the other nodes until `expires`.
@@ -94,5 +103,19 @@ public enum APIToken {
         // Hashed where the text lies when it is contiguous (always, for a native String): no copy per request.
         token.utf8.withContiguousStorageIfAvailable { Array(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
             ?? Array(SHA256.hash(data: Array(token.utf8)))
+    }
+}
+
+extension ProtectedNumber {
+    /// SPCs or customers as stored: sorted, space-separated.
+    package static func joined(_ values: Set<String>) -> String { values.sorted().joined(separator: " ") }
+
+    static func split(_ text: String?) -> Set<String> { Set((text ?? "").split(separator: " ").map(String.init)) }
+
+    /// An entry as stored in the `protected_number` tables.
+    package init(entry: String, spcs: String?, customers: String?, label: String?, action: String?) {
+        let isPrefix = entry.hasSuffix("*")
+        self.init(value: isPrefix ? String(entry.dropLast()) : entry, isPrefix: isPrefix, spcs: Self.split(spcs),
+                  customers: Self.split(customers), label: label, action: PolicyAction(rawValue: action ?? "") ?? .block)
     }
 }

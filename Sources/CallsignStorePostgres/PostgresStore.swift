@@ -100,6 +100,13 @@ public final class PostgresStore: CallsignStore {
             "ALTER TABLE signed_call ADD COLUMN identity TEXT",
             "ALTER TABLE signed_call ADD COLUMN attest_rule TEXT",
         ]),
+        ("v5-protected-numbers", [
+            """
+            CREATE TABLE protected_number (entry TEXT PRIMARY KEY CHECK (length(entry) BETWEEN 1 AND 16), spcs TEXT NOT NULL DEFAULT '',
+                customers TEXT NOT NULL DEFAULT '', label TEXT, action TEXT NOT NULL DEFAULT 'block' CHECK (action IN ('block', 'tag')),
+                added_at BIGINT NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
@@ -284,6 +291,52 @@ public final class PostgresStore: CallsignStore {
                     LIMIT GREATEST(0, (SELECT count(*) FROM certificate_cache) - \(limit)))
                 """, logger: logger)
         }
+    }
+
+    public func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
+        try await bounded(administrativeTimeout) { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                if replace { try await connection.query("DELETE FROM protected_number", logger: logger) }
+                for entry in entries {
+                    try await connection.query("""
+                        INSERT INTO protected_number (entry, spcs, customers, label, action, added_at)
+                        VALUES (\(entry.entry), \(ProtectedNumber.joined(entry.spcs)), \(ProtectedNumber.joined(entry.customers)), \(entry.label),
+                                \(entry.action.rawValue), \(now))
+                        ON CONFLICT (entry) DO UPDATE SET spcs = EXCLUDED.spcs, customers = EXCLUDED.customers, label = EXCLUDED.label,
+                            action = EXCLUDED.action
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func removeProtected(_ entry: String) async throws -> Bool {
+        try await bounded(administrativeTimeout) { [self] in
+            var removed = false
+            for try await _ in try await client.query("DELETE FROM protected_number WHERE entry = \(entry) RETURNING entry", logger: logger)
+                .decode(String.self)
+            {
+                removed = true
+            }
+            return removed
+        }
+    }
+
+    public func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] {
+        try await bounded(administrativeTimeout) { [self] in
+            var entries: [ProtectedNumber] = []
+            for try await (entry, spcs, customers, label, action) in try await client.query("""
+                SELECT entry, spcs, customers, label, action FROM protected_number WHERE entry > \(after ?? "")
+                ORDER BY entry LIMIT \(max(1, min(limit, 100_000)))
+                """, logger: logger).decode((String, String, String, String?, String).self) {
+                entries.append(ProtectedNumber(entry: entry, spcs: spcs, customers: customers, label: label, action: action))
+            }
+            return entries
+        }
+    }
+
+    public func loadProtected() async throws -> ProtectedNumbers {
+        ProtectedNumbers(try await listProtected(limit: 100_000, after: nil))
     }
 
     public func loadDNO() async throws -> DNOList {

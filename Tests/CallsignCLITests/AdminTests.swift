@@ -137,6 +137,32 @@ struct AdminTests {
         #expect(try await CLI.callsign("policy", "test", "--config", path, "--from", "+442071234567", "--customer", "reseller").status == 1)
     }
 
+    @Test("protected import/add/list/remove work on the store, and policy test on the data directory applies them")
+    func protectedCommands() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-protected-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let csv = dir.appendingPathComponent("protected.csv").path
+        try "number,spc,label\n+44 20 7123 4567,7Q2X,Example Bank\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        #expect(try await CLI.callsign("protected", "import", "--data", dir.path, csv).status == 0)
+        #expect(try await CLI.callsign("protected", "add", "--data", dir.path, "--spc", "7Q2X", "--label", "Branches", "--action", "tag",
+                                       "+4420712399*").status == 0)
+        let list = try await CLI.callsign("protected", "list", "--data", dir.path)
+        #expect(list.stdout.contains("442071234567,7Q2X,Example Bank,,block"), "\(list.stdout)")
+        #expect(list.stdout.contains("4420712399*,7Q2X,Branches,,tag"))
+        let verified = ["--data", dir.path, "--verstat", "TN-Validation-Passed", "--attest", "A", "--json"]
+        let blocked = try await CLI.callsign(arguments: ["policy", "test", "--from", "+442071234567", "--spc", "9999"] + verified)
+        #expect(blocked.status == 1)
+        #expect(try jsonObject(blocked.stdout)["rule"] as? String == "protected-number")
+        #expect(try await CLI.callsign(arguments: ["policy", "test", "--from", "+442071234567", "--spc", "7Q2X"] + verified).status == 0)
+        #expect(try await CLI.callsign("protected", "remove", "--data", dir.path, "+442071234567").status == 0)
+        #expect(try await CLI.callsign("protected", "remove", "--data", dir.path, "+442071234567").status == 1)
+        #expect(try await CLI.callsign(arguments: ["policy", "test", "--from", "+442071234567", "--spc", "9999"] + verified).status == 0)
+        try "number,spc\n12a,7Q2X\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let bad = try await CLI.callsign("protected", "import", "--data", dir.path, csv)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("line 2"))
+    }
+
     @Test("dno import is all-or-nothing and idempotent; add, remove and list work on the store")
     func dnoCommands() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-dno-\(UUID().uuidString)")

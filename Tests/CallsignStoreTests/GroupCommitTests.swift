@@ -44,6 +44,12 @@ final class ControlledStore: CallsignStore {
     func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
     func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
     func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
+    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
+        try await inner.importProtected(entries, replace: replace, now: now)
+    }
+    func removeProtected(_ entry: String) async throws -> Bool { try await inner.removeProtected(entry) }
+    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] { try await inner.listProtected(limit: limit, after: after) }
+    func loadProtected() async throws -> ProtectedNumbers { try await inner.loadProtected() }
     func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
     func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
 }
@@ -297,6 +303,12 @@ final class CountingStore: CallsignStore {
     func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
     func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
     func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
+    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
+        try await inner.importProtected(entries, replace: replace, now: now)
+    }
+    func removeProtected(_ entry: String) async throws -> Bool { try await inner.removeProtected(entry) }
+    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] { try await inner.listProtected(limit: limit, after: after) }
+    func loadProtected() async throws -> ProtectedNumbers { try await inner.loadProtected() }
     func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
     func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
 }

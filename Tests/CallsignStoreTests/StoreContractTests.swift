@@ -70,6 +70,24 @@ enum StoreContract {
         #expect(!list.contains("18005551234"))
         #expect(try await store.listDNO(limit: 3, after: "442010000001").map(\.value) == ["442010000002", "442010000003", "442010000004"])
 
+        // Protected numbers: import (upsert by entry), list, remove, load.
+        let bankLine = ProtectedNumber(value: "442071234567", spcs: ["7Q2X", "8A1B"], customers: ["bank"], label: "Example Bank, London")
+        let branches = ProtectedNumber(value: "4420712345", isPrefix: true, spcs: ["7Q2X"], action: .tag)
+        try await store.importProtected([bankLine, branches], replace: false, now: 1)
+        #expect(try await store.listProtected(limit: 10, after: nil) == [branches, bankLine])
+        var renamedLine = bankLine
+        renamedLine.label = "Example Bank plc"
+        try await store.importProtected([renamedLine], replace: false, now: 2)
+        let loaded = try await store.loadProtected()
+        #expect(loaded.count == 2)
+        #expect(loaded.lookup("442071234567") == renamedLine)
+        #expect(loaded.lookup("442071234599")?.action == .tag)
+        #expect(try await store.removeProtected("4420712345*"))
+        #expect(try await !store.removeProtected("4420712345*"))
+        #expect(try await store.listProtected(limit: 10, after: nil) == [renamedLine])
+        try await store.importProtected([branches], replace: true, now: 3)
+        #expect(try await store.listProtected(limit: 10, after: nil) == [branches])
+
         // Certificate cache shared by nodes: fresh bodies only, replaced on save.
         let url = "https://cr.example.net/sp.pem"
         #expect(try await store.cachedCertificate(url: url, now: 100) == nil)

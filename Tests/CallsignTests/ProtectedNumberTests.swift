@@ -64,4 +64,22 @@ struct ProtectedNumberTests {
             }
         }
     }
+
+    @Test("protected numbers import from CSV with a header row number,spc,label; a bad row fails the whole list with its line")
+    func csv() throws {
+        let entries = try ProtectedNumber.parse(csv: "\u{FEFF}number,spc,label,customers,action\r\n+44 20 7123 4567,7Q2X 8A1B,\"Example Bank, London\",bank,block\r\n# a comment\r\n1800555*,1234,Toll free,,tag\r\n")
+        #expect(entries == [ProtectedNumber(value: "442071234567", spcs: ["7Q2X", "8A1B"], customers: ["bank"], label: "Example Bank, London"),
+                            ProtectedNumber(value: "1800555", isPrefix: true, spcs: ["1234"], label: "Toll free", action: .tag)])
+        for (text, fault) in [("442071234567,7Q2X\n", "header row"), ("number,spc\n12a,7Q2X\n", "line 2"),
+                              ("number,spc,action\n442071234567,7Q2X,allow\n", "block or tag"), ("number,spc\n442071234567,7Q-2X\n", "letters and digits")] {
+            #expect {
+                try ProtectedNumber.parse(csv: text)
+            } throws: { error in
+                (error as? CallsignError)?.code == .protectedList && (error as? CallsignError)?.detail.contains(fault) == true
+            }
+        }
+        #expect(ProtectedNumber.entry("+44 20 7123 4567") == "442071234567")
+        #expect(ProtectedNumber.entry("1800555*") == "1800555*")
+        #expect(ProtectedNumber.entry("bank") == nil)
+    }
 }

@@ -96,6 +96,22 @@ public struct ProtectedNumber: Sendable, Hashable {
 
     /// The entry as written in lists: `value` with `*` for a prefix.
     public var entry: String { isPrefix ? value + "*" : value }
+
+    /// The canonical entry text of `text` (`+44 20 7123 4567` → `442071234567`, a trailing `*` kept), or `nil`.
+    public static func entry(_ text: String) -> String? {
+        let isPrefix = text.hasSuffix("*")
+        guard let tn = TelephoneNumber.canonicalNumber(isPrefix ? String(text.dropLast()) : text, policy: .e164),
+              tn.allSatisfy({ $0.isNumber }), (1...15).contains(tn.count)
+        else { return nil }
+        return isPrefix ? tn + "*" : tn
+    }
+
+    /// `{"number", "spc": […], "customers": […], "label", "action"}` (`number` ending in `*` for a prefix).
+    public var json: JSONObject {
+        JSONObject(["number": .string(entry), "spc": .array(spcs.sorted().map { .string($0) }),
+                    "customers": .array(customers.sorted().map { .string($0) }), "label": label.map { .string($0) } ?? .null,
+                    "action": .string(action.rawValue)])
+    }
 }
 
 /// The protected numbers, looked up in O(1): the exact number, then one

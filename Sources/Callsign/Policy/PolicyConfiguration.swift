@@ -169,6 +169,61 @@ public struct DNOEntry: Sendable, Hashable {
         return entries
     }
 
+    /// Protected numbers in CSV: a header row naming `number` (or `tn`, `cli`)
+    /// and `spc`, and optionally `label`, `customers` and `action`; several
+    /// SPCs or customers in one field are separated by spaces, `;` or `|`. A
+    /// number may carry `+` and separators; a trailing `*` makes a prefix. All or
+    /// nothing: a bad row throws with its line number.
+    static func protectedNumbers(csv text: String) throws(CallsignError) -> [ProtectedNumber] {
+        var entries: [ProtectedNumber] = []
+        var columns: [String: Int]?
+        var lineNumber = 0
+        var body = Substring(text)
+        if body.first == "\u{FEFF}" { body = body.dropFirst() }
+        for raw in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            lineNumber += 1
+            let line = Self.trimmed(raw)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = Self.fields(of: line)
+            guard let header = columns else {
+                let names = fields.map { $0.lowercased() }
+                guard let number = names.firstIndex(where: { numberColumns.contains($0) }), let spc = names.firstIndex(of: "spc") else {
+                    throw CallsignError(.protectedList, "line \(lineNumber): a header row with number and spc columns is required")
+                }
+                var found = ["number": number, "spc": spc]
+                found["label"] = names.firstIndex(where: { labelColumns.contains($0) })
+                found["customers"] = names.firstIndex(of: "customers")
+                found["action"] = names.firstIndex(of: "action")
+                columns = found
+                continue
+            }
+            func field(_ name: String) -> String {
+                guard let index = header[name], index < fields.count else { return "" }
+                return fields[index]
+            }
+            func list(_ name: String) -> Set<String> {
+                Set(field(name).split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "|" }).map(String.init))
+            }
+            var number = field("number")
+            let isPrefix = number.hasSuffix("*")
+            if isPrefix { number.removeLast() }
+            guard let tn = TelephoneNumber.canonicalNumber(number, policy: .e164), tn.allSatisfy({ $0.isNumber }), (1...15).contains(tn.count)
+            else { throw CallsignError(.protectedList, "line \(lineNumber): '\(number.prefix(32))' is not a telephone number") }
+            let actionText = field("action").lowercased()
+            guard let action = actionText.isEmpty ? .block : PolicyAction(rawValue: actionText), action != .allow else {
+                throw CallsignError(.protectedList, "line \(lineNumber): action must be block or tag")
+            }
+            let spcs = list("spc")
+            guard spcs.allSatisfy({ !$0.isEmpty && $0.count <= 16 && $0.allSatisfy { $0.isLetter || $0.isNumber } }) else {
+                throw CallsignError(.protectedList, "line \(lineNumber): an SPC is letters and digits")
+            }
+            let label = field("label")
+            entries.append(ProtectedNumber(value: tn, isPrefix: isPrefix, spcs: spcs, customers: list("customers"),
+                                           label: label.isEmpty ? nil : label, action: action))
+        }
+        return entries
+    }
+
     /// The fields of one CSV row (RFC 4180: a field in double quotes may hold
     /// commas and doubled quotes), each trimmed of surrounding blanks.
     static func fields(of line: String) -> [String] {
@@ -209,5 +264,14 @@ public struct DNOEntry: Sendable, Hashable {
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+extension ProtectedNumber {
+    /// Protected numbers from CSV with a header row `number,spc,label` (and
+    /// optionally `customers`, `action`), as `callsign protected import` and
+    /// `POST /admin/protected` take them.
+    public static func parse(csv text: String) throws(CallsignError) -> [ProtectedNumber] {
+        try DNOEntry.protectedNumbers(csv: text)
     }
 }
