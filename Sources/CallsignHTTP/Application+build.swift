@@ -237,7 +237,9 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         let verstat = verstatText.flatMap(Verstat.init(rawValue:))
         if verstatText != nil && verstat == nil { return APIResponse.invalid("verstat", "Not a verstat value").http }
         let attest = request.uri.queryParameters["attest"].flatMap { PASSporT.Attestation(rawValue: String($0)) }
-        let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: verstat, attestation: attest)
+        let facts = CallFacts(orig: orig, ingress: ingress == "international" ? .international : .domestic, verstat: verstat, attestation: attest,
+                              signerSPCs: request.uri.queryParameters["spc"].map { [String($0)] } ?? [],
+                              customer: request.uri.queryParameters["customer"].map(String.init))
         let source = request.uri.queryParameters["trunk"].map(String.init)
         return APIResponse(status: 200, body: service.policy.explain(facts, source: source).json).http
     }
