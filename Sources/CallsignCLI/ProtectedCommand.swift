@@ -27,6 +27,15 @@ struct Protected: AsyncParsableCommand {
         var postgres: String?
     }
 
+    /// The canonical entry of a NUMBER or PREFIX* argument, or exit 2 naming it.
+    static func entry(_ text: String) throws -> String {
+        guard let entry = ProtectedNumber.entry(text) else {
+            printError("\(text) is not a telephone number or prefix")
+            throw Exit.badInput
+        }
+        return entry
+    }
+
     static func importing(_ entries: [ProtectedNumber], replace: Bool, at location: Location) async throws {
         try await withStore(data: location.data, postgres: location.postgres) { store in
             try await store.importProtected(entries, replace: replace, now: currentEpochSeconds())
@@ -71,10 +80,7 @@ struct Protected: AsyncParsableCommand {
         var number: String
 
         func run() async throws {
-            guard let entry = ProtectedNumber.entry(number) else {
-                printError("\(number) is not a telephone number or prefix")
-                throw Exit.badInput
-            }
+            let entry = try Protected.entry(number)
             guard let policyAction = PolicyAction(rawValue: action), policyAction != .allow else {
                 printError("--action must be block or tag")
                 throw Exit.badInput
@@ -94,10 +100,7 @@ struct Protected: AsyncParsableCommand {
         var number: String
 
         func run() async throws {
-            guard let entry = ProtectedNumber.entry(number) else {
-                printError("\(number) is not a telephone number or prefix")
-                throw Exit.badInput
-            }
+            let entry = try Protected.entry(number)
             if try await withStore(data: location.data, postgres: location.postgres, { try await $0.removeProtected(entry) }) {
                 print("removed \(entry)")
             } else {
