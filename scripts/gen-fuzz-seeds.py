@@ -44,6 +44,14 @@ for path in pems:
     add("certificate", b"\x02" + text.encode())
     for block in re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S):
         add("certificate", b"\x00" + base64.b64decode("".join(block.split())))
+# STI-PA artefacts (Vectors/sti-pa): the indirect CRL as an intermediate's CRL (mode 1) and as the
+# STI-PA CRL (mode 4), the trust list (mode 5), an SPC token (mode 6).
+stipa = f"{V}/sti-pa"
+crl = open(f"{stipa}/sti-pa-crl.der", "rb").read()
+add("certificate", b"\x01" + crl)
+add("certificate", b"\x04" + crl)
+add("certificate", b"\x05" + open(f"{stipa}/trust-list.jws", "rb").read().strip())
+add("certificate", b"\x06" + open(f"{stipa}/spc-token-818H.jws", "rb").read().strip())
 via = "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-1\r\n"
 base = "From: <sip:+12155550100@carrier.example>;tag=a1\r\nTo: <sip:12125551213@sbc.example>\r\nCall-ID: c1@x\r\n"
 add("sip", b"\x07" + ("INVITE sip:12125551213@sbc.example SIP/2.0\r\n" + via + base + "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
@@ -64,8 +72,10 @@ add("config", json.dumps({"http": "127.0.0.1:8080", "numbering": "nanp", "custom
 for target, items in seeds.items():
     directory = f"Fuzz/seeds/{target}"
     os.makedirs(directory, exist_ok=True)
+    # Generated seeds are named by their hash; hand-added regression inputs (other names) stay.
     for old in glob.glob(f"{directory}/*"):
-        os.remove(old)
+        if re.fullmatch(r"[0-9a-f]{16}", os.path.basename(old)):
+            os.remove(old)
     for data in items:
         open(f"{directory}/{hashlib.sha1(data).hexdigest()[:16]}", "wb").write(data)
     print(target, len(items))

@@ -1,3 +1,4 @@
+import Dispatch
 import FuzzDriver
 
 /// What every libFuzzer harness of Callsign shares: the entry point, the
@@ -18,6 +19,16 @@ public enum Fuzz {
     public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
         guard let data, size > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    /// Runs `work` to its end from the harness's synchronous entry point.
+    public static func run(_ work: @escaping @Sendable () async -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await work()
+            done.signal()
+        }
+        done.wait()
     }
 
     /// Stops the run when `condition` fails: the harness found a broken invariant.
