@@ -262,7 +262,142 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8-call-records-rollups-alerts") { db in
+            // The terminating side's call records, per-minute counts for the dashboard, and alerts.
+            // `signed_call` gains an index by calling number for investigations (`GET /admin/calls`).
+            try db.execute(sql: """
+                CREATE TABLE verified_call (
+                    id INTEGER PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    orig TEXT NOT NULL,
+                    dest TEXT NOT NULL,
+                    verstat TEXT NOT NULL,
+                    attest TEXT,
+                    spc TEXT,
+                    x5u TEXT,
+                    origid TEXT,
+                    source TEXT NOT NULL,
+                    reason TEXT,
+                    policy_action TEXT NOT NULL,
+                    policy_rule TEXT
+                );
+                CREATE INDEX verified_call_orig_time ON verified_call(orig, time);
+                CREATE INDEX verified_call_time ON verified_call(time);
+                CREATE INDEX signed_call_orig_time ON signed_call(orig, time);
+                CREATE TABLE call_rollup (
+                    minute INTEGER NOT NULL,
+                    series TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (minute, series, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE call_alert (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    signal TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    threshold INTEGER NOT NULL,
+                    window_s INTEGER NOT NULL,
+                    mode TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
+    }
+
+    public func recordVerified(_ calls: [VerifiedCallRecord]) async throws {
+        guard !calls.isEmpty else { return }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO verified_call (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for c in calls {
+                try insert.execute(arguments: [c.time, c.orig, c.dest, c.verstat, c.attestation, c.spc, c.x5u, c.origid, c.source, c.reason,
+                                               c.policyAction, c.policyRule])
+            }
+        }
+    }
+
+    public func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
+        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        let limit = max(1, min(limit, 10_000))
+        let arguments: StatementArguments = [number, since ?? 0, until ?? Int64.max, limit]
+        return try await pool.read { db in
+            let signed = try Row.fetchAll(db, sql: """
+                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
+                WHERE orig = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
+                """, arguments: arguments).map { CallRecord.signed(Self.signedRecord($0)) }
+            let verified = try Row.fetchAll(db, sql: """
+                SELECT time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule FROM verified_call
+                WHERE orig = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                CallRecord.verified(VerifiedCallRecord(time: row["time"], orig: row["orig"], dest: row["dest"], verstat: row["verstat"],
+                                                       attestation: row["attest"], spc: row["spc"], x5u: row["x5u"], origid: row["origid"],
+                                                       source: row["source"], reason: row["reason"], policyAction: row["policy_action"],
+                                                       policyRule: row["policy_rule"]))
+            }
+            return Array(CallRecord.newestFirst(signed, verified).prefix(limit))
+        }
+    }
+
+    public func pruneVerified(before: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM verified_call WHERE time < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+
+    public func addRollups(_ rollups: [CallRollup]) async throws {
+        guard !rollups.isEmpty else { return }
+        try await pool.write { db in
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO call_rollup (minute, series, key, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (minute, series, key) DO UPDATE SET count = count + excluded.count
+                """)
+            for r in rollups { try upsert.execute(arguments: [r.minute, r.series, r.key, r.count]) }
+        }
+    }
+
+    public func rollups(since: Int64) async throws -> [CallRollup] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT minute, series, key, count FROM call_rollup WHERE minute >= ?", arguments: [since]).map {
+                CallRollup(minute: $0["minute"], series: $0["series"], key: $0["key"], count: $0["count"])
+            }
+        }
+    }
+
+    public func pruneRollups(before: Int64) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM call_rollup WHERE minute < ?", arguments: [before]) }
+    }
+
+    public func saveAlert(_ alert: CallAlert) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO call_alert (at, signal, key, count, threshold, window_s, mode) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [alert.at, alert.signal, alert.key, alert.count, alert.threshold, alert.windowS, alert.mode])
+            try db.execute(sql: "DELETE FROM call_alert WHERE id <= (SELECT max(id) FROM call_alert) - ?", arguments: [CallAlert.kept])
+        }
+    }
+
+    public func alerts(limit: Int) async throws -> [CallAlert] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT at, signal, key, count, threshold, window_s, mode FROM call_alert ORDER BY at DESC, id DESC LIMIT ?
+                """, arguments: [max(1, min(limit, CallAlert.kept))]).map {
+                CallAlert(signal: $0["signal"], key: $0["key"], count: $0["count"], threshold: $0["threshold"], windowS: $0["window_s"],
+                          mode: $0["mode"], at: $0["at"])
+            }
+        }
+    }
+
+    private static func signedRecord(_ row: Row) -> SignedCallRecord {
+        let dest: String = row["dest"]
+        return SignedCallRecord(time: row["time"], orig: row["orig"], dest: dest.split(separator: ",").map(String.init),
+                                attestation: PASSporT.Attestation(rawValue: row["attest"]) ?? .gateway,
+                                origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"],
+                                identity: row["identity"], attestationRule: row["attest_rule"])
     }
 
     public func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? {
@@ -522,13 +657,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
             try Row.fetchAll(db, sql: """
                 SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
                 WHERE origid = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
-                """, arguments: [origid.lowercased(), since ?? 0, until ?? Int64.max, max(1, min(limit, 10_000))]).map { row in
-                let dest: String = row["dest"]
-                return SignedCallRecord(time: row["time"], orig: row["orig"], dest: dest.split(separator: ",").map(String.init),
-                                        attestation: PASSporT.Attestation(rawValue: row["attest"]) ?? .gateway,
-                                        origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"],
-                                        identity: row["identity"], attestationRule: row["attest_rule"])
-            }
+                """, arguments: [origid.lowercased(), since ?? 0, until ?? Int64.max, max(1, min(limit, 10_000))]).map(Self.signedRecord)
         }
     }
 }

@@ -62,6 +62,24 @@ public protocol CallsignStore: Sendable {
     /// Calls signed with `origid` in `[since, until]`, newest first.
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord]
 
+    /// Records verified calls (the terminating side's call records).
+    func recordVerified(_ calls: [VerifiedCallRecord]) async throws
+    /// Calls of both sides presenting `number` as the calling number in
+    /// `[since, until]`, newest first, at most `limit`.
+    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord]
+    /// Deletes verified call records older than `before`; how many went.
+    func pruneVerified(before: Int64) async throws -> Int
+    /// Adds per-minute counts (added to the counts already stored for the same minute, series and key).
+    func addRollups(_ rollups: [CallRollup]) async throws
+    /// Per-minute counts from `since` on.
+    func rollups(since: Int64) async throws -> [CallRollup]
+    /// Deletes per-minute counts older than `before`.
+    func pruneRollups(before: Int64) async throws
+    /// Keeps an alert (the newest 10,000 are kept).
+    func saveAlert(_ alert: CallAlert) async throws
+    /// Alerts, newest first.
+    func alerts(limit: Int) async throws -> [CallAlert]
+
     /// Adds DNO entries in one transaction (all or nothing); `replace` empties the list first.
     func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws
     /// Removes one entry (number or prefix); returns whether it existed.

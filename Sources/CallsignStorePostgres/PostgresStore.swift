@@ -107,6 +107,24 @@ public final class PostgresStore: CallsignStore {
                 added_at BIGINT NOT NULL)
             """,
         ]),
+        ("v6-call-records-rollups-alerts", [
+            """
+            CREATE TABLE verified_call (id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, orig TEXT NOT NULL, dest TEXT NOT NULL,
+                verstat TEXT NOT NULL, attest TEXT, spc TEXT, x5u TEXT, origid TEXT, source TEXT NOT NULL, reason TEXT,
+                policy_action TEXT NOT NULL, policy_rule TEXT)
+            """,
+            "CREATE INDEX verified_call_orig_time ON verified_call(orig, time)",
+            "CREATE INDEX verified_call_time ON verified_call(time)",
+            "CREATE INDEX signed_call_orig_time ON signed_call(orig, time)",
+            """
+            CREATE TABLE call_rollup (minute BIGINT NOT NULL, series TEXT NOT NULL, key TEXT NOT NULL, count BIGINT NOT NULL,
+                PRIMARY KEY (minute, series, key))
+            """,
+            """
+            CREATE TABLE call_alert (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, signal TEXT NOT NULL, key TEXT NOT NULL,
+                count BIGINT NOT NULL, threshold BIGINT NOT NULL, window_s BIGINT NOT NULL, mode TEXT NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
@@ -337,6 +355,114 @@ public final class PostgresStore: CallsignStore {
 
     public func loadProtected() async throws -> ProtectedNumbers {
         ProtectedNumbers(try await listProtected(limit: 100_000, after: nil))
+    }
+
+    public func recordVerified(_ calls: [VerifiedCallRecord]) async throws {
+        try await bounded(administrativeTimeout) { [self] in
+            guard !calls.isEmpty else { return }
+            try await client.withTransaction(logger: logger) { connection in
+                for c in calls {
+                    try await connection.query("""
+                        INSERT INTO verified_call (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule)
+                        VALUES (\(c.time), \(c.orig), \(c.dest), \(c.verstat), \(c.attestation), \(c.spc), \(c.x5u), \(c.origid), \(c.source),
+                                \(c.reason), \(c.policyAction), \(c.policyRule))
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
+        try await bounded(administrativeTimeout) { [self] in
+            let limit = max(1, min(limit, 10_000)), since = since ?? 0, until = until ?? Int64.max
+            var signed: [CallRecord] = []
+            for try await (time, orig, dest, attest, origid, customer, trunk, identity, rule) in try await client.query("""
+                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
+                WHERE orig = \(number) AND time >= \(since) AND time <= \(until) ORDER BY time DESC, id DESC LIMIT \(limit)
+                """, logger: logger).decode((Int64, String, String, String, String, String, String?, String?, String?).self) {
+                signed.append(.signed(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
+                                                       attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
+                                                       customerID: customer, trunk: trunk, identity: identity, attestationRule: rule)))
+            }
+            var verified: [CallRecord] = []
+            for try await (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, action, rule) in try await client.query("""
+                SELECT time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule FROM verified_call
+                WHERE orig = \(number) AND time >= \(since) AND time <= \(until) ORDER BY time DESC, id DESC LIMIT \(limit)
+                """, logger: logger).decode((Int64, String, String, String, String?, String?, String?, String?, String, String?, String, String?).self) {
+                verified.append(.verified(VerifiedCallRecord(time: time, orig: orig, dest: dest, verstat: verstat, attestation: attest, spc: spc,
+                                                             x5u: x5u, origid: origid, source: source, reason: reason, policyAction: action,
+                                                             policyRule: rule)))
+            }
+            return Array(CallRecord.newestFirst(signed, verified).prefix(limit))
+        }
+    }
+
+    public func pruneVerified(before: Int64) async throws -> Int {
+        try await bounded(administrativeTimeout) { [self] in
+            var removed: Int64 = 0
+            for try await count in try await client.query(
+                "WITH gone AS (DELETE FROM verified_call WHERE time < \(before) RETURNING 1) SELECT count(*) FROM gone", logger: logger
+            ).decode(Int64.self) {
+                removed = count
+            }
+            return Int(removed)
+        }
+    }
+
+    public func addRollups(_ rollups: [CallRollup]) async throws {
+        try await bounded(administrativeTimeout) { [self] in
+            guard !rollups.isEmpty else { return }
+            try await client.withTransaction(logger: logger) { connection in
+                for r in rollups {
+                    try await connection.query("""
+                        INSERT INTO call_rollup (minute, series, key, count) VALUES (\(r.minute), \(r.series), \(r.key), \(r.count))
+                        ON CONFLICT (minute, series, key) DO UPDATE SET count = call_rollup.count + excluded.count
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func rollups(since: Int64) async throws -> [CallRollup] {
+        try await bounded(administrativeTimeout) { [self] in
+            var rows: [CallRollup] = []
+            for try await (minute, series, key, count) in try await client.query(
+                "SELECT minute, series, key, count FROM call_rollup WHERE minute >= \(since)", logger: logger
+            ).decode((Int64, String, String, Int64).self) {
+                rows.append(CallRollup(minute: minute, series: series, key: key, count: count))
+            }
+            return rows
+        }
+    }
+
+    public func pruneRollups(before: Int64) async throws {
+        try await bounded(administrativeTimeout) { [self] in
+            _ = try await client.query("DELETE FROM call_rollup WHERE minute < \(before)", logger: logger)
+        }
+    }
+
+    public func saveAlert(_ alert: CallAlert) async throws {
+        try await bounded(administrativeTimeout) { [self] in
+            try await client.query("""
+                INSERT INTO call_alert (at, signal, key, count, threshold, window_s, mode)
+                VALUES (\(alert.at), \(alert.signal), \(alert.key), \(alert.count), \(alert.threshold), \(alert.windowS), \(alert.mode))
+                """, logger: logger)
+            try await client.query("DELETE FROM call_alert WHERE id <= (SELECT max(id) FROM call_alert) - \(Int64(CallAlert.kept))",
+                                   logger: logger)
+        }
+    }
+
+    public func alerts(limit: Int) async throws -> [CallAlert] {
+        try await bounded(administrativeTimeout) { [self] in
+            var alerts: [CallAlert] = []
+            for try await (at, signal, key, count, threshold, window, mode) in try await client.query("""
+                SELECT at, signal, key, count, threshold, window_s, mode FROM call_alert ORDER BY at DESC, id DESC
+                LIMIT \(max(1, min(limit, CallAlert.kept)))
+                """, logger: logger).decode((Int64, String, String, Int64, Int64, Int64, String).self) {
+                alerts.append(CallAlert(signal: signal, key: key, count: count, threshold: threshold, windowS: window, mode: mode, at: at))
+            }
+            return alerts
+        }
     }
 
     public func loadDNO() async throws -> DNOList {

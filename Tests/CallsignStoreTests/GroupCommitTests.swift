@@ -35,6 +35,16 @@ final class ControlledStore: CallsignStore {
     func customer(id: String) async throws -> Customer? { try await inner.customer(id: id) }
     func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
     func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
+    func recordVerified(_ calls: [VerifiedCallRecord]) async throws { try await inner.recordVerified(calls) }
+    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
+        try await inner.calls(number: number, since: since, until: until, limit: limit)
+    }
+    func pruneVerified(before: Int64) async throws -> Int { try await inner.pruneVerified(before: before) }
+    func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
+    func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
+    func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
+    func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
     }
@@ -294,6 +304,16 @@ final class CountingStore: CallsignStore {
     func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
     func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
     func customer(tokenHash: [UInt8]) async throws -> Customer? { try await inner.customer(tokenHash: tokenHash) }
+    func recordVerified(_ calls: [VerifiedCallRecord]) async throws { try await inner.recordVerified(calls) }
+    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
+        try await inner.calls(number: number, since: since, until: until, limit: limit)
+    }
+    func pruneVerified(before: Int64) async throws -> Int { try await inner.pruneVerified(before: before) }
+    func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
+    func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
+    func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
+    func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
     }
