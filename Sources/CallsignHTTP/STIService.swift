@@ -26,6 +26,8 @@ public struct STIService: Sendable {
     public var signingIatWindow: Int64 = 60
     /// The anti-spoofing rules in force: applied before signing, reported after verification.
     public var policy = PolicySet()
+    /// Signals, per-minute counts and verification records (``CallAnalytics``); `nil`: none.
+    public var analytics: CallAnalytics? = nil
     /// Called after the DNO list or the protected numbers changed through the API (to reload the lists in force).
     public var listsChanged: (@Sendable () async -> Void)? = nil
     /// Traceback writes shared between concurrent signings (one transaction
@@ -173,7 +175,7 @@ public struct STIService: Sendable {
             return .answer(error)
         }
 
-        switch SigningFlow(identities: identities, policy: policy).sign(customer: customer, orig: orig, dest: dest, requested: requested, iat: iat,
+        switch SigningFlow(identities: identities, policy: policy, analytics: analytics).sign(customer: customer, orig: orig, dest: dest, requested: requested, iat: iat,
                                                                 time: time, source: nil, face: .rest) {
         case .refused(let decision): return .answer(.error("POL4003", ["\(decision.rule ?? "policy"): \(decision.reason ?? "")"]))
         case .noIdentity: return .answer(.error("POL4003", ["signing-identity: no signing identity for this customer"]))
@@ -190,7 +192,7 @@ public struct STIService: Sendable {
         case .failure(let response): return response
         case .success(let request):
             let verdict = await verifier.verify(identityHeaders: [request.identity], call: request.call, now: now(), resolver: resolver)
-            return verificationResponse(verdict, from: request.call.orig)
+            return verificationResponse(verdict, call: request.call)
         }
     }
 
@@ -205,7 +207,7 @@ public struct STIService: Sendable {
             guard let verdict = verifier.verifyCached(identityHeaders: [request.identity], call: request.call, now: now(),
                                                       resolver: resolver)
             else { return nil }
-            return verificationResponse(verdict, from: request.call.orig)
+            return verificationResponse(verdict, call: request.call)
         }
     }
 
@@ -247,7 +249,7 @@ public struct STIService: Sendable {
 
     /// The `verificationResponse` for a verdict (ATIS-1000082 §5.3.2), with the
     /// anti-spoofing policy's structured result.
-    func verificationResponse(_ verdict: Verdict, from: String) -> APIResponse {
+    func verificationResponse(_ verdict: Verdict, call: CallContext) -> APIResponse {
         var response = JSONObject(["verstat": .string(verdict.verstat.rawValue)])
         if let attestation = verdict.attestation, verdict.isValid { response["attest"] = .string(attestation.rawValue) }
         if let origid = verdict.origid, verdict.isValid { response["origid"] = .string(origid) }
@@ -259,8 +261,9 @@ public struct STIService: Sendable {
         }
         if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
         // Anti-spoofing policy after verification: a structured result (the SIP faces answer 603/608).
-        let decision = VerificationFlow(policy: policy).judge(verdict, orig: TelephoneNumber.canonicalNumber(from, policy: numbering),
-                                                              source: nil, face: .rest)
+        let decision = VerificationFlow(policy: policy, analytics: analytics)
+            .judge(verdict, orig: TelephoneNumber.canonicalNumber(call.orig, policy: numbering), calling: call.orig, dest: call.dest,
+                   source: nil, time: now(), face: .rest)
         var result = JSONObject(["action": .string(decision.action.rawValue)])
         if let rule = decision.rule { result["rule"] = .string(rule) }
         if let reason = decision.reason { result["reason"] = .string(reason) }

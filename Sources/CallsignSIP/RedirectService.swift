@@ -39,6 +39,8 @@ public final class RedirectService: Sendable {
     /// The anti-spoofing rules in force (per source address, with its ingress),
     /// applied before signing and after verification.
     public let policy: PolicySet
+    /// Signals, per-minute counts and verification records (``CallAnalytics``); `nil`: none.
+    public let analytics: CallAnalytics?
     let now: @Sendable () -> Int64
     let cache: ResponseCache
     /// Traceback writes grouped across concurrent calls (each still answered after its commit).
@@ -97,11 +99,11 @@ public final class RedirectService: Sendable {
     ///   - policy: the anti-spoofing rules in force, applied before signing.
     public convenience init(signing: SigningSetup, store: any CallsignStore, resolver: any CertificateResolver,
                             numbering: NumberingPolicy = .e164, peerNumbering: [String: NumberingPolicy] = [:],
-                            policy: PolicySet = PolicySet(), now: @escaping @Sendable () -> Int64)
+                            policy: PolicySet = PolicySet(), analytics: CallAnalytics? = nil, now: @escaping @Sendable () -> Int64)
     {
         self.init(role: .signing, trunks: signing.trunks, store: store, identities: signing.identities,
                   verification: VerificationSetup(), resolver: resolver, numbering: numbering, peerNumbering: peerNumbering,
-                  policy: policy, recorder: signing.recorder, customers: signing.customers, now: now)
+                  policy: policy, analytics: analytics, recorder: signing.recorder, customers: signing.customers, now: now)
     }
 
     /// A verification listener (RFC 8224 §6.2, ATIS-1000074 §5.4 STI-VS behind a SIP redirect).
@@ -111,18 +113,19 @@ public final class RedirectService: Sendable {
     public convenience init(verification: VerificationSetup = VerificationSetup(), store: any CallsignStore,
                             resolver: any CertificateResolver, numbering: NumberingPolicy = .e164,
                             peerNumbering: [String: NumberingPolicy] = [:], policy: PolicySet = PolicySet(),
-                            now: @escaping @Sendable () -> Int64)
+                            analytics: CallAnalytics? = nil, now: @escaping @Sendable () -> Int64)
     {
         self.init(role: .verification, trunks: [:], store: store, identities: nil, verification: verification,
-                  resolver: resolver, numbering: numbering, peerNumbering: peerNumbering, policy: policy, recorder: nil,
-                  customers: nil, now: now)
+                  resolver: resolver, numbering: numbering, peerNumbering: peerNumbering, policy: policy, analytics: analytics,
+                  recorder: nil, customers: nil, now: now)
     }
 
     private init(role: Role, trunks: [String: String], store: any CallsignStore, identities: SigningIdentities?,
                  verification: VerificationSetup, resolver: any CertificateResolver, numbering: NumberingPolicy,
-                 peerNumbering: [String: NumberingPolicy], policy: PolicySet, recorder: GroupCommitRecorder?,
+                 peerNumbering: [String: NumberingPolicy], policy: PolicySet, analytics: CallAnalytics?, recorder: GroupCommitRecorder?,
                  customers: CustomerCache?, now: @escaping @Sendable () -> Int64)
     {
+        self.analytics = analytics
         self.recorder = recorder
         self.customers = customers
         self.peerNumbering = peerNumbering
@@ -369,7 +372,7 @@ public final class RedirectService: Sendable {
                                           extra: [("Warning", "399 callsign \"called number unreadable\"")]))
         }
         let time = now()
-        switch SigningFlow(identities: identities, policy: policy).sign(customer: customer, orig: orig, dest: [dest], requested: nil,
+        switch SigningFlow(identities: identities, policy: policy, analytics: analytics).sign(customer: customer, orig: orig, dest: [dest], requested: nil,
                                                                        iat: time, time: time, source: source, face: .sip) {
         case .refused(let decision):
             return .refused(Self.response(to: message, status: decision.sipStatus ?? 603, reason: decision.reasonPhrase ?? "Decline",
@@ -503,7 +506,8 @@ public final class RedirectService: Sendable {
         }
         var extra: [(String, String)] = []
         let tn = TelephoneNumber.canonicalNumber(calling, policy: numbering)
-        let decision = VerificationFlow(policy: policy).judge(verdict, orig: tn, source: source, face: .sip)
+        let decision = VerificationFlow(policy: policy, analytics: analytics)
+            .judge(verdict, orig: tn, calling: calling, dest: input.call.dest, source: source, time: now(), face: .sip)
         if decision.action == .block, let status = decision.sipStatus {
             return .refused(Self.response(to: message, status: status, reason: decision.reasonPhrase ?? "Decline",
                                           extra: [("Reason", decision.reasonHeader ?? "")]))

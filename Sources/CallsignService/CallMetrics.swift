@@ -5,6 +5,8 @@
 /// - `callsign_signing_refused_total{reason, face}`: `unauthenticated`, `bad_token`, `unknown_trunk`, `policy`
 /// - `callsign_verification_total{verstat, reason, face}`: verifications, by outcome and error code (`none`)
 /// - `callsign_policy_block_total{rule, stage, face}`: calls a rule blocked, at `sign` or `verify`
+///   (a `block` trigger's refusals are counted here under the signal's name)
+/// - `callsign_alerts_total{signal, mode}`: triggers that tripped
 public enum CallMetrics {
     /// The interface that answered a call.
     public enum Face: String, Sendable {
@@ -31,5 +33,9 @@ public enum CallMetrics {
 
     public static func policyBlocked(rule: String?, stage: Stage, face: Face) {
         CounterCache.shared.increment("callsign_policy_block_total", [("rule", rule ?? ""), ("stage", stage.rawValue), ("face", face.rawValue)])
+    }
+
+    public static func alert(signal: String, mode: String) {
+        CounterCache.shared.increment("callsign_alerts_total", [("signal", signal), ("mode", mode)])
     }
 }

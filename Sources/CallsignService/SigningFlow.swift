@@ -11,10 +11,13 @@ public struct SigningFlow: Sendable {
     public var identities: SigningIdentities
     /// The anti-spoofing rules in force.
     public var policy: PolicySet
+    /// Signals and per-minute counts; `nil`: none.
+    public var analytics: CallAnalytics?
 
-    public init(identities: SigningIdentities, policy: PolicySet) {
+    public init(identities: SigningIdentities, policy: PolicySet, analytics: CallAnalytics? = nil) {
         self.identities = identities
         self.policy = policy
+        self.analytics = analytics
     }
 
     /// One signer for every customer, named `service`.
@@ -50,7 +53,13 @@ public struct SigningFlow: Sendable {
     public func sign(customer: Customer, orig: String, dest: [String], requested: PASSporT.Attestation?, iat: Int64, time: Int64,
                      source: String?, face: CallMetrics.Face) -> Outcome
     {
-        let decision = policy.evaluate(CallFacts(orig: orig, customer: customer.id), source: source)
+        var decision = policy.evaluate(CallFacts(orig: orig, customer: customer.id), source: source)
+        let (attestation, rule) = AttestationPolicy.decision(customer: customer, orig: orig, requested: requested)
+        if let analytics {
+            let outcome = analytics.signing(customer: customer.id, orig: orig, decision: decision, attestation: attestation, time: time)
+            for alert in outcome.alerts { CallMetrics.alert(signal: alert.signal, mode: alert.mode) }
+            if decision.action != .block, let refusing = outcome.blockedBy { decision = CallAnalytics.decision(refusing: refusing) }
+        }
         if decision.action == .block {
             CallMetrics.signingRefused("policy", face: face)
             CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: face)
@@ -60,7 +69,6 @@ public struct SigningFlow: Sendable {
             CallMetrics.signingRefused("no_identity", face: face)
             return .noIdentity
         }
-        let (attestation, rule) = AttestationPolicy.decision(customer: customer, orig: orig, requested: requested)
         let identity: IdentityHeader
         do {
             identity = try signing.signer.sign(SigningRequest(orig: orig, dest: dest, attestation: attestation, origid: customer.origid,

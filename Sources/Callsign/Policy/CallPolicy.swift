@@ -186,6 +186,14 @@ public enum PolicyRule: Sendable, Hashable {
 
 /// The result of applying the rules to a call.
 public struct PolicyDecision: Sendable, Hashable {
+    public init(action: PolicyAction, rule: String? = nil, reason: String? = nil, tags: [String] = [], sipStatus: Int? = nil) {
+        self.action = action
+        self.rule = rule
+        self.reason = reason
+        self.tags = tags
+        self.sipStatus = sipStatus
+    }
+
     public var action: PolicyAction
     /// The rule that blocked the call, if any.
     public var rule: String?

@@ -1,0 +1,170 @@
+import Callsign
+public import CallsignStore
+import Synchronization
+
+/// What the decision flows hand on about each call besides their answer: the
+/// signals and their alerts, the per-minute counts the dashboard reads, and
+/// the verification call records. Nothing here waits: records, counts and
+/// alerts go into bounded queues that a writer (``drain()``) moves to the
+/// store; a full queue drops records and counts them, never the call.
+public final class CallAnalytics: Sendable {
+    public let signals: CallSignals
+    /// Whether verifications are recorded (`records.verification`).
+    public let recordsVerifications: Bool
+    /// The home country code (`44`): an unsigned call presenting a number starting with it is "unsigned national".
+    public let countryCode: String
+    /// Most bytes of verification records waiting for the writer.
+    public let maxQueuedBytes: Int
+
+    private struct Queues {
+        var records: [VerifiedCallRecord] = []
+        var recordBytes = 0
+        var droppedRecords = 0
+        var alerts: [CallAlert] = []
+        var droppedAlerts = 0
+        var counts: [RollupKey: Int64] = [:]
+    }
+
+    private struct RollupKey: Hashable {
+        var minute: Int64
+        var series: String
+        var key: String
+    }
+
+    private let queues = Mutex(Queues())
+    /// Alerts waiting for the writer (each is also counted in Prometheus).
+    static let maxQueuedAlerts = 1_000
+    /// Distinct (minute, series, key) counts held between two drains.
+    static let maxRollupKeys = 50_000
+
+    public init(triggers: [SignalTrigger] = [], recordsVerifications: Bool = true, countryCode: String = "",
+                maxQueuedBytes: Int = 64 << 20, maxKeys: Int = 100_000) {
+        signals = CallSignals(triggers: triggers, maxKeys: maxKeys)
+        self.recordsVerifications = recordsVerifications
+        self.countryCode = countryCode
+        self.maxQueuedBytes = max(4096, maxQueuedBytes)
+    }
+
+    /// What the writer takes in one drain.
+    public struct Drained: Sendable {
+        public var records: [VerifiedCallRecord]
+        public var rollups: [CallRollup]
+        public var alerts: [CallAlert]
+        /// Records and alerts dropped because their queue was full since the last drain.
+        public var droppedRecords: Int
+        public var droppedAlerts: Int
+    }
+
+    /// Takes everything queued.
+    public func drain() -> Drained {
+        queues.withLock { q in
+            let drained = Drained(records: q.records, rollups: q.counts.map { CallRollup(minute: $0.key.minute, series: $0.key.series,
+                                                                                            key: $0.key.key, count: $0.value) },
+                                  alerts: q.alerts, droppedRecords: q.droppedRecords, droppedAlerts: q.droppedAlerts)
+            q = Queues()
+            return drained
+        }
+    }
+
+    // MARK: Signing
+
+    /// Counts a signing decision: a refusal by policy, or a signed call. Returns
+    /// the trigger that refuses it, if any (checked before the call is signed).
+    func signing(customer: String, orig: String, decision: PolicyDecision, attestation: PASSporT.Attestation?, time: Int64)
+        -> CallSignals.Outcome
+    {
+        let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
+        let observation = CallObservation(orig: orig, origin: "customer:" + customer, rotationSource: "customer:" + customer,
+                                          hitSource: "customer:" + customer, policyHit: hit)
+        let outcome = signals.observe(observation, now: time)
+        queues.withLock { q in
+            let minute = Self.minute(time)
+            if let attestation, decision.action != .block, outcome.blockedBy == nil {
+                add(&q, minute, "sign", attestation.rawValue)
+                add(&q, minute, "sign.customer", customer + " " + attestation.rawValue)
+            } else {
+                add(&q, minute, "sign.refused", outcome.blockedBy?.signal ?? decision.rule ?? "policy")
+            }
+            if hit { add(&q, minute, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " customer:" + customer) }
+            if hit || outcome.blockedBy != nil || !outcome.alerts.isEmpty { add(&q, minute, "flagged", orig) }
+            queue(outcome.alerts, &q)
+        }
+        return outcome
+    }
+
+    // MARK: Verification
+
+    /// Counts a verification and queues its record; the trigger that refuses it, if any.
+    func verification(_ verdict: Verdict, orig: String?, calling: String, dest: String, source: String?, decision: PolicyDecision,
+                      time: Int64) -> CallSignals.Outcome
+    {
+        let peer = "peer:" + (source ?? "rest")
+        let spc = verdict.signerSPCs.first
+        let origid = verdict.origid
+        var shareKeys = [peer]
+        if let spc { shareKeys.append("spc:" + spc) }
+        let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
+        let unsigned = verdict.identity == nil && verdict.passport == nil
+        let national = !countryCode.isEmpty && (orig?.hasPrefix(countryCode) ?? false)
+        let observation = CallObservation(
+            orig: orig, origin: [origid ?? "-", spc ?? "-", source ?? "rest"].joined(separator: " "),
+            rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
+            failed: verdict.error != nil && !unsigned, attestationC: verdict.isValid && verdict.attestation == .gateway,
+            unsignedNational: unsigned && national, policyHit: hit)
+        let outcome = signals.observe(observation, now: time)
+        let final = outcome.blockedBy.map { Self.decision(refusing: $0) } ?? decision
+        let record = recordsVerifications
+            ? VerifiedCallRecord(time: time, orig: orig ?? calling, dest: dest, verstat: verdict.verstat.rawValue,
+                                 attestation: verdict.attestation?.rawValue, spc: spc, x5u: verdict.passport?.passport.header.x5u,
+                                 origid: origid, source: source ?? "rest", reason: verdict.error?.code.rawValue,
+                                 policyAction: final.action.rawValue, policyRule: final.rule)
+            : nil
+        queues.withLock { q in
+            let minute = Self.minute(time)
+            add(&q, minute, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
+            if let error = verdict.error { add(&q, minute, "verify.reason", error.code.rawValue) }
+            let ok = verdict.error == nil || unsigned ? "ok" : "fail"
+            add(&q, minute, "verify.peer", (source ?? "rest") + " " + ok)
+            if let spc { add(&q, minute, "verify.spc", spc + " " + ok) }
+            if hit { add(&q, minute, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }
+            if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, minute, "flagged", orig) }
+            if let record {
+                let bytes = record.approximateBytes
+                if q.recordBytes + bytes <= maxQueuedBytes {
+                    q.records.append(record)
+                    q.recordBytes += bytes
+                } else {
+                    q.droppedRecords += 1
+                }
+            }
+            queue(outcome.alerts, &q)
+        }
+        return outcome
+    }
+
+    /// The decision refusing a call because `alert`'s trigger tripped for its key in this window (608, like a policy block).
+    static func decision(refusing alert: CallAlert) -> PolicyDecision {
+        PolicyDecision(action: .block, rule: alert.signal,
+                       reason: "tripped at \(alert.at) (threshold \(alert.threshold) in \(alert.windowS) s); refused until the window ends",
+                       sipStatus: 608)
+    }
+
+    static func isListRule(_ rule: String) -> Bool { rule == "do-not-originate" || rule == "protected-number" }
+
+    static func minute(_ time: Int64) -> Int64 { time - ((time % 60) + 60) % 60 }
+
+    private func add(_ q: inout Queues, _ minute: Int64, _ series: String, _ key: String) {
+        let rollup = RollupKey(minute: minute, series: series, key: key)
+        if let count = q.counts[rollup] {
+            q.counts[rollup] = count &+ 1
+        } else if q.counts.count < Self.maxRollupKeys {
+            q.counts[rollup] = 1
+        }
+    }
+
+    private func queue(_ alerts: [CallAlert], _ q: inout Queues) {
+        for alert in alerts {
+            if q.alerts.count < Self.maxQueuedAlerts { q.alerts.append(alert) } else { q.droppedAlerts += 1 }
+        }
+    }
+}
