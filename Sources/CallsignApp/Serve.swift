@@ -70,6 +70,24 @@ public struct ServeOptions: Sendable {
     public var sipLimits = SIPListenerLimits()
     /// The STI-PA: when set, verification trusts exactly the STI-CAs on its current list and applies its CRL.
     public var stiPA: STIPAOptions?
+    /// Signals, triggers, the alert webhook and the call records.
+    public var analytics = AnalyticsOptions()
+
+    public init() {}
+}
+
+/// The `analytics` and `records` configuration.
+public struct AnalyticsOptions: Sendable {
+    /// Triggers over the signals (none by default: nothing is alerted or refused).
+    public var triggers: [SignalTrigger] = []
+    /// Where each alert's JSON is POSTed.
+    public var webhook: String?
+    /// Whether alert log lines show calling numbers (personal data: off by default).
+    public var logNumbers = false
+    /// How long verification records and per-minute counts are kept (`records.retention_days`).
+    public var retentionDays = 7
+    /// Whether verifications are recorded (`records.verification`).
+    public var recordVerifications = true
 
     public init() {}
 }
@@ -324,6 +342,14 @@ public enum CallsignServe {
         let trunkCustomers = CustomerCache()
         service.listsChanged = { await reloadLists() }
         service.policy = policySet
+        // Signals, per-minute counts and verification records: counted on the call path, written by AnalyticsWriter.
+        let analytics = CallAnalytics(triggers: options.analytics.triggers, recordsVerifications: options.analytics.recordVerifications,
+                                      countryCode: options.numbering.countryCode)
+        service.analytics = analytics
+        let webhook = options.analytics.webhook.map { AlertWebhook(url: $0, logger: logger) }
+        if !options.analytics.triggers.isEmpty {
+            logger.info("analytics: \(options.analytics.triggers.map { "\($0.signal.rawValue) ≥ \($0.threshold)\($0.signal.isShare ? "%" : "") in \($0.windowS) s (\($0.mode.rawValue))" }.joined(separator: ", "))\(webhook.map { "; alerts to \($0.url)" } ?? "")")
+        }
         let router = buildRouter(service: service,
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,
                                                                       certificatesDirectory: setup.certificatesDirectory,
@@ -356,9 +382,15 @@ public enum CallsignServe {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // First in the list, so it stops last: signings in flight still commit.
             .init(service: TracebackWriter(recorder: recorder)),
+            .init(service: AnalyticsWriter(analytics: analytics, store: store, webhook: webhook,
+                                           retentionSeconds: Int64(options.analytics.retentionDays) * 86_400,
+                                           logNumbers: options.analytics.logNumbers, logger: logger, now: now)),
             .init(service: NamedListener(name: "HTTP listener", address: authority(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
+        if let webhook {
+            services.append(.init(service: AlertWebhookService(webhook: webhook)))
+        }
         if let stiPARefresher {
             services.append(.init(service: STIPAService(refresher: stiPARefresher)))
         }
@@ -383,9 +415,9 @@ public enum CallsignServe {
         func decisions(_ role: RedirectService.Role) -> RedirectService {
             role == .signing
                 ? RedirectService(signing: signingSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
+                                  peerNumbering: options.peerNumbering, policy: policySet, analytics: analytics, now: now)
                 : RedirectService(verification: verificationSetup, store: store, resolver: resolver, numbering: options.numbering,
-                                  peerNumbering: options.peerNumbering, policy: policySet, now: now)
+                                  peerNumbering: options.peerNumbering, policy: policySet, analytics: analytics, now: now)
         }
         for (role, address) in [(RedirectService.Role.signing, options.sipSign), (.verification, options.sipVerify)] {
             guard let address else { continue }

@@ -1,10 +1,12 @@
 public import Callsign
+import CallsignService
 import Foundation
 
 /// `callsign serve`'s configuration file (JSON), default `DATA/config.json`.
 /// Keys (all optional): `http`, `trust`, `lab_allow` (array), `cert_profile`,
 /// `require_crl`, `numbering`, `signing` {`key`, `x5u`}, `sti_pa` {`url`,
-/// `root`, `user`, `password_file`, `crl`}, and `customers`
+/// `root`, `user`, `password_file`, `crl`}, `analytics` {`webhook`, `triggers`,
+/// `log_numbers`}, `records` {`retention_days`, `verification`}, and `customers`
 /// [{`id`, `name`, `origid`, `kind` (`direct`|`gateway`), `numbers`
 /// ["START+COUNT" or "TN"]}]. Flags and `CALLSIGN_*` variables override it.
 public struct ServerConfigurationFile: Sendable {
@@ -45,6 +47,8 @@ public struct ServerConfigurationFile: Sendable {
     public var sipUDPSockets: String?
     /// The STI-PA whose trust list and CRL verification follows (`sti_pa`).
     public var stiPA: STIPAOptions?
+    /// Signals, triggers, the webhook and the call records (`analytics`, `records`).
+    public var analytics: AnalyticsOptions?
 
     public init() {}
 
@@ -59,7 +63,7 @@ public struct ServerConfigurationFile: Sendable {
         guard let object = value.objectValue else { throw AppError(.configuration, "configuration must be a JSON object") }
         let known: Set<String> = ["http", "trust", "lab_allow", "cert_profile", "require_crl", "numbering", "signing", "customers",
                                   "sip_sign", "sip_verify", "sip_failure_action", "sip_udp_sockets", "trunks", "peers", "policy", "postgres", "sti_pa",
-                                  "protected_numbers"]
+                                  "protected_numbers", "analytics", "records"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw AppError(.configuration, "unknown configuration key '\(unknown)'") }
         func string(_ key: String) throws(AppError) -> String? {
             guard let v = object[key] else { return nil }
@@ -149,6 +153,9 @@ public struct ServerConfigurationFile: Sendable {
             } catch {
                 throw AppError(.configuration, error.detail)
             }
+        }
+        if object["analytics"] != nil || object["records"] != nil {
+            analytics = try AnalyticsOptions(analytics: object["analytics"], records: object["records"])
         }
         if let v = object["sti_pa"] {
             guard let stiPA = v.objectValue else { throw AppError(.configuration, "'sti_pa' must be an object") }
@@ -260,5 +267,81 @@ public struct ServerConfigurationFile: Sendable {
             return NumberBlock(start: start, count: count)
         }
         return NumberBlock(start: start, count: 1)
+    }
+}
+
+extension AnalyticsOptions {
+    /// `"analytics": {"webhook": URL, "log_numbers": false, "triggers": [{"signal", "window_s", "threshold", "mode", "min_calls"}]}`
+    /// and `"records": {"retention_days": 7, "verification": true}`.
+    init(analytics: JSONValue?, records: JSONValue?) throws(AppError) {
+        self.init()
+        if let analytics {
+            guard let object = analytics.objectValue else { throw AppError(.configuration, "'analytics' must be an object") }
+            if let unknown = object.keys.first(where: { !["webhook", "log_numbers", "triggers"].contains($0) }) {
+                throw AppError(.configuration, "unknown key 'analytics.\(unknown)'")
+            }
+            if let v = object["webhook"] {
+                guard let url = v.stringValue, url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    throw AppError(.configuration, "'analytics.webhook' must be an http(s) URL")
+                }
+                webhook = url
+            }
+            if let v = object["log_numbers"] {
+                guard case .bool(let flag) = v else { throw AppError(.configuration, "'analytics.log_numbers' must be true or false") }
+                logNumbers = flag
+            }
+            if let v = object["triggers"] {
+                guard let items = v.arrayValue else { throw AppError(.configuration, "'analytics.triggers' must be an array") }
+                triggers = try items.enumerated().map { (index, item) throws(AppError) in try Self.trigger(item, path: "analytics.triggers[\(index)]") }
+            }
+        }
+        if let records {
+            guard let object = records.objectValue else { throw AppError(.configuration, "'records' must be an object") }
+            if let unknown = object.keys.first(where: { !["retention_days", "verification"].contains($0) }) {
+                throw AppError(.configuration, "unknown key 'records.\(unknown)'")
+            }
+            if let v = object["retention_days"] {
+                guard let days = v.integerValue, (1...3660).contains(days) else {
+                    throw AppError(.configuration, "'records.retention_days' must be a whole number of days, 1 to 3660")
+                }
+                retentionDays = Int(days)
+            }
+            if let v = object["verification"] {
+                guard case .bool(let flag) = v else { throw AppError(.configuration, "'records.verification' must be true or false") }
+                recordVerifications = flag
+            }
+        }
+    }
+
+    static func trigger(_ value: JSONValue, path: String) throws(AppError) -> SignalTrigger {
+        guard let object = value.objectValue else { throw AppError(.configuration, "'\(path)' must be an object") }
+        if let unknown = object.keys.first(where: { !["signal", "window_s", "threshold", "mode", "min_calls"].contains($0) }) {
+            throw AppError(.configuration, "unknown key '\(path).\(unknown)'")
+        }
+        guard let name = object["signal"]?.stringValue, let signal = CallSignal(rawValue: name) else {
+            throw AppError(.configuration, "'\(path).signal' must be one of \(CallSignal.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let window = object["window_s"]?.integerValue, (1...604_800).contains(window) else {
+            throw AppError(.configuration, "'\(path).window_s' must be seconds, 1 to 604800")
+        }
+        let range: ClosedRange<Int64> = signal.isShare ? 1...100 : 1...1_000_000
+        guard let threshold = object["threshold"]?.integerValue, range.contains(threshold) else {
+            throw AppError(.configuration, "'\(path).threshold' must be \(signal.isShare ? "a percentage, 1 to 100" : "a count, 1 to 1000000")")
+        }
+        var mode = SignalTrigger.Mode.report
+        if let v = object["mode"] {
+            guard let text = v.stringValue, let parsed = SignalTrigger.Mode(rawValue: text) else {
+                throw AppError(.configuration, "'\(path).mode' must be report or block")
+            }
+            mode = parsed
+        }
+        var minCalls: Int64 = 20
+        if let v = object["min_calls"] {
+            guard let count = v.integerValue, (1...1_000_000).contains(count) else {
+                throw AppError(.configuration, "'\(path).min_calls' must be a count, 1 to 1000000")
+            }
+            minCalls = count
+        }
+        return SignalTrigger(signal: signal, windowS: window, threshold: threshold, mode: mode, minCalls: minCalls)
     }
 }

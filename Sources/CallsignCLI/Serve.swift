@@ -190,6 +190,7 @@ struct Serve: AsyncParsableCommand {
         options.postgresURL = postgres ?? env["CALLSIGN_STORE_POSTGRES"] ?? file.postgres
         options.dnoRefresh = .seconds(max(1, min(dnoRefresh, 3600)))
         options.policy = try policyConfiguration(file)
+        options.analytics = file.analytics ?? AnalyticsOptions()
         options.peerNumbering = (file.peerNumbering ?? [:]).compactMapValues { NumberingPolicy.builtIn[$0] }
         let action = sipFailureAction ?? env["CALLSIGN_SIP_FAILURE_ACTION"] ?? file.sipFailureAction ?? "reject"
         guard let failureAction = VerificationFailureAction(rawValue: action) else {
