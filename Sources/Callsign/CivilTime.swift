@@ -38,8 +38,6 @@ public enum CivilTime {
         return (year, month, day, secondsOfDay / 3600, secondsOfDay / 60 % 60, secondsOfDay % 60, weekday)
     }
 
-    /// Seconds since the epoch → IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`,
-    /// RFC 9110 §5.6.7), as HTTP `Date` and SIP `Date` (RFC 3261 §20.17) carry it.
     /// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339), for people reading dates.
     public static func iso8601(_ epoch: Int64) -> String {
         let t = civil(epoch)
@@ -47,6 +45,30 @@ public enum CivilTime {
         return "\(t.year)-\(two(t.month))-\(two(t.day))T\(two(t.hours)):\(two(t.minutes)):\(two(t.seconds))Z"
     }
 
+    /// A time as people and tools give it in queries → seconds since the
+    /// epoch, or `nil`: whole seconds since the epoch (`1796565720`), or UTC
+    /// in RFC 3339 form (`2026-12-07T14:02:00Z`; the `Z` and the seconds may be left out).
+    public static func parseQueryTime(_ text: String) -> Int64? {
+        guard text.utf8.count <= 25 else { return nil }
+        if let seconds = Int64(text) { return EpochTime.isValid(seconds) ? seconds : nil }
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x3A || $0 == 0x54 || $0 == 0x5A }) else { return nil }
+        var body = Substring(text)
+        if body.hasSuffix("Z") { body = body.dropLast() }
+        let halves = body.split(separator: "T", omittingEmptySubsequences: false)
+        guard halves.count == 2 else { return nil }
+        let date = halves[0].split(separator: "-", omittingEmptySubsequences: false)
+        let clock = halves[1].split(separator: ":", omittingEmptySubsequences: false)
+        guard date.count == 3, date[0].utf8.count == 4, date[1].utf8.count == 2, date[2].utf8.count == 2,
+            (2...3).contains(clock.count), clock.allSatisfy({ $0.utf8.count == 2 }),
+            let year = Int(date[0]), let month = Int(date[1]), let day = Int(date[2]),
+            let hours = Int(clock[0]), let minutes = Int(clock[1]), let seconds = clock.count == 3 ? Int(clock[2]) : 0,
+            isValid(year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: seconds)
+        else { return nil }
+        return epochSeconds(year: year, month: month, day: day, hours: hours, minutes: minutes, seconds: seconds)
+    }
+
+    /// Seconds since the epoch → IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`,
+    /// RFC 9110 §5.6.7), as HTTP `Date` and SIP `Date` (RFC 3261 §20.17) carry it.
     public static func formatRFC1123(_ epoch: Int64) -> String {
         let t = civil(epoch)
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

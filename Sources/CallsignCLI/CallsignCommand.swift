@@ -10,7 +10,7 @@ public struct CallsignCommand: AsyncParsableCommand {
             Exit status: 0 = valid / done, 1 = verification failed (the verdict is printed), \
             2 = unusable input (bad file, key, or header), 64 = bad command line.
             """,
-        subcommands: [Serve.self, Keygen.self, Sign.self, Verify.self, Decode.self, CA.self, Cert.self, CSR.self, Token.self, Traceback.self, Policy.self, DNO.self, Protected.self, STIPACommand.self, ACME.self, Lab.self, Speed.self]
+        subcommands: [Serve.self, Keygen.self, Sign.self, Verify.self, Decode.self, CA.self, Cert.self, CSR.self, Token.self, Traceback.self, Calls.self, Policy.self, DNO.self, Protected.self, STIPACommand.self, ACME.self, Lab.self, Speed.self]
     )
 
     public init() {}

@@ -259,6 +259,51 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         }
     }
 
+    // Investigations (traceback requests): both sides' records of one calling number in a time range; CSV on `Accept: text/csv`.
+    router.get("/admin/calls") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        guard let text = request.uri.queryParameters["number"].map(String.init), let number = TelephoneNumber.canonicalNumber(text, policy: service.numbering)
+        else { return APIResponse.invalid("number", "Must be a telephone number").http }
+        var range: [Int64?] = []
+        for name in ["since", "until"] {
+            guard let value = request.uri.queryParameters[Substring(name)] else {
+                range.append(nil)
+                continue
+            }
+            guard let time = CivilTime.parseQueryTime(String(value)) else {
+                return APIResponse.invalid(name, "Seconds since the epoch, or UTC as 2026-12-07T14:02:00Z").http
+            }
+            range.append(time)
+        }
+        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
+        let records: [CallRecord]
+        do {
+            records = try await service.store.calls(number: number, since: range[0], until: range[1], limit: max(1, min(limit, 10_000)))
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+        if request.headers[.accept]?.contains("text/csv") == true {
+            var csv = CallRecord.csvLine(CallRecord.csvHeader) + "\r\n"
+            for record in records { csv += CallRecord.csvLine(record.csvFields) + "\r\n" }
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present",
+                                                   .contentDisposition: "attachment; filename=\"calls-\(number).csv\""],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
+        }
+        return APIResponse(status: 200, body: JSONObject(["number": .string(number), "calls": .array(records.map { .object($0.json) })])).http
+    }
+
+    // Alerts of the signals' triggers, newest first.
+    router.get("/admin/alerts") { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
+        do {
+            let alerts = try await service.store.alerts(limit: max(1, min(limit, CallAlert.kept)))
+            return APIResponse(status: 200, body: JSONObject(["alerts": .array(alerts.map { .object($0.json) })])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+
     if let directory = configuration.certificatesDirectory {
         router.get("/certs/:name") { _, context -> Response in
             guard let name = context.parameters.get("name"), name.utf8.count <= 128, !name.hasPrefix("."),
