@@ -104,12 +104,13 @@ public final class CallAnalytics: Sendable {
         var shareKeys = [peer]
         if let spc { shareKeys.append("spc:" + spc) }
         let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
-        let unsigned = verdict.identity == nil && verdict.passport == nil
+        let unsigned = verdict.error?.code == .missingIdentity
+        let failed = verdict.error != nil && !unsigned
         let national = !countryCode.isEmpty && (orig?.hasPrefix(countryCode) ?? false)
         let observation = CallObservation(
             orig: orig, origin: [origid ?? "-", spc ?? "-", source ?? "rest"].joined(separator: " "),
             rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
-            failed: verdict.error != nil && !unsigned, attestationC: verdict.isValid && verdict.attestation == .gateway,
+            failed: failed, attestationC: verdict.isValid && verdict.attestation == .gateway,
             unsignedNational: unsigned && national, policyHit: hit)
         let outcome = signals.observe(observation, now: time)
         let final = outcome.blockedBy.map { Self.decision(refusing: $0) } ?? decision
@@ -123,7 +124,7 @@ public final class CallAnalytics: Sendable {
             let minute = Self.minute(time)
             add(&q, minute, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
             if let error = verdict.error { add(&q, minute, "verify.reason", error.code.rawValue) }
-            let ok = verdict.error == nil || unsigned ? "ok" : "fail"
+            let ok = failed ? "fail" : "ok"
             add(&q, minute, "verify.peer", (source ?? "rest") + " " + ok)
             if let spc { add(&q, minute, "verify.spc", spc + " " + ok) }
             if hit { add(&q, minute, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }

@@ -21,8 +21,8 @@ public struct SigningFlow: Sendable {
     }
 
     /// One signer for every customer, named `service`.
-    public init(signer: any IdentitySigning, x5u: String = "", policy: PolicySet) {
-        self.init(identities: SigningIdentities(service: .init(name: "service", signer: signer, x5u: x5u)), policy: policy)
+    public init(signer: any IdentitySigning, x5u: String = "", policy: PolicySet, analytics: CallAnalytics? = nil) {
+        self.init(identities: SigningIdentities(service: .init(name: "service", signer: signer, x5u: x5u)), policy: policy, analytics: analytics)
     }
 
     /// A signed call: the Identity header, what was signed, and its traceback record.

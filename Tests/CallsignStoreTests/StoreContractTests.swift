@@ -88,6 +88,44 @@ enum StoreContract {
         try await store.importProtected([branches], replace: true, now: 3)
         #expect(try await store.listProtected(limit: 10, after: nil) == [branches])
 
+        // Call records of both sides, by calling number, newest first, in a time range; verification records are pruned.
+        let verified = [
+            VerifiedCallRecord(time: 1_800_000_001, orig: "12155550001", dest: "12125551213", verstat: "TN-Validation-Passed", attestation: "A",
+                               spc: "7Q2X", x5u: "https://cr.example.net/a.pem", origid: bank.origid, source: "192.0.2.20"),
+            VerifiedCallRecord(time: 1_800_000_003, orig: "12155550001", dest: "12125551213", verstat: "TN-Validation-Failed",
+                               source: "rest", reason: "bad-signature", policyAction: "block", policyRule: "protected-number"),
+            VerifiedCallRecord(time: 1_800_000_003, orig: "12155550002", dest: "12125551213", verstat: "No-TN-Validation", source: "rest"),
+        ]
+        try await store.recordVerified(verified)
+        let byNumber = try await store.calls(number: "12155550001", since: nil, until: nil, limit: 100)
+        #expect(byNumber == [.verified(verified[1]), .signed(calls[1]), .verified(verified[0])], "a tie in time lists the signed record first")
+        #expect(byNumber.map(\.time) == [1_800_000_003, 1_800_000_001, 1_800_000_001])
+        #expect(try await store.calls(number: "12155550001", since: 1_800_000_002, until: nil, limit: 100) == [.verified(verified[1])])
+        #expect(try await store.calls(number: "12155550001", since: nil, until: nil, limit: 1).count == 1)
+        #expect(try await store.pruneVerified(before: 1_800_000_002) == 1)
+        #expect(try await store.calls(number: "12155550001", since: nil, until: nil, limit: 100).count == 2)
+
+        // Per-minute counts add up by (minute, series, key); pruned by minute.
+        try await store.addRollups([CallRollup(minute: 1_800_000_000, series: "verify", key: "TN-Validation-Passed A", count: 3),
+                                    CallRollup(minute: 1_800_000_060, series: "sign", key: "A", count: 1)])
+        try await store.addRollups([CallRollup(minute: 1_800_000_000, series: "verify", key: "TN-Validation-Passed A", count: 2)])
+        let rollups = try await store.rollups(since: 1_800_000_000).sorted { $0.minute < $1.minute }
+        #expect(rollups == [CallRollup(minute: 1_800_000_000, series: "verify", key: "TN-Validation-Passed A", count: 5),
+                            CallRollup(minute: 1_800_000_060, series: "sign", key: "A", count: 1)])
+        try await store.pruneRollups(before: 1_800_000_060)
+        #expect(try await store.rollups(since: 0).count == 1)
+
+        // Alerts, newest first.
+        let first = CallAlert(signal: "one-number-many-origins", key: "442071234567", count: 10, threshold: 10, windowS: 60, mode: "report",
+                              at: 1_800_000_010)
+        var second = first
+        second.signal = "policy-hits"
+        second.at = 1_800_000_020
+        try await store.saveAlert(first)
+        try await store.saveAlert(second)
+        #expect(try await store.alerts(limit: 10) == [second, first])
+        #expect(try await store.alerts(limit: 1) == [second])
+
         // Certificate cache shared by nodes: fresh bodies only, replaced on save.
         let url = "https://cr.example.net/sp.pem"
         #expect(try await store.cachedCertificate(url: url, now: 100) == nil)

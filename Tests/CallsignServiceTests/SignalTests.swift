@@ -1,0 +1,170 @@
+import Callsign
+import CallsignService
+import CallsignStore
+import Crypto
+import Testing
+
+/// The signals on a fixed clock: each window opens with the first call, the
+/// threshold trips once, `block` refuses the key's next calls within the window
+/// and allows them after, and nothing trips below the threshold.
+@Suite("Signals and alerts over sliding windows (CallSignals, CallAnalytics)")
+struct SignalTests {
+    static let t0: Int64 = 1_800_000_000
+    static let bankNumber = "442071234567"
+
+    /// A verification seen by the signals: `origid` from `spc` via `peer`.
+    static func verified(_ orig: String, origid: String, spc: String = "7Q2X", peer: String = "192.0.2.1", attestation: PASSporT.Attestation = .full)
+        -> CallObservation
+    {
+        CallObservation(orig: orig, origin: "\(origid) \(spc) \(peer)", rotationSource: "origid:" + origid,
+                        shareKeys: ["peer:" + peer, "spc:" + spc], hitSource: "peer:" + peer, attestationC: attestation == .gateway)
+    }
+
+    @Test("one-number-many-origins: one number from 10 origins in 60 s trips once at the 10th; 9 origins do not")
+    func oneNumberManyOrigins() {
+        let signals = CallSignals(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 10)])
+        var alerts: [CallAlert] = []
+        for origin in 0..<9 {
+            alerts += signals.observe(Self.verified(Self.bankNumber, origid: "origid-\(origin)"), now: Self.t0 + Int64(origin)).alerts
+        }
+        #expect(alerts.isEmpty, "9 distinct origins stay below a threshold of 10")
+        // The same origin again does not count twice.
+        #expect(signals.observe(Self.verified(Self.bankNumber, origid: "origid-0"), now: Self.t0 + 10).alerts.isEmpty)
+        let tripped = signals.observe(Self.verified(Self.bankNumber, origid: "origid-9"), now: Self.t0 + 11).alerts
+        #expect(tripped == [CallAlert(signal: "one-number-many-origins", key: Self.bankNumber, count: 10, threshold: 10, windowS: 60,
+                                      mode: "report", at: Self.t0 + 11)])
+        // More origins within the window: no second alert. Report mode refuses nothing.
+        let after = signals.observe(Self.verified(Self.bankNumber, origid: "origid-10"), now: Self.t0 + 12)
+        #expect(after.alerts.isEmpty && after.blockedBy == nil)
+        // Another number is counted on its own.
+        #expect(signals.observe(Self.verified("442071234568", origid: "origid-0"), now: Self.t0 + 13).alerts.isEmpty)
+    }
+
+    @Test("origins older than the window do not count: 10 origins over 2 minutes never trip a 60 s window")
+    func windowSlides() {
+        let signals = CallSignals(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 10)])
+        for origin in 0..<20 {
+            let outcome = signals.observe(Self.verified(Self.bankNumber, origid: "origid-\(origin)"), now: Self.t0 + Int64(origin) * 13)
+            #expect(outcome.alerts.isEmpty, "at most 5 origins fall within any 60 s")
+        }
+    }
+
+    @Test("block mode refuses the key's next call within the window, and allows it after the window")
+    func blockForTheRestOfTheWindow() {
+        let signals = CallSignals(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 3, mode: .block)])
+        #expect(signals.observe(Self.verified(Self.bankNumber, origid: "a"), now: Self.t0).blockedBy == nil)
+        #expect(signals.observe(Self.verified(Self.bankNumber, origid: "b"), now: Self.t0 + 1).blockedBy == nil)
+        let trip = signals.observe(Self.verified(Self.bankNumber, origid: "c"), now: Self.t0 + 2)
+        #expect(trip.alerts.count == 1 && trip.alerts.first?.mode == "block")
+        #expect(trip.blockedBy == nil, "the call that trips the threshold passes")
+        let refused = signals.observe(Self.verified(Self.bankNumber, origid: "a"), now: Self.t0 + 61)
+        #expect(refused.blockedBy?.signal == "one-number-many-origins" && refused.blockedBy?.key == Self.bankNumber)
+        #expect(refused.alerts.isEmpty, "no second alert within the window")
+        #expect(signals.observe(Self.verified(Self.bankNumber, origid: "a"), now: Self.t0 + 62).blockedBy == nil,
+                "the window after the trip (at t0 + 2) has passed")
+        #expect(signals.observe(Self.verified("442071234568", origid: "a"), now: Self.t0 + 31).blockedBy == nil, "other numbers go on")
+    }
+
+    @Test("one-source-many-numbers: a customer signing 5 distinct calling numbers in 60 s trips; repeats of one number do not")
+    func cliRotation() {
+        let analytics = CallAnalytics(triggers: [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 60, threshold: 5, mode: .block)])
+        let flow = SigningFlow(signer: Signer(key: P256.Signing.PrivateKey(), x5u: "https://cr.example.net/sp.pem"), policy: PolicySet(),
+                               analytics: analytics)
+        let customer = Customer(id: "spoofer", name: "Spoofer", origid: "11111111-2222-4333-8444-555555555555", kind: .gateway)
+        func sign(_ orig: String, at time: Int64) -> SigningFlow.Outcome {
+            flow.sign(customer: customer, orig: orig, dest: ["12125551213"], requested: .gateway, iat: time, time: time, source: nil, face: .rest)
+        }
+        for second in 0..<10 {
+            guard case .signed = sign("12155550001", at: Self.t0 + Int64(second)) else { Issue.record("repeats of one number were refused"); return }
+        }
+        #expect(analytics.drain().alerts.isEmpty)
+        for index in 2...5 {
+            guard case .signed = sign("1215555000\(index)", at: Self.t0 + 10) else { Issue.record("refused before the trip"); return }
+        }
+        let drained = analytics.drain()
+        #expect(drained.alerts.map(\.signal) == ["one-source-many-numbers"] && drained.alerts.first?.key == "customer:spoofer")
+        guard case .refused(let decision) = sign("12155550006", at: Self.t0 + 20) else { Issue.record("not refused within the window"); return }
+        #expect(decision.rule == "one-source-many-numbers" && decision.sipStatus == 608)
+        guard case .signed = sign("12155550006", at: Self.t0 + 71) else { Issue.record("still refused after the window"); return }
+    }
+
+    @Test("failure-share: a peer whose calls fail 50% or more over 20 calls trips; 40% does not")
+    func failureShare() {
+        let analytics = CallAnalytics(triggers: [SignalTrigger(signal: .failureShare, windowS: 60, threshold: 50, minCalls: 20)])
+        let flow = VerificationFlow(policy: PolicySet(.init(rules: [])), analytics: analytics)
+        let passed = Verdict(verstat: .passed, attestation: .full, origid: "o", diagnostics: [])
+        let failed = Verdict(verstat: .failed, error: VerificationError(.badSignature, "test"), diagnostics: [])
+        for index in 0..<20 {
+            _ = flow.judge(index % 5 < 2 ? failed : passed, orig: "12155550042", dest: "12125551213", source: "192.0.2.1",
+                           time: Self.t0 + Int64(index), face: .sip)
+        }
+        #expect(analytics.drain().alerts.isEmpty, "40% failures")
+        for index in 0..<20 {
+            _ = flow.judge(index % 2 == 0 ? failed : passed, orig: "12155550042", dest: "12125551213", source: "192.0.2.2",
+                           time: Self.t0 + Int64(index), face: .sip)
+        }
+        let alerts = analytics.drain().alerts
+        #expect(alerts.map(\.key) == ["peer:192.0.2.2"] && alerts.first?.count == 50 && alerts.first?.signal == "failure-share")
+    }
+
+    @Test("attestation-c-share and unsigned-national-share count per peer; policy-hits counts DNO and protected hits per source")
+    func sharesAndHits() {
+        let analytics = CallAnalytics(triggers: [
+            SignalTrigger(signal: .attestationCShare, windowS: 60, threshold: 80, minCalls: 5),
+            SignalTrigger(signal: .unsignedNationalShare, windowS: 60, threshold: 60, minCalls: 5),
+            SignalTrigger(signal: .policyHits, windowS: 60, threshold: 3),
+        ], countryCode: "44")
+        let flow = VerificationFlow(policy: PolicySet(storedDNO: DNOList(numbers: ["442071230077"])), analytics: analytics)
+        let gatewayCall = Verdict(verstat: .passed, attestation: .gateway, origid: "o", diagnostics: [])
+        for index in 0..<5 {
+            _ = flow.judge(gatewayCall, orig: "12155550042", source: "192.0.2.3", time: Self.t0 + Int64(index), face: .sip)
+        }
+        let unsigned = Verdict(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"), diagnostics: [])
+        for index in 0..<5 {
+            _ = flow.judge(unsigned, orig: "44207123456\(index)", source: "192.0.2.4", time: Self.t0 + Int64(index), face: .sip)
+        }
+        for index in 0..<3 {
+            let decision = flow.judge(unsigned, orig: "442071230077", source: "192.0.2.5", time: Self.t0 + Int64(index), face: .sip)
+            #expect(decision.rule == "do-not-originate")
+        }
+        let alerts = analytics.drain().alerts
+        #expect(Set(alerts.map { "\($0.signal) \($0.key)" }) == ["attestation-c-share peer:192.0.2.3", "unsigned-national-share peer:192.0.2.4",
+                                                                 "policy-hits peer:192.0.2.5"])
+    }
+
+    @Test("each verification is queued as a call record with the policy outcome, and counted per minute")
+    func recordsAndRollups() {
+        let analytics = CallAnalytics(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 2, mode: .block)])
+        let flow = VerificationFlow(policy: PolicySet(.init(rules: [])), analytics: analytics)
+        var verdict = Verdict(verstat: .passed, attestation: .full, origid: "origid-1", diagnostics: [])
+        verdict.signerSPCs = ["7Q2X"]
+        _ = flow.judge(verdict, orig: Self.bankNumber, calling: "+" + Self.bankNumber, dest: "12125551213", source: "192.0.2.1",
+                       time: Self.t0 + 5, face: .sip)
+        verdict.origid = "origid-2"
+        _ = flow.judge(verdict, orig: Self.bankNumber, dest: "12125551213", source: "192.0.2.1", time: Self.t0 + 6, face: .sip)
+        let refused = flow.judge(verdict, orig: Self.bankNumber, dest: "12125551213", source: nil, time: Self.t0 + 70, face: .rest)
+        #expect(refused.action == .allow, "the window has passed")
+        _ = flow.judge(verdict, orig: Self.bankNumber, dest: "12125551213", source: nil, time: Self.t0 + 7, face: .rest)
+        let drained = analytics.drain()
+        #expect(drained.records.count == 4)
+        #expect(drained.records.first == VerifiedCallRecord(time: Self.t0 + 5, orig: Self.bankNumber, dest: "12125551213",
+                                                            verstat: "TN-Validation-Passed", attestation: "A", spc: "7Q2X",
+                                                            origid: "origid-1", source: "192.0.2.1"))
+        #expect(drained.records.last?.policyAction == "block" && drained.records.last?.policyRule == "one-number-many-origins")
+        let minute = Self.t0 - Self.t0 % 60
+        #expect(drained.rollups.contains(CallRollup(minute: minute, series: "verify", key: "TN-Validation-Passed A", count: 3)))
+        #expect(drained.rollups.contains(CallRollup(minute: minute, series: "verify.spc", key: "7Q2X ok", count: 3)))
+        #expect(drained.rollups.contains(CallRollup(minute: minute, series: "flagged", key: Self.bankNumber, count: 2)))
+        #expect(analytics.drain().records.isEmpty, "a drain takes everything")
+    }
+
+    @Test("memory is bounded: past the key limit stale keys go first, then new keys are not tracked")
+    func boundedKeys() {
+        let signals = CallSignals(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 1000)], maxKeys: 16)
+        for index in 0..<16 { _ = signals.observe(Self.verified("4420712300\(10 + index)", origid: "a"), now: Self.t0) }
+        _ = signals.observe(Self.verified("442071239999", origid: "a"), now: Self.t0 + 1)
+        #expect(signals.droppedKeys == 1)
+        _ = signals.observe(Self.verified("442071239999", origid: "a"), now: Self.t0 + 120)
+        #expect(signals.droppedKeys == 1, "the stale keys were dropped to make room")
+    }
+}
