@@ -39,6 +39,7 @@ package final class TestHTTPServer: Sendable {
     final class Shared: Sendable {
         let routes: Mutex<[String: Route]> = Mutex([:])
         let counts: Mutex<[String: Int]> = Mutex([:])
+        let bodies: Mutex<[String: [[UInt8]]]> = Mutex([:])
     }
 
     private let shared = Shared()
@@ -61,6 +62,8 @@ package final class TestHTTPServer: Sendable {
 
     package func set(_ path: String, _ route: Route) { shared.routes.withLock { $0[path] = route } }
     package func requests(_ path: String) -> Int { shared.counts.withLock { $0[path] ?? 0 } }
+    /// The request bodies received at `path`, in order.
+    package func bodies(_ path: String) -> [[UInt8]] { shared.bodies.withLock { $0[path] ?? [] } }
     package var totalRequests: Int { shared.counts.withLock { $0.values.reduce(0, +) } }
     package func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
@@ -103,6 +106,7 @@ package final class TestHTTPServer: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
         let shared: Shared
         var path = "/"
+        var body: [UInt8] = []
 
         init(shared: Shared) {
             self.shared = shared
@@ -112,10 +116,14 @@ package final class TestHTTPServer: Sendable {
             switch unwrapInboundIn(data) {
             case .head(let head):
                 path = head.uri
+                body = []
                 shared.counts.withLock { $0[head.uri, default: 0] += 1 }
-            case .body: break
+            case .body(let buffer):
+                if body.count < 1 << 20 { body.append(contentsOf: buffer.readableBytesView) }
             case .end:
                 let path = self.path
+                let received = body
+                shared.bodies.withLock { $0[path, default: []].append(received) }
                 let route = shared.routes.withLock { $0[path] } ?? Route(status: .notFound)
                 var headers = HTTPHeaders(route.headers)
                 headers.replaceOrAdd(name: "Content-Length", value: String(route.body.count))

@@ -1,0 +1,118 @@
+import CallsignApp
+import CallsignService
+import CallsignTestSupport
+import Foundation
+import Synchronization
+import ServiceLifecycle
+import Testing
+
+/// Signals, alerts, call records and investigations through a running `serve`:
+/// the same decision flow for signing and verification, the alert in the
+/// store, in `/admin/alerts`, in Prometheus and at the webhook; both sides'
+/// records of a number from `/admin/calls` in JSON and CSV.
+@Suite("Alerts, call records and /admin/calls through a running serve")
+struct CallAnalyticsServeTests {
+    @Test("one-source-many-numbers in block mode trips once per side, refuses the next call, posts the documented JSON to the webhook; /admin/calls lists both sides")
+    func endToEnd() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-analytics-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let receiver = try await TestHTTPServer()
+        receiver.set("/hook", TestHTTPServer.Route())
+        let port = TestPorts.take()
+        var options = ServeOptions()
+        options.dataDirectory = directory.path
+        options.port = port
+        options.sipSign = nil
+        options.sipVerify = nil
+        options.analytics.triggers = [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 600, threshold: 3, mode: .block)]
+        options.analytics.webhook = receiver.url("/hook")
+        let app = try await CallsignServe.buildApplication(options)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            try await TestPorts.waitForListener(port)
+            let token = try String(contentsOf: directory.appendingPathComponent("dev-token"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let admin = try String(contentsOf: directory.appendingPathComponent("admin-token"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let iat = Int64(Date().timeIntervalSince1970)
+            func get(_ path: String, accept: String = "application/json") async throws -> String {
+                try await BuildApplicationTests.exchange(port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n"
+                                                         + "Accept: \(accept)\r\nConnection: close\r\n\r\n")
+            }
+            let signedOrigid = Mutex<String?>(nil)
+            func sign(_ orig: String) async throws -> String? {
+                let body = """
+                    {"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\(iat),"orig":{"tn":"\(orig)"},\
+                    "origid":"123e4567-e89b-12d3-a456-426655440000"}}
+                    """
+                let answer = try await BuildApplicationTests.exchange(port, BuildApplicationTests.post("/stir/v1/signing", body, token: token))
+                let response = BuildApplicationTests.jsonBody(answer)?["signingResponse"].flatMap { $0 as? [String: Any] }
+                if let origid = response?["origid"] as? String { signedOrigid.withLock { $0 = origid } }
+                return response?["identity"] as? String
+            }
+            func verify(_ orig: String, _ identity: String) async throws -> [String: Any]? {
+                let body = #"{"verificationRequest":{"from":{"tn":"\#(orig)"},"to":{"tn":["12125551213"]},"time":\#(iat),"identity":"\#(identity)"}}"#
+                let answer = try await BuildApplicationTests.exchange(port, BuildApplicationTests.post("/stir/v1/verification", body, token: nil))
+                return (BuildApplicationTests.jsonBody(answer)?["verificationResponse"] as? [String: Any])?["policy"] as? [String: Any]
+            }
+            let first = try #require(try await sign("12155550041"))
+            let second = try #require(try await sign("12155550042"))
+            #expect(try await verify("12155550041", first)?["action"] as? String == "allow")
+            #expect(try await verify("12155550042", second)?["action"] as? String == "allow")
+            // The third distinct number trips both sides' windows (the customer's, the origid's); the tripping calls pass.
+            let third = try #require(try await sign("12155550043"), "the call that trips the threshold is signed")
+            #expect(try await verify("12155550043", third)?["action"] as? String == "allow")
+            // Within the window the key's calls are refused: signing (the customer) and verification (the origid).
+            #expect(try await sign("12155550044") == nil, "a fourth number from the customer is refused")
+            let refused = try #require(try await verify("12155550041", first))
+            #expect(refused["action"] as? String == "block" && refused["rule"] as? String == "one-source-many-numbers"
+                    && refused["sipcode"] as? Int == 608, "\(refused)")
+
+            let origid = try #require(signedOrigid.withLock { $0 }, "the sample customer's origid")
+            // The alerts: stored (newest first), counted, and posted to the webhook with the documented JSON.
+            var alerts: [[String: Any]] = []
+            for _ in 0..<50 {
+                alerts = (BuildApplicationTests.jsonBody(try await get("/admin/alerts"))?["alerts"] as? [[String: Any]]) ?? []
+                if alerts.count >= 2 && receiver.bodies("/hook").count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(alerts.map { $0["key"] as? String } == ["origid:" + origid, "customer:sample"], "\(alerts)")
+            #expect(alerts.allSatisfy { Set($0.keys) == ["signal", "key", "count", "threshold", "window_s", "mode", "at"] })
+            #expect(alerts.first?["count"] as? Int == 3 && alerts.first?["threshold"] as? Int == 3 && alerts.first?["window_s"] as? Int == 600
+                    && alerts.first?["mode"] as? String == "block")
+            let posted = receiver.bodies("/hook").compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+            #expect(posted.count == 2)
+            #expect(Set(posted.compactMap { $0["key"] as? String }) == ["origid:" + origid, "customer:sample"])
+            #expect(posted.allSatisfy { $0["signal"] as? String == "one-source-many-numbers" && Set($0.keys) == Set(alerts[0].keys) })
+            let metrics = try await BuildApplicationTests.exchange(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            #expect(metrics.contains(#"callsign_alerts_total{signal="one-source-many-numbers",mode="block"} 2"#)
+                    || metrics.contains(#"callsign_alerts_total{mode="block",signal="one-source-many-numbers"} 2"#), "\(metrics.prefix(0))")
+
+            // Both sides' records of one number: the signing and its two verifications (the refusal recorded as such).
+            var calls: [[String: Any]] = []
+            for _ in 0..<50 {
+                calls = (BuildApplicationTests.jsonBody(try await get("/admin/calls?number=%2B12155550041"))?["calls"] as? [[String: Any]]) ?? []
+                if calls.count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(calls.compactMap { $0["kind"] as? String }.sorted() == ["signed", "verified", "verified"], "\(calls)")
+            let verifiedRecords = calls.filter { $0["kind"] as? String == "verified" }
+            #expect(verifiedRecords.contains { ($0["policy"] as? [String: Any])?["rule"] as? String == "one-source-many-numbers" })
+            #expect(verifiedRecords.allSatisfy { $0["verstat"] as? String == "TN-Validation-Passed" && $0["source"] as? String == "rest"
+                    && $0["origid"] as? String == origid && ($0["x5u"] as? String)?.hasPrefix("http") == true })
+            let csv = try await get("/admin/calls?number=12155550041&since=\(iat - 60)&until=\(iat + 600)", accept: "text/csv")
+            #expect(csv.contains("Content-Type: text/csv") || csv.lowercased().contains("content-type: text/csv"))
+            let lines = csv.components(separatedBy: "\r\n\r\n").last?.split(separator: "\r\n") ?? []
+            #expect(lines.first == "kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,reason,policy_action,policy_rule")
+            #expect(lines.count == 4, "\(csv)")
+            #expect(try await get("/admin/calls?number=12155550041&since=yesterday").hasPrefix("HTTP/1.1 400"))
+            #expect(try await BuildApplicationTests.exchange(port, "GET /admin/calls?number=12155550041 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                             + "Authorization: Bearer \(token)\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 401"),
+                    "a customer's API token is not the admin token")
+
+            await app.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        try await receiver.stop()
+    }
+}
