@@ -93,6 +93,63 @@ struct AdminTests {
         #expect(window.stdout.contains("no calls"))
     }
 
+    @Test("the configuration file reads analytics triggers, the webhook and records retention, and names the key at fault")
+    func analyticsKeys() throws {
+        let file = try ServerConfigurationFile(json: #"""
+            {"analytics": {"webhook": "https://soc.example/hooks/callsign", "log_numbers": true,
+                           "triggers": [{"signal": "one-number-many-origins", "window_s": 60, "threshold": 10, "mode": "report"},
+                                        {"signal": "failure-share", "window_s": 300, "threshold": 40, "mode": "block", "min_calls": 50}]},
+             "records": {"retention_days": 30, "verification": false}}
+            """#)
+        let analytics = try #require(file.analytics)
+        #expect(analytics.webhook == "https://soc.example/hooks/callsign" && analytics.logNumbers)
+        #expect(analytics.triggers == [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 10),
+                                       SignalTrigger(signal: .failureShare, windowS: 300, threshold: 40, mode: .block, minCalls: 50)])
+        #expect(analytics.retentionDays == 30 && !analytics.recordVerifications)
+        #expect(try ServerConfigurationFile(json: "{}").analytics == nil, "defaults: no triggers, 7 days, verifications recorded")
+        #expect(AnalyticsOptions().retentionDays == 7 && AnalyticsOptions().recordVerifications && AnalyticsOptions().triggers.isEmpty)
+        for (text, key) in [(#"{"analytics": {"triggers": [{"signal": "many-calls", "window_s": 60, "threshold": 1}]}}"#, "signal"),
+                            (#"{"analytics": {"triggers": [{"signal": "failure-share", "window_s": 60, "threshold": 150}]}}"#, "threshold"),
+                            (#"{"analytics": {"triggers": [{"signal": "policy-hits", "window_s": 0, "threshold": 1}]}}"#, "window_s"),
+                            (#"{"analytics": {"triggers": [{"signal": "policy-hits", "window_s": 5, "threshold": 1, "mode": "drop"}]}}"#, "mode"),
+                            (#"{"analytics": {"webhook": "ftp://x"}}"#, "webhook"),
+                            (#"{"analytics": {"hook": "https://x"}}"#, "analytics.hook"),
+                            (#"{"records": {"retention_days": 0}}"#, "retention_days")] {
+            #expect {
+                try ServerConfigurationFile(json: text)
+            } throws: { error in
+                String(describing: error).contains(key)
+            }
+        }
+    }
+
+    @Test("calls lists both sides' records of a calling number in a time range, as text, JSON or CSV")
+    func callsCommand() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-calls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("callsign.sqlite").path)
+        let origid = "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
+        try await store.record([SignedCallRecord(time: 1_796_565_700, orig: "442071234567", dest: ["12125551213"], attestation: .full,
+                                                 origid: origid, customerID: "bank")])
+        try await store.recordVerified([
+            VerifiedCallRecord(time: 1_796_565_720, orig: "442071234567", dest: "12125551213", verstat: "TN-Validation-Failed", attestation: "A",
+                               spc: "9Z9Z", origid: origid, source: "192.0.2.20", reason: "bad-signature", policyAction: "block",
+                               policyRule: "protected-number"),
+            VerifiedCallRecord(time: 1_796_565_800, orig: "442071234599", dest: "12125551213", verstat: "No-TN-Validation", source: "rest"),
+        ])
+        let text = try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--since", "2026-12-06T14:00:00Z")
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("2026-12-06T14:02:00Z  verified") && text.stdout.contains("from 192.0.2.20") && text.stdout.contains("protected-number"))
+        #expect(text.stdout.contains("signed    A"))
+        let csv = try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--csv", "--until", "1796565710")
+        #expect(csv.stdout.split(separator: "\n") == ["kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,reason,policy_action,policy_rule",
+                                                      "signed,1796565700,442071234567,12125551213,A,,\(origid),,,,bank,,,allow,"])
+        let json = try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--json")
+        #expect(json.stdout.contains("\"kind\": \"verified\"") && json.stdout.contains("\"spc\": \"9Z9Z\""))
+        #expect(try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--since", "noon").status != 0)
+    }
+
     @Test("policy test explains the rules from the configuration file, with its DNO list, and exits 1 on a block")
     func policyTest() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-policy-\(UUID().uuidString)")
