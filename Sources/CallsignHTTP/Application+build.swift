@@ -304,6 +304,60 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         }
     }
 
+    // The operator dashboard: a sign-in form posting the admin token, then a session cookie (never the token).
+    let sessions = DashboardSessions()
+    @Sendable func html(_ status: HTTPResponse.Status, _ page: String, _ extra: HTTPFields = [:]) -> Response {
+        var headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ]
+        for (name, value) in [("Referrer-Policy", "no-referrer"), ("X-Content-Type-Options", "nosniff")] {
+            if let name = HTTPField.Name(name) { headers[name] = value }
+        }
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
+    }
+    @Sendable func signedIn(_ request: Request) -> String? {
+        guard let id = DashboardSessions.session(in: request.headers[.cookie]), sessions.isValid(id, now: service.now()) else { return nil }
+        return id
+    }
+    router.get("/dashboard") { request, _ -> Response in
+        guard signedIn(request) != nil else { return html(.ok, Dashboard.signIn(error: nil)) }
+        let now = service.now()
+        do {
+            async let rollups = service.store.rollups(since: now - 86_400 - 60)
+            async let alerts = service.store.alerts(limit: 50)
+            return html(.ok, Dashboard.page(Dashboard.figures(rollups: try await rollups, alerts: try await alerts, now: now), now: now))
+        } catch {
+            return html(.serviceUnavailable, Dashboard.signIn(error: "The store did not answer; try again."))
+        }
+    }
+    router.post("/dashboard/login") { request, _ -> Response in
+        var request = request
+        let now = service.now()
+        if sessions.isThrottled(now: now) {
+            return html(.tooManyRequests, Dashboard.signIn(error: "Too many failed sign-ins; wait a minute."))
+        }
+        let body = (try? await request.collectBody(upTo: 4096)).map { Array($0.readableBytesView) } ?? []
+        guard let expected = configuration.adminTokenHash, let token = DashboardSessions.formField("token", in: body),
+            APIToken.hash(token) == expected
+        else {
+            _ = sessions.failed(now: now)
+            return html(.unauthorized, Dashboard.signIn(error: "That is not the admin token."))
+        }
+        let id = sessions.create(now: now)
+        return Response(status: .seeOther, headers: [
+            .location: "/dashboard", .cacheControl: "no-store",
+            .setCookie: "\(DashboardSessions.cookie)=\(id); Path=/dashboard; Max-Age=\(DashboardSessions.lifetime); HttpOnly; SameSite=Strict",
+        ])
+    }
+    router.post("/dashboard/logout") { request, _ -> Response in
+        if let id = signedIn(request) { sessions.remove(id) }
+        return Response(status: .seeOther, headers: [
+            .location: "/dashboard", .setCookie: "\(DashboardSessions.cookie)=; Path=/dashboard; Max-Age=0; HttpOnly; SameSite=Strict",
+        ])
+    }
+
     if let directory = configuration.certificatesDirectory {
         router.get("/certs/:name") { _, context -> Response in
             guard let name = context.parameters.get("name"), name.utf8.count <= 128, !name.hasPrefix("."),
