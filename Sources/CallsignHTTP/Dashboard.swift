@@ -216,6 +216,7 @@ public enum Dashboard {
         form.signin input{width:100%;box-sizing:border-box;margin:8px 0 16px;padding:6px}</style></head>
         <body><form class="signin" method="post" action="/dashboard/login"><h1>Callsign dashboard</h1>
         {{#hasError}}<p class="block">{{error}}</p>{{/hasError}}
+        <input name="user" type="text" autocomplete="username" value="admin" hidden readonly>
         <label for="token">Admin token (DATA/admin-token)</label>
         <input id="token" name="token" type="password" autocomplete="current-password" required>
         <button type="submit">Sign in</button></form></body></html>
