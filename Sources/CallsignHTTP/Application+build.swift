@@ -325,8 +325,8 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         guard signedIn(request) != nil else { return html(.ok, Dashboard.signIn(error: nil)) }
         let now = service.now()
         do {
-            async let rollups = service.store.rollups(since: now - 86_400 - 60)
-            async let alerts = service.store.alerts(limit: 50)
+            async let rollups = service.store.rollups(since: now - 86_400 - 3600)
+            async let alerts = service.store.alerts(limit: 20)
             return html(.ok, Dashboard.page(Dashboard.figures(rollups: try await rollups, alerts: try await alerts, now: now), now: now))
         } catch {
             return html(.serviceUnavailable, Dashboard.signIn(error: "The store did not answer; try again."))

@@ -79,6 +79,57 @@ paths:
                     items: {$ref: '#/components/schemas/SignedCall'}
         '400': {$ref: '#/components/responses/Error'}
         '401': {$ref: '#/components/responses/Error'}
+  /admin/calls:
+    get:
+      summary: Both sides' call records presenting a calling number (admin token); CSV with Accept text/csv.
+      security: [{bearer: []}]
+      parameters:
+        - {name: number, in: query, required: true, schema: {type: string}}
+        - {name: since, in: query, required: false, description: 'Seconds since the epoch or UTC as 2026-12-07T14:02:00Z', schema: {type: string}}
+        - {name: until, in: query, required: false, schema: {type: string}}
+        - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000}}
+      responses:
+        '200':
+          description: Signed and verified calls, newest first.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  number: {type: string}
+                  calls: {type: array, items: {type: object}}
+            text/csv:
+              schema: {type: string}
+        '400': {$ref: '#/components/responses/Error'}
+        '401': {$ref: '#/components/responses/Error'}
+  /admin/alerts:
+    get:
+      summary: Alerts of the signals' triggers, newest first (admin token).
+      security: [{bearer: []}]
+      parameters:
+        - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000}}
+      responses:
+        '200':
+          description: Alerts.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  alerts:
+                    type: array
+                    items:
+                      type: object
+                      required: [signal, key, count, threshold, window_s, mode, at]
+                      properties:
+                        signal: {type: string, enum: [one-number-many-origins, one-source-many-numbers, failure-share, attestation-c-share, unsigned-national-share, policy-hits]}
+                        key: {type: string}
+                        count: {type: integer}
+                        threshold: {type: integer}
+                        window_s: {type: integer}
+                        mode: {type: string, enum: [report, block]}
+                        at: {type: integer}
+        '401': {$ref: '#/components/responses/Error'}
   /healthz:
     get:
       summary: Liveness.

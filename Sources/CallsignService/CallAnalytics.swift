@@ -78,15 +78,14 @@ public final class CallAnalytics: Sendable {
                                           hitSource: "customer:" + customer, policyHit: hit)
         let outcome = signals.observe(observation, now: time)
         queues.withLock { q in
-            let minute = Self.minute(time)
             if let attestation, decision.action != .block, outcome.blockedBy == nil {
-                add(&q, minute, "sign", attestation.rawValue)
-                add(&q, minute, "sign.customer", customer + " " + attestation.rawValue)
+                add(&q, time, "sign", attestation.rawValue)
+                add(&q, time, "sign.customer", customer + " " + attestation.rawValue)
             } else {
-                add(&q, minute, "sign.refused", outcome.blockedBy?.signal ?? decision.rule ?? "policy")
+                add(&q, time, "sign.refused", outcome.blockedBy?.signal ?? decision.rule ?? "policy")
             }
-            if hit { add(&q, minute, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " customer:" + customer) }
-            if hit || outcome.blockedBy != nil || !outcome.alerts.isEmpty { add(&q, minute, "flagged", orig) }
+            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " customer:" + customer) }
+            if hit || outcome.blockedBy != nil || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
             queue(outcome.alerts, &q)
         }
         return outcome
@@ -121,14 +120,13 @@ public final class CallAnalytics: Sendable {
                                  policyAction: final.action.rawValue, policyRule: final.rule)
             : nil
         queues.withLock { q in
-            let minute = Self.minute(time)
-            add(&q, minute, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
-            if let error = verdict.error { add(&q, minute, "verify.reason", error.code.rawValue) }
+            add(&q, time, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
+            if let error = verdict.error { add(&q, time, "verify.reason", error.code.rawValue) }
             let ok = failed ? "fail" : "ok"
-            add(&q, minute, "verify.peer", (source ?? "rest") + " " + ok)
-            if let spc { add(&q, minute, "verify.spc", spc + " " + ok) }
-            if hit { add(&q, minute, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }
-            if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, minute, "flagged", orig) }
+            add(&q, time, "verify.peer", (source ?? "rest") + " " + ok)
+            if let spc { add(&q, time, "verify.spc", spc + " " + ok) }
+            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }
+            if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
             if let record {
                 let bytes = record.approximateBytes
                 if q.recordBytes + bytes <= maxQueuedBytes {
@@ -152,10 +150,8 @@ public final class CallAnalytics: Sendable {
 
     static func isListRule(_ rule: String) -> Bool { rule == "do-not-originate" || rule == "protected-number" }
 
-    static func minute(_ time: Int64) -> Int64 { time - ((time % 60) + 60) % 60 }
-
-    private func add(_ q: inout Queues, _ minute: Int64, _ series: String, _ key: String) {
-        let rollup = RollupKey(minute: minute, series: series, key: key)
+    private func add(_ q: inout Queues, _ time: Int64, _ series: String, _ key: String) {
+        let rollup = RollupKey(minute: CallRollup.bucket(series: series, time: time), series: series, key: key)
         if let count = q.counts[rollup] {
             q.counts[rollup] = count &+ 1
         } else if q.counts.count < Self.maxRollupKeys {

@@ -129,19 +129,30 @@ public enum CallRecord: Sendable, Hashable {
     }
 }
 
-/// A count of calls in one minute, by series and key: what the dashboard
-/// reads instead of raw records (``CallsignStore/rollups(since:)``).
+/// A count of calls in one minute or hour, by series and key: what the
+/// dashboard reads instead of raw records (``CallsignStore/rollups(since:)``).
 ///
-/// Series: `sign` (key: attestation), `sign.customer` (`CUSTOMER ATTEST`),
-/// `verify` (`VERSTAT ATTEST`), `verify.reason` (error code), `verify.spc` and
-/// `verify.peer` (`KEY ok|fail`), `hits` (`RULE SOURCE`), `flagged` (a calling
-/// number a rule or signal acted on).
+/// Counted per minute (the dashboard's charts): `sign` (key: attestation),
+/// `sign.refused` (rule or signal), `verify` (`VERSTAT ATTEST`). Counted per
+/// hour (its tables: a day of them is a few thousand rows, whatever the
+/// traffic): `sign.customer` (`CUSTOMER ATTEST`), `verify.reason` (error
+/// code), `verify.spc` and `verify.peer` (`KEY ok|fail`), `hits` (`RULE
+/// SOURCE`), `flagged` (a calling number a rule or signal acted on).
 public struct CallRollup: Sendable, Hashable {
-    /// The minute: seconds since the epoch, a multiple of 60.
+    /// The start of the minute (or, for hourly series, the hour): seconds since the epoch.
     public var minute: Int64
     public var series: String
     public var key: String
     public var count: Int64
+
+    /// The series counted per minute; the others are counted per hour.
+    public static let perMinuteSeries: Set<String> = ["sign", "sign.refused", "verify"]
+
+    /// The start of the minute (per-minute series) or hour (the others) holding `time`.
+    public static func bucket(series: String, time: Int64) -> Int64 {
+        let size: Int64 = perMinuteSeries.contains(series) ? 60 : 3600
+        return time - ((time % size) + size) % size
+    }
 
     public init(minute: Int64, series: String, key: String, count: Int64) {
         self.minute = minute
