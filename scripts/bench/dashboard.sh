@@ -134,6 +134,6 @@ EOF
   (cd "$WORK/helper" && exec timeout 120 python3 -m http.server 18291 --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
   sleep 1
   HOME=$WORK/chromium timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$WORK/chromium" \
-    --window-size=1400,2150 --virtual-time-budget=5000 --screenshot="$(realpath -m "$SHOT")" http://127.0.0.1:18291/login.html 2>/dev/null
+    --window-size=1400,2900 --virtual-time-budget=5000 --screenshot="$(realpath -m "$SHOT")" http://127.0.0.1:18291/login.html 2>/dev/null
   echo "screenshot: $SHOT"
 fi
