@@ -391,6 +391,16 @@ public enum CallsignServe {
         if let webhook {
             services.append(.init(service: AlertWebhookService(webhook: webhook)))
         }
+        if externalStore != nil, options.analytics.triggers.contains(where: { !$0.signal.isShare && $0.signal != .policyHits }) {
+            // Nodes sharing a store: a campaign spread over them is counted again across their records.
+            services.append(.init(service: PeriodicTask(interval: .seconds(5)) {
+                do {
+                    _ = try await analytics.checkAcrossNodes(store: store, now: now())
+                } catch {
+                    logger.warning("cross-node signal check failed: \(error)")
+                }
+            }))
+        }
         if let stiPARefresher {
             services.append(.init(service: STIPAService(refresher: stiPARefresher)))
         }

@@ -70,12 +70,12 @@ public final class CallAnalytics: Sendable {
 
     /// Counts a signing decision: a refusal by policy, or a signed call. Returns
     /// the trigger that refuses it, if any (checked before the call is signed).
-    func signing(customer: String, orig: String, decision: PolicyDecision, attestation: PASSporT.Attestation?, time: Int64)
+    func signing(customer: String, origid: String, orig: String, decision: PolicyDecision, attestation: PASSporT.Attestation?, time: Int64)
         -> CallSignals.Outcome
     {
         let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
         let observation = CallObservation(orig: orig, origin: "customer:" + customer, rotationSource: "customer:" + customer,
-                                          hitSource: "customer:" + customer, policyHit: hit)
+                                          hitSource: "customer:" + customer, policyHit: hit, rotationQuery: .numbersSigned(origid: origid))
         let outcome = signals.observe(observation, now: time)
         queues.withLock { q in
             if let attestation, decision.action != .block, outcome.blockedBy == nil {
@@ -110,7 +110,7 @@ public final class CallAnalytics: Sendable {
             orig: orig, origin: [origid ?? "-", spc ?? "-", source ?? "rest"].joined(separator: " "),
             rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
             failed: failed, attestationC: verdict.isValid && verdict.attestation == .gateway,
-            unsignedNational: unsigned && national, policyHit: hit)
+            unsignedNational: unsigned && national, policyHit: hit, rotationQuery: origid.map { .numbersVerified(origid: $0) })
         let outcome = signals.observe(observation, now: time)
         let final = outcome.blockedBy.map { Self.decision(refusing: $0) } ?? decision
         let record = recordsVerifications
@@ -139,6 +139,29 @@ public final class CallAnalytics: Sendable {
             queue(outcome.alerts, &q)
         }
         return outcome
+    }
+
+    /// The cross-node check of the distinct-value signals, for nodes sharing
+    /// a store: each key this node counted up to half its threshold is counted
+    /// again over every node's records in the store, and trips when that count
+    /// reaches the threshold. Returns the alerts it raised (also queued).
+    public func checkAcrossNodes(store: any CallsignStore, now: Int64) async throws -> [CallAlert] {
+        var raised: [CallAlert] = []
+        for candidate in signals.candidates(now: now) {
+            let trigger = signals.triggers[candidate.trigger]
+            let count = try await store.signalCount(candidate.query, since: now - trigger.windowS)
+            if let alert = trip(candidate, count: Int64(count), now: now) { raised.append(alert) }
+        }
+        return raised
+    }
+
+    /// Trips a candidate found over its threshold across nodes (``CallSignals/trip(trigger:key:count:now:)``)
+    /// and queues the alert like one tripped on the call path.
+    public func trip(_ candidate: CallSignals.Candidate, count: Int64, now: Int64) -> CallAlert? {
+        guard let alert = signals.trip(trigger: candidate.trigger, key: candidate.key, count: count, now: now) else { return nil }
+        CallMetrics.alert(signal: alert.signal, mode: alert.mode)
+        queues.withLock { queue([alert], &$0) }
+        return alert
     }
 
     /// The decision refusing a call because `alert`'s trigger tripped for its key in this window (608, like a policy block).

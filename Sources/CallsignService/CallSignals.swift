@@ -72,9 +72,13 @@ public struct CallObservation: Sendable, Hashable {
     public var unsignedNational: Bool
     /// A DNO or protected-number rule acted on the call.
     public var policyHit: Bool
+    /// How the store counts `rotationSource`'s distinct numbers across nodes (by origid).
+    public var rotationQuery: SignalQuery?
 
     public init(orig: String?, origin: String, rotationSource: String?, shareKeys: [String] = [], hitSource: String,
-                failed: Bool = false, attestationC: Bool = false, unsignedNational: Bool = false, policyHit: Bool = false) {
+                failed: Bool = false, attestationC: Bool = false, unsignedNational: Bool = false, policyHit: Bool = false,
+                rotationQuery: SignalQuery? = nil) {
+        self.rotationQuery = rotationQuery
         self.orig = orig
         self.origin = origin
         self.rotationSource = rotationSource
@@ -140,6 +144,8 @@ public final class CallSignals: Sendable {
         var trippedUntil: Int64 = Int64.min
         var values: [String: Int64] = [:]
         var buckets: Buckets? = nil
+        /// How the store counts this key across nodes (distinct-value signals).
+        var query: SignalQuery? = nil
     }
 
     private struct State {
@@ -159,19 +165,66 @@ public final class CallSignals: Sendable {
     public var droppedKeys: Int { state.withLock { $0.droppedKeys } }
 
     /// The keys a trigger counts this call under, each with the value (distinct
-    /// signals) or whether it is a bad call (share and hit signals); `nil`: not counted.
-    private static func keys(_ trigger: SignalTrigger, _ call: CallObservation) -> [(key: String, value: String?, bad: Bool)] {
+    /// signals, with how the store counts them) or whether it is a bad call
+    /// (share and hit signals); `nil`: not counted.
+    private static func keys(_ trigger: SignalTrigger, _ call: CallObservation)
+        -> [(key: String, value: String?, bad: Bool, query: SignalQuery?)]
+    {
         switch trigger.signal {
         case .oneNumberManyOrigins:
             guard let orig = call.orig else { return [] }
-            return [(orig, call.origin, false)]
+            return [(orig, call.origin, false, .origins(number: orig))]
         case .oneSourceManyNumbers:
             guard let source = call.rotationSource, let orig = call.orig else { return [] }
-            return [(source, orig, false)]
-        case .failureShare: return call.shareKeys.map { ($0, nil, call.failed) }
-        case .attestationCShare: return call.shareKeys.map { ($0, nil, call.attestationC) }
-        case .unsignedNationalShare: return call.shareKeys.filter { $0.hasPrefix("peer:") }.map { ($0, nil, call.unsignedNational) }
-        case .policyHits: return call.policyHit ? [(call.hitSource, nil, true)] : []
+            return [(source, orig, false, call.rotationQuery)]
+        case .failureShare: return call.shareKeys.map { ($0, nil, call.failed, nil) }
+        case .attestationCShare: return call.shareKeys.map { ($0, nil, call.attestationC, nil) }
+        case .unsignedNationalShare: return call.shareKeys.filter { $0.hasPrefix("peer:") }.map { ($0, nil, call.unsignedNational, nil) }
+        case .policyHits: return call.policyHit ? [(call.hitSource, nil, true, nil)] : []
+        }
+    }
+
+    /// A key the cross-node check asks the store about.
+    public struct Candidate: Sendable, Hashable {
+        public var trigger: Int
+        public var key: String
+        public var query: SignalQuery
+        /// The distinct count this node saw within the window.
+        public var local: Int64
+    }
+
+    /// Keys of distinct-value triggers that have not tripped, whose count on
+    /// this node within the window reached half the threshold: with several
+    /// nodes, the campaign may be over the threshold across them. At most
+    /// `limit`, the highest counts first.
+    public func candidates(now: Int64, limit: Int = 100) -> [Candidate] {
+        state.withLock { state in
+            var found: [Candidate] = []
+            for (index, trigger) in triggers.enumerated() where !trigger.signal.isShare && trigger.signal != .policyHits {
+                let horizon = now - trigger.windowS
+                let floor = max(1, trigger.threshold / 2)
+                for (key, entry) in state.keys[index] where now >= entry.trippedUntil && entry.lastSeen > horizon {
+                    guard let query = entry.query, entry.values.count >= Int(min(floor, Int64(Int.max))) else { continue }
+                    let local = Int64(entry.values.values.lazy.filter { $0 > horizon }.count)
+                    if local >= floor { found.append(Candidate(trigger: index, key: key, query: query, local: local)) }
+                }
+            }
+            return Array(found.sorted { $0.local > $1.local }.prefix(limit))
+        }
+    }
+
+    /// Trips `key` of trigger `index` on a count seen across nodes; the alert,
+    /// or `nil` when it already tripped in this window or the count is below the threshold.
+    public func trip(trigger index: Int, key: String, count: Int64, now: Int64) -> CallAlert? {
+        guard triggers.indices.contains(index) else { return nil }
+        let trigger = triggers[index]
+        guard count >= trigger.threshold else { return nil }
+        return state.withLock { state in
+            var entry = state.keys[index][key] ?? KeyState(lastSeen: now)
+            guard now >= entry.trippedUntil else { return nil }
+            entry.trippedUntil = now + trigger.windowS
+            state.keys[index][key] = entry
+            return alert(trigger, key: key, count: count, now: now)
         }
     }
 
@@ -184,8 +237,9 @@ public final class CallSignals: Sendable {
         return state.withLock { state in
             var outcome = Outcome()
             for (index, trigger) in triggers.enumerated() {
-                for (key, value, bad) in Self.keys(trigger, call) {
+                for (key, value, bad, query) in Self.keys(trigger, call) {
                     if var entry = state.keys[index][key] {
+                        if entry.query == nil { entry.query = query }
                         if trigger.mode == .block, now < entry.trippedUntil, outcome.blockedBy == nil {
                             outcome.blockedBy = alert(trigger, key: key, count: 0, now: entry.trippedUntil - trigger.windowS)
                         }
@@ -203,7 +257,7 @@ public final class CallSignals: Sendable {
                                 continue
                             }
                         }
-                        var entry = KeyState(lastSeen: now)
+                        var entry = KeyState(lastSeen: now, query: query)
                         if let alert = count(trigger, key: key, value: value, bad: bad, now: now, into: &entry) {
                             outcome.alerts.append(alert)
                         }

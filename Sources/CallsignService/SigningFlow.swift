@@ -56,7 +56,7 @@ public struct SigningFlow: Sendable {
         var decision = policy.evaluate(CallFacts(orig: orig, customer: customer.id), source: source)
         let (attestation, rule) = AttestationPolicy.decision(customer: customer, orig: orig, requested: requested)
         if let analytics {
-            let outcome = analytics.signing(customer: customer.id, orig: orig, decision: decision, attestation: attestation, time: time)
+            let outcome = analytics.signing(customer: customer.id, origid: customer.origid, orig: orig, decision: decision, attestation: attestation, time: time)
             for alert in outcome.alerts { CallMetrics.alert(signal: alert.signal, mode: alert.mode) }
             if decision.action != .block, let refusing = outcome.blockedBy { decision = CallAnalytics.decision(refusing: refusing) }
         }

@@ -198,3 +198,14 @@ public struct CallAlert: Sendable, Hashable {
         ])
     }
 }
+
+/// What a distinct-value signal counts, asked of every node's records in the
+/// store (the cross-node check of ``CallsignStore/signalCount(_:since:)``).
+public enum SignalQuery: Sendable, Hashable {
+    /// Distinct origins presenting a calling number: verified calls' (origid, SPC, source) and signing customers.
+    case origins(number: String)
+    /// Distinct calling numbers signed with an origid (one customer's).
+    case numbersSigned(origid: String)
+    /// Distinct calling numbers of verified calls carrying an origid.
+    case numbersVerified(origid: String)
+}

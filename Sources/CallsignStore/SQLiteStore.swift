@@ -283,6 +283,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 );
                 CREATE INDEX verified_call_orig_time ON verified_call(orig, time);
                 CREATE INDEX verified_call_time ON verified_call(time);
+                CREATE INDEX verified_call_origid_time ON verified_call(origid, time);
                 CREATE INDEX signed_call_orig_time ON signed_call(orig, time);
                 CREATE TABLE call_rollup (
                     minute INTEGER NOT NULL,
@@ -370,6 +371,28 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     public func pruneRollups(before: Int64) async throws {
         try await pool.write { db in try db.execute(sql: "DELETE FROM call_rollup WHERE minute < ?", arguments: [before]) }
+    }
+
+    public func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int {
+        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        return try await pool.read { db in
+            let count: Int?
+            switch query {
+            case .origins(let number):
+                count = try Int.fetchOne(db, sql: """
+                    SELECT (SELECT count(DISTINCT coalesce(origid, '-') || ' ' || coalesce(spc, '-') || ' ' || source) FROM verified_call
+                            WHERE orig = ? AND time >= ?)
+                         + (SELECT count(DISTINCT customer_id) FROM signed_call WHERE orig = ? AND time >= ?)
+                    """, arguments: [number, since, number, since])
+            case .numbersSigned(let origid):
+                count = try Int.fetchOne(db, sql: "SELECT count(DISTINCT orig) FROM signed_call WHERE origid = ? AND time >= ?",
+                                         arguments: [origid.lowercased(), since])
+            case .numbersVerified(let origid):
+                count = try Int.fetchOne(db, sql: "SELECT count(DISTINCT orig) FROM verified_call WHERE origid = ? AND time >= ?",
+                                         arguments: [origid, since])
+            }
+            return count ?? 0
+        }
     }
 
     public func saveAlert(_ alert: CallAlert) async throws {

@@ -75,6 +75,8 @@ public protocol CallsignStore: Sendable {
     func rollups(since: Int64) async throws -> [CallRollup]
     /// Deletes per-minute counts older than `before`.
     func pruneRollups(before: Int64) async throws
+    /// The distinct count behind a signal over every node's records since `since`.
+    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int
     /// Keeps an alert (the newest 10,000 are kept).
     func saveAlert(_ alert: CallAlert) async throws
     /// Alerts, newest first.

@@ -115,6 +115,7 @@ public final class PostgresStore: CallsignStore {
             """,
             "CREATE INDEX verified_call_orig_time ON verified_call(orig, time)",
             "CREATE INDEX verified_call_time ON verified_call(time)",
+            "CREATE INDEX verified_call_origid_time ON verified_call(origid, time)",
             "CREATE INDEX signed_call_orig_time ON signed_call(orig, time)",
             """
             CREATE TABLE call_rollup (minute BIGINT NOT NULL, series TEXT NOT NULL, key TEXT NOT NULL, count BIGINT NOT NULL,
@@ -438,6 +439,29 @@ public final class PostgresStore: CallsignStore {
     public func pruneRollups(before: Int64) async throws {
         try await bounded(administrativeTimeout) { [self] in
             _ = try await client.query("DELETE FROM call_rollup WHERE minute < \(before)", logger: logger)
+        }
+    }
+
+    public func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int {
+        try await bounded(administrativeTimeout) { [self] in
+            let rows: PostgresRowSequence
+            switch query {
+            case .origins(let number):
+                rows = try await client.query("""
+                    SELECT (SELECT count(DISTINCT coalesce(origid, '-') || ' ' || coalesce(spc, '-') || ' ' || source) FROM verified_call
+                            WHERE orig = \(number) AND time >= \(since))
+                         + (SELECT count(DISTINCT customer_id) FROM signed_call WHERE orig = \(number) AND time >= \(since))
+                    """, logger: logger)
+            case .numbersSigned(let origid):
+                rows = try await client.query("SELECT count(DISTINCT orig) FROM signed_call WHERE origid = \(origid.lowercased()) AND time >= \(since)",
+                                              logger: logger)
+            case .numbersVerified(let origid):
+                rows = try await client.query("SELECT count(DISTINCT orig) FROM verified_call WHERE origid = \(origid) AND time >= \(since)",
+                                              logger: logger)
+            }
+            var count: Int64 = 0
+            for try await value in rows.decode(Int64.self) { count = value }
+            return Int(count)
         }
     }
 

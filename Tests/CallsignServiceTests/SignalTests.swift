@@ -2,6 +2,7 @@ import Callsign
 import CallsignService
 import CallsignStore
 import Crypto
+import Foundation
 import Testing
 
 /// The signals on a fixed clock: each window opens with the first call, the
@@ -157,6 +158,37 @@ struct SignalTests {
         #expect(drained.rollups.contains(CallRollup(minute: hour, series: "verify.spc", key: "7Q2X ok", count: 4)), "hourly, with the call at t0 + 70")
         #expect(drained.rollups.contains(CallRollup(minute: hour, series: "flagged", key: Self.bankNumber, count: 2)))
         #expect(analytics.drain().records.isEmpty, "a drain takes everything")
+    }
+
+    @Test("across nodes sharing a store: two nodes seeing 2 origins each trip a threshold of 4 at the check, once, and block mode then refuses")
+    func acrossNodes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-signals-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path)
+        let trigger = SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 4, mode: .block)
+        let nodes = [CallAnalytics(triggers: [trigger]), CallAnalytics(triggers: [trigger])]
+        var verdict = Verdict(verstat: .passed, attestation: .full, diagnostics: [])
+        verdict.signerSPCs = ["7Q2X"]
+        for (index, node) in nodes.enumerated() {
+            let flow = VerificationFlow(policy: PolicySet(.init(rules: [])), analytics: node)
+            for origin in 0..<2 {
+                verdict.origid = "origid-\(index)-\(origin)"
+                #expect(flow.judge(verdict, orig: Self.bankNumber, dest: "12125551213", source: "192.0.2.\(index)", time: Self.t0 + Int64(origin),
+                                   face: .sip).action == .allow)
+            }
+            try await store.recordVerified(node.drain().records)
+        }
+        #expect(nodes[0].signals.candidates(now: Self.t0 + 5).map(\.key) == [Self.bankNumber], "2 of 4 is half the threshold")
+        #expect(try await store.signalCount(.origins(number: Self.bankNumber), since: Self.t0 - 55) == 4)
+        let raised = try await nodes[0].checkAcrossNodes(store: store, now: Self.t0 + 5)
+        #expect(raised.map(\.count) == [4] && raised.first?.key == Self.bankNumber)
+        #expect(nodes[0].drain().alerts == raised, "queued for the store and the webhook")
+        #expect(try await nodes[0].checkAcrossNodes(store: store, now: Self.t0 + 6).isEmpty, "once per window")
+        let flow = VerificationFlow(policy: PolicySet(.init(rules: [])), analytics: nodes[0])
+        verdict.origid = "origid-0-0"
+        #expect(flow.judge(verdict, orig: Self.bankNumber, source: "192.0.2.0", time: Self.t0 + 10, face: .sip).rule == "one-number-many-origins")
+        #expect(try await nodes[1].checkAcrossNodes(store: store, now: Self.t0 + 120).isEmpty, "outside the window the store counts nothing")
     }
 
     @Test("memory is bounded: past the key limit stale keys go first, then new keys are not tracked")

@@ -44,6 +44,7 @@ final class ControlledStore: CallsignStore {
     func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
     func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
     func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
     func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
@@ -313,6 +314,7 @@ final class CountingStore: CallsignStore {
     func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
     func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
     func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
     func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await inner.traceback(origid: origid, since: since, until: until, limit: limit)

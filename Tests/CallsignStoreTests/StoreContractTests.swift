@@ -105,6 +105,12 @@ enum StoreContract {
         #expect(try await store.pruneVerified(before: 1_800_000_002) == 1)
         #expect(try await store.calls(number: "12155550001", since: nil, until: nil, limit: 100).count == 2)
 
+        // Distinct counts behind the signals, over both sides' records.
+        #expect(try await store.signalCount(.origins(number: "12155550001"), since: 0) == 2, "one verified origin and one signing customer")
+        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 0) == 5)
+        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 1_800_000_003) == 2)
+        #expect(try await store.signalCount(.numbersVerified(origid: bank.origid), since: 0) == 0, "the one with this origid was pruned")
+
         // Per-minute counts add up by (minute, series, key); pruned by minute.
         try await store.addRollups([CallRollup(minute: 1_800_000_000, series: "verify", key: "TN-Validation-Passed A", count: 3),
                                     CallRollup(minute: 1_800_000_060, series: "sign", key: "A", count: 1)])
