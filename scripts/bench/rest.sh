@@ -5,6 +5,8 @@
 # Lua), alternating runs. Loopback only; processes stopped by PID on exit.
 #
 #   scripts/bench/rest.sh [SECONDS] [RUNS] [CONNECTIONS]     (default 10 2 16)
+#   SERVE_CONFIG=FILE scripts/bench/rest.sh …                 (serve with that configuration file,
+#                                                              e.g. scripts/bench/analytics.json: every signal on)
 #
 # Needs: swift build -c release, wrk, secsipidx, python3, openssl.
 # Prints per run req/s, p50/p99 latency and each server's CPU per request
@@ -18,7 +20,7 @@ bench_init rest 900 wrk secsipidx
 start_lab 18280
 HTTP=18281 SX=18282
 mkdir -p "$WORK/sxcache"
-start_serve --http 127.0.0.1:$HTTP --sip-sign off --sip-verify off --require-crl
+start_serve --http 127.0.0.1:$HTTP --sip-sign off --sip-verify off --require-crl ${SERVE_CONFIG:+--config "$(realpath "$SERVE_CONFIG")"}
 (exec timeout 900 secsipidx -http-srv 127.0.0.1:$SX -fprvkey "$PKI/sp.key" -x5u "$X5U" -expire 3600 -timeout 3 \
    -cert-verify 29 -ca-file "$PKI/root-ca.pem" -ca-inter "$PKI/inter-ca.pem" -crl-file "$PKI/inter-ca.crl" \
    -cache-dir "$WORK/sxcache" >/dev/null 2>&1) & PIDS+=($!)
