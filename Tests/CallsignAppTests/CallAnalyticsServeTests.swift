@@ -14,26 +14,12 @@ import Testing
 struct CallAnalyticsServeTests {
     @Test("one-source-many-numbers in block mode trips once per side, refuses the next call, posts the documented JSON to the webhook; /admin/calls lists both sides")
     func endToEnd() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-analytics-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
         let receiver = try await TestHTTPServer()
         receiver.set("/hook", TestHTTPServer.Route())
-        let port = TestPorts.take()
-        var options = ServeOptions()
-        options.dataDirectory = directory.path
-        options.port = port
-        options.sipSign = nil
-        options.sipVerify = nil
-        options.analytics.triggers = [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 600, threshold: 3, mode: .block)]
-        options.analytics.webhook = receiver.url("/hook")
-        let app = try await CallsignServe.buildApplication(options)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            try await TestPorts.waitForListener(port)
-            let token = try String(contentsOf: directory.appendingPathComponent("dev-token"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let admin = try String(contentsOf: directory.appendingPathComponent("admin-token"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        try await ServeFixture.run(configure: { options in
+            options.analytics.triggers = [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 600, threshold: 3, mode: .block)]
+            options.analytics.webhook = receiver.url("/hook")
+        }) { port, admin, token in
             let iat = Int64(Date().timeIntervalSince1970)
             func get(_ path: String, accept: String = "application/json") async throws -> String {
                 try await BuildApplicationTests.exchange(port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n"
@@ -110,8 +96,6 @@ struct CallAnalyticsServeTests {
                                                              + "Authorization: Bearer \(token)\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 401"),
                     "a customer's API token is not the admin token")
 
-            await app.triggerGracefulShutdown()
-            try await group.waitForAll()
         }
         try await receiver.stop()
     }

@@ -141,33 +141,8 @@ struct DashboardTests {
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
     }
 
-    /// Runs `serve` in development mode with a report trigger; `body` gets its port, admin token and API token.
+    /// `serve` with a report trigger on distinct calling numbers.
     func withServe(_ body: @Sendable (Int, String, String) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-dashboard-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let port = TestPorts.take()
-        var options = ServeOptions()
-        options.dataDirectory = directory.path
-        options.port = port
-        options.sipSign = nil
-        options.sipVerify = nil
-        options.analytics.triggers = [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 600, threshold: 3)]
-        let app = try await CallsignServe.buildApplication(options)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            try await TestPorts.waitForListener(port)
-            func read(_ name: String) throws -> String {
-                try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            do {
-                try await body(port, try read("admin-token"), try read("dev-token"))
-            } catch {
-                await app.triggerGracefulShutdown()
-                try? await group.waitForAll()
-                throw error
-            }
-            await app.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
+        try await ServeFixture.run(configure: { $0.analytics.triggers = [SignalTrigger(signal: .oneSourceManyNumbers, windowS: 600, threshold: 3)] }, body)
     }
 }

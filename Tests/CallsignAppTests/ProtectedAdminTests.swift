@@ -10,22 +10,7 @@ import Testing
 struct ProtectedAdminTests {
     @Test("POST /admin/protected blocks a number signed by another SPC at the next verification (policy names protected-number); DELETE lifts it")
     func adminAPI() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-protected-api-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let port = TestPorts.take()
-        var options = ServeOptions()
-        options.dataDirectory = directory.path
-        options.port = port
-        options.sipSign = nil
-        options.sipVerify = nil
-        let app = try await CallsignServe.buildApplication(options)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            try await TestPorts.waitForListener(port)
-            let token = try String(contentsOf: directory.appendingPathComponent("dev-token"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let admin = try String(contentsOf: directory.appendingPathComponent("admin-token"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        try await ServeFixture.run { port, admin, token in
             func request(_ method: String, _ path: String, _ body: String = "", token: String) async throws -> String {
                 try await BuildApplicationTests.exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                                                          + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
@@ -61,8 +46,6 @@ struct ProtectedAdminTests {
             #expect(try await request("DELETE", "/admin/protected/12155550042", token: admin).hasPrefix("HTTP/1.1 404"))
             #expect(((try await verify())?["policy"] as? [String: Any])?["action"] as? String == "allow")
 
-            await app.triggerGracefulShutdown()
-            try await group.waitForAll()
         }
     }
 }
