@@ -110,11 +110,12 @@ public final class CallSignals: Sendable {
         public var alerts: [CallAlert] = []
     }
 
+    /// Ten sub-window counts, inline (no allocation per key or per call).
     private struct Buckets {
         static let count = 10
-        var epochs = [Int64](repeating: -1, count: Buckets.count)
-        var totals = [Int64](repeating: 0, count: Buckets.count)
-        var bads = [Int64](repeating: 0, count: Buckets.count)
+        var epochs = InlineArray<10, Int64>(repeating: -1)
+        var totals = InlineArray<10, Int64>(repeating: 0)
+        var bads = InlineArray<10, Int64>(repeating: 0)
 
         mutating func add(bad: Bool, now: Int64, step: Int64) {
             let epoch = now / step
@@ -124,16 +125,16 @@ public final class CallSignals: Sendable {
                 totals[slot] = 0
                 bads[slot] = 0
             }
-            totals[slot] += 1
-            if bad { bads[slot] += 1 }
+            totals[slot] &+= 1
+            if bad { bads[slot] &+= 1 }
         }
 
         func sums(now: Int64, step: Int64) -> (total: Int64, bad: Int64) {
             let current = now / step
             var total: Int64 = 0, bad: Int64 = 0
             for slot in 0..<Buckets.count where epochs[slot] > current - Int64(Buckets.count) && epochs[slot] <= current {
-                total += totals[slot]
-                bad += bads[slot]
+                total &+= totals[slot]
+                bad &+= bads[slot]
             }
             return (total, bad)
         }
@@ -164,23 +165,21 @@ public final class CallSignals: Sendable {
     /// Keys not tracked because a trigger's table was full of live keys.
     public var droppedKeys: Int { state.withLock { $0.droppedKeys } }
 
-    /// The keys a trigger counts this call under, each with the value (distinct
-    /// signals, with how the store counts them) or whether it is a bad call
-    /// (share and hit signals); `nil`: not counted.
-    private static func keys(_ trigger: SignalTrigger, _ call: CallObservation)
-        -> [(key: String, value: String?, bad: Bool, query: SignalQuery?)]
+    /// Calls `body` with each key a trigger counts this call under, with the
+    /// value (distinct signals, and how the store counts them) or whether it
+    /// is a bad call (share and hit signals).
+    private static func forEachKey(_ trigger: SignalTrigger, _ call: CallObservation,
+                                   _ body: (_ key: String, _ value: String?, _ bad: Bool, _ query: SignalQuery?) -> Void)
     {
         switch trigger.signal {
         case .oneNumberManyOrigins:
-            guard let orig = call.orig else { return [] }
-            return [(orig, call.origin, false, .origins(number: orig))]
+            if let orig = call.orig { body(orig, call.origin, false, .origins(number: orig)) }
         case .oneSourceManyNumbers:
-            guard let source = call.rotationSource, let orig = call.orig else { return [] }
-            return [(source, orig, false, call.rotationQuery)]
-        case .failureShare: return call.shareKeys.map { ($0, nil, call.failed, nil) }
-        case .attestationCShare: return call.shareKeys.map { ($0, nil, call.attestationC, nil) }
-        case .unsignedNationalShare: return call.shareKeys.filter { $0.hasPrefix("peer:") }.map { ($0, nil, call.unsignedNational, nil) }
-        case .policyHits: return call.policyHit ? [(call.hitSource, nil, true, nil)] : []
+            if let source = call.rotationSource, let orig = call.orig { body(source, orig, false, call.rotationQuery) }
+        case .failureShare: for key in call.shareKeys { body(key, nil, call.failed, nil) }
+        case .attestationCShare: for key in call.shareKeys { body(key, nil, call.attestationC, nil) }
+        case .unsignedNationalShare: for key in call.shareKeys where key.hasPrefix("peer:") { body(key, nil, call.unsignedNational, nil) }
+        case .policyHits: body(call.hitSource, nil, call.policyHit, nil)
         }
     }
 
@@ -237,31 +236,23 @@ public final class CallSignals: Sendable {
         return state.withLock { state in
             var outcome = Outcome()
             for (index, trigger) in triggers.enumerated() {
-                for (key, value, bad, query) in Self.keys(trigger, call) {
-                    if var entry = state.keys[index][key] {
-                        if entry.query == nil { entry.query = query }
-                        if trigger.mode == .block, now < entry.trippedUntil, outcome.blockedBy == nil {
-                            outcome.blockedBy = alert(trigger, key: key, count: 0, now: entry.trippedUntil - trigger.windowS)
+                Self.forEachKey(trigger, call) { key, value, bad, query in
+                    if let until = state.keys[index][key]?.trippedUntil {
+                        if trigger.mode == .block, now < until, outcome.blockedBy == nil {
+                            outcome.blockedBy = alert(trigger, key: key, count: 0, now: until - trigger.windowS)
                         }
-                        entry.lastSeen = now
-                        if let alert = count(trigger, key: key, value: value, bad: bad, now: now, into: &entry) {
-                            outcome.alerts.append(alert)
-                        }
-                        state.keys[index][key] = entry
-                    } else {
+                    } else if state.keys[index].count >= maxKeys {
+                        let horizon = now - trigger.windowS
+                        state.keys[index] = state.keys[index].filter { $0.value.lastSeen > horizon || $0.value.trippedUntil > now }
                         if state.keys[index].count >= maxKeys {
-                            let horizon = now - trigger.windowS
-                            state.keys[index] = state.keys[index].filter { $0.value.lastSeen > horizon || $0.value.trippedUntil > now }
-                            if state.keys[index].count >= maxKeys {
-                                state.droppedKeys += 1
-                                continue
-                            }
+                            state.droppedKeys += 1
+                            return
                         }
-                        var entry = KeyState(lastSeen: now, query: query)
-                        if let alert = count(trigger, key: key, value: value, bad: bad, now: now, into: &entry) {
-                            outcome.alerts.append(alert)
-                        }
-                        state.keys[index][key] = entry
+                    }
+                    // Counted in place: the key's values and buckets are never copied.
+                    if let alert = count(trigger, key: key, value: value, bad: bad, query: query, now: now,
+                                         into: &state.keys[index][key, default: KeyState(lastSeen: now)]) {
+                        outcome.alerts.append(alert)
                     }
                 }
             }
@@ -275,7 +266,10 @@ public final class CallSignals: Sendable {
     }
 
     /// Adds the call to one key's window; the alert when this call trips it.
-    private func count(_ trigger: SignalTrigger, key: String, value: String?, bad: Bool, now: Int64, into entry: inout KeyState) -> CallAlert? {
+    private func count(_ trigger: SignalTrigger, key: String, value: String?, bad: Bool, query: SignalQuery?, now: Int64,
+                       into entry: inout KeyState) -> CallAlert? {
+        entry.lastSeen = now
+        if entry.query == nil, let query { entry.query = query }
         let measured: Int64
         if let value {
             entry.values[value] = now
@@ -290,10 +284,9 @@ public final class CallSignals: Sendable {
             measured = Int64(entry.values.count)
         } else {
             let step = max(1, trigger.windowS / Int64(Buckets.count))
-            var buckets = entry.buckets ?? Buckets()
-            buckets.add(bad: bad, now: now, step: step)
-            entry.buckets = buckets
-            let (total, bads) = buckets.sums(now: now, step: step)
+            if entry.buckets == nil { entry.buckets = Buckets() }
+            entry.buckets?.add(bad: bad, now: now, step: step)
+            let (total, bads) = entry.buckets?.sums(now: now, step: step) ?? (0, 0)
             if trigger.signal.isShare {
                 guard total >= trigger.minCalls else { return nil }
                 measured = bads * 100 / max(1, total)

@@ -12,6 +12,8 @@ public final class CounterCache: Sendable {
     /// Handles by the hash of (label, dimensions); a bucket holds the rare collisions.
     private let counters = Mutex(Buckets())
     public let capacity: Int
+    /// Whether handles made before `MetricsSystem.bootstrap` (no-op ones) are kept.
+    let keepsNoOpHandles: Bool
 
     private struct Buckets {
         var byHash: [Int: [Entry]] = [:]
@@ -29,8 +31,11 @@ public final class CounterCache: Sendable {
         }
     }
 
-    public init(capacity: Int = 4096) {
+    /// - Parameter keepsNoOpHandles: keep handles made before `MetricsSystem.bootstrap`; the shared
+    ///   cache does not, so a call counted before a later bootstrap (a test run) does not hide the counter.
+    public init(capacity: Int = 4096, keepsNoOpHandles: Bool = false) {
         self.capacity = capacity
+        self.keepsNoOpHandles = keepsNoOpHandles
     }
 
     /// Increments the counter `label` with `dimensions`.
@@ -54,6 +59,9 @@ public final class CounterCache: Sendable {
         }
         if let found { return found }
         let made = Counter(label: label, dimensions: dimensions)
+        // Not kept before `MetricsSystem.bootstrap`: a handle of the no-op factory would hide the counter
+        // from the registry bootstrapped later (a process running calls before serving, such as a test run).
+        if !keepsNoOpHandles, MetricsSystem.factory is NOOPMetricsHandler { return made }
         return counters.withLock { counters -> Counter in
             // Another thread may have made it meanwhile: keep one handle per key.
             if let existing = counters.byHash[hash]?.first(where: { $0.matches(label, dimensions) }) { return existing.counter }

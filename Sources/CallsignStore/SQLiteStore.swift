@@ -265,6 +265,8 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         migrator.registerMigration("v8-call-records-rollups-alerts") { db in
             // The terminating side's call records, per-minute counts for the dashboard, and alerts.
             // `signed_call` gains an index by calling number for investigations (`GET /admin/calls`).
+            // `verified_call` has that index only: rows go in in time order, so the rowid orders them
+            // for pruning, and one node (SQLite) needs no cross-node count by origid.
             try db.execute(sql: """
                 CREATE TABLE verified_call (
                     id INTEGER PRIMARY KEY,
@@ -282,8 +284,6 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                     policy_rule TEXT
                 );
                 CREATE INDEX verified_call_orig_time ON verified_call(orig, time);
-                CREATE INDEX verified_call_time ON verified_call(time);
-                CREATE INDEX verified_call_origid_time ON verified_call(origid, time);
                 CREATE INDEX signed_call_orig_time ON signed_call(orig, time);
                 CREATE TABLE call_rollup (
                     minute INTEGER NOT NULL,
@@ -309,14 +309,52 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     public func recordVerified(_ calls: [VerifiedCallRecord]) async throws {
         guard !calls.isEmpty else { return }
-        try await pool.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO verified_call (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for c in calls {
-                try insert.execute(arguments: [c.time, c.orig, c.dest, c.verstat, c.attestation, c.spc, c.x5u, c.origid, c.source, c.reason,
-                                               c.policyAction, c.policyRule])
+        try await pool.write { db in try Self.insertVerified(calls, db) }
+    }
+
+    private static let insertVerifiedHead = "INSERT INTO verified_call (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, policy_action, policy_rule) VALUES "
+    private static let verifiedRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    private static let insertVerifiedManySQL = insertVerifiedHead + Array(repeating: verifiedRow, count: rowsPerInsert).joined(separator: ", ")
+
+    /// Inserts verification records, ``rowsPerInsert`` per statement, bound with SQLite's own calls (a second's
+    /// worth of calls at a time: the writer's share of each call stays a few microseconds).
+    private static func insertVerified(_ calls: [VerifiedCallRecord], _ db: Database) throws {
+        var index = 0
+        while index < calls.count {
+            let rows = min(rowsPerInsert, calls.count - index)
+            let statement = try db.cachedStatement(sql: rows == rowsPerInsert ? insertVerifiedManySQL : insertVerifiedHead + verifiedRow)
+            let handle = statement.sqliteStatement
+            let take = rows == rowsPerInsert ? rows : 1
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+            for row in 0..<take {
+                let c = calls[index + row]
+                let first = Int32(row * 12 + 1)
+                var code = sqlite3_bind_int64(handle, first, c.time)
+                for (offset, value) in [c.orig, c.dest, c.verstat, c.attestation, c.spc, c.x5u, c.origid, c.source, c.reason, c.policyAction,
+                                        c.policyRule].enumerated() where code == SQLITE_OK {
+                    if let value { code = bindText(handle, first + 1 + Int32(offset), value) }
+                }
+                guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a call record") }
+            }
+            let code = sqlite3_step(handle)
+            sqlite3_reset(handle)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            index += take
+        }
+    }
+
+    /// Binds `value` as text to parameter `index` (SQLite copies it); SQLite's result code.
+    private static func bindText(_ handle: OpaquePointer?, _ index: Int32, _ value: String) -> Int32 {
+        var value = value
+        return value.withUTF8 { bytes -> Int32 in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                return sqlite3_bind_text(handle, index, "", 0, nil)  // "" (a null pointer would bind NULL)
+            }
+            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
             }
         }
     }
@@ -345,7 +383,11 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     public func pruneVerified(before: Int64) async throws -> Int {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM verified_call WHERE time < ?", arguments: [before])
+            // Rows go in in time order: everything below the first row at or after `before` goes (a scan of what is deleted).
+            try db.execute(sql: """
+                DELETE FROM verified_call WHERE id < coalesce((SELECT id FROM verified_call WHERE time >= ? ORDER BY id LIMIT 1),
+                                                              (SELECT max(id) + 1 FROM verified_call WHERE time < ?), 0)
+                """, arguments: [before, before])
             return db.changesCount
         }
     }
@@ -635,15 +677,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         var code = sqlite3_bind_int64(handle, first, call.time)
         func text(_ index: Int32, _ value: String) {
             guard code == SQLITE_OK else { return }
-            var value = value
-            code = value.withUTF8 { bytes -> Int32 in
-                guard let base = bytes.baseAddress, !bytes.isEmpty else {
-                    return sqlite3_bind_text(handle, index, "", 0, nil)  // "" (a null pointer would bind NULL)
-                }
-                return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                    sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
-                }
-            }
+            code = bindText(handle, index, value)
         }
         text(first + 1, call.orig)
         text(first + 2, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))

@@ -7,7 +7,7 @@ import Testing
 struct CounterCacheTests {
     @Test("the same label and dimensions get the same handle; another value, order or label gets another")
     func oneHandlePerKey() {
-        let cache = CounterCache(capacity: 16)
+        let cache = CounterCache(capacity: 16, keepsNoOpHandles: true)
         let a = cache.handle("calls_total", [("verstat", "passed"), ("reason", "none")])
         #expect(a === cache.handle("calls_total", [("verstat", "passed"), ("reason", "none")]))
         #expect(a !== cache.handle("calls_total", [("verstat", "failed"), ("reason", "none")]))
@@ -21,7 +21,7 @@ struct CounterCacheTests {
 
     @Test("past the capacity a handle is made per call and not kept; earlier keys keep theirs")
     func bounded() {
-        let cache = CounterCache(capacity: 2)
+        let cache = CounterCache(capacity: 2, keepsNoOpHandles: true)
         let first = cache.handle("bounded_a", [])
         let second = cache.handle("bounded_b", [])
         #expect(cache.handle("bounded_c", []) !== cache.handle("bounded_c", []))

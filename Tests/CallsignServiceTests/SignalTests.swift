@@ -21,6 +21,71 @@ struct SignalTests {
                         shareKeys: ["peer:" + peer, "spc:" + spc], hitSource: "peer:" + peer, attestationC: attestation == .gateway)
     }
 
+    /// A call pattern that raises one signal's measure with each call: the
+    /// `index`th call of the pattern, at `t0 + index`.
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        var trigger: SignalTrigger
+        /// The key the alert names.
+        var key: String
+        /// The call that reaches the threshold (0-based).
+        var tripsAt: Int
+        var call: @Sendable (Int) -> (verdict: Verdict, orig: String, source: String)
+        var testDescription: String { trigger.signal.rawValue }
+    }
+
+    static let failed = Verdict(verstat: .failed, error: VerificationError(.badSignature, "test"), diagnostics: [])
+    static let unsigned = Verdict(verstat: .noValidation, error: VerificationError(.missingIdentity, "no Identity header"), diagnostics: [])
+    static func passed(_ attestation: PASSporT.Attestation = .full, origid: String = "origid-1") -> Verdict {
+        var verdict = Verdict(verstat: .passed, attestation: attestation, origid: origid, diagnostics: [])
+        verdict.signerSPCs = ["7Q2X"]
+        return verdict
+    }
+
+    static let scenarios: [Scenario] = [
+        Scenario(trigger: SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 3, mode: .block), key: bankNumber, tripsAt: 2) {
+            (passed(origid: "origid-\($0)"), bankNumber, "192.0.2.1")
+        },
+        Scenario(trigger: SignalTrigger(signal: .oneSourceManyNumbers, windowS: 60, threshold: 3, mode: .block), key: "origid:origid-1",
+                 tripsAt: 2) { (passed(), "4420712345\(60 + $0)", "192.0.2.1") },
+        Scenario(trigger: SignalTrigger(signal: .failureShare, windowS: 60, threshold: 50, mode: .block, minCalls: 4), key: "peer:192.0.2.9",
+                 tripsAt: 3) { _ in (failed, "12155550042", "192.0.2.9") },
+        Scenario(trigger: SignalTrigger(signal: .attestationCShare, windowS: 60, threshold: 50, mode: .block, minCalls: 4), key: "peer:192.0.2.9",
+                 tripsAt: 3) { _ in (passed(.gateway), "12155550042", "192.0.2.9") },
+        Scenario(trigger: SignalTrigger(signal: .unsignedNationalShare, windowS: 60, threshold: 50, mode: .block, minCalls: 4),
+                 key: "peer:192.0.2.9", tripsAt: 3) { _ in (unsigned, "442071234599", "192.0.2.9") },
+        Scenario(trigger: SignalTrigger(signal: .policyHits, windowS: 60, threshold: 3, mode: .block), key: "peer:192.0.2.9", tripsAt: 2) { _ in
+            (unsigned, "442071230077", "192.0.2.9")
+        },
+    ]
+
+    @Test("each signal on a fixed clock: no alert below the threshold, one alert at it, refusal within the window in block mode, allowed after",
+          arguments: scenarios)
+    func perSignal(_ scenario: Scenario) {
+        let analytics = CallAnalytics(triggers: [scenario.trigger], countryCode: "44")
+        // DNO hits are tagged, not blocked, so only the signal refuses a call.
+        let flow = VerificationFlow(policy: PolicySet(.init(rules: [.doNotOriginate(action: .tag)]), storedDNO: DNOList(numbers: ["442071230077"])),
+                                    analytics: analytics)
+        func judge(_ index: Int, at time: Int64) -> PolicyDecision {
+            let (verdict, orig, source) = scenario.call(index)
+            return flow.judge(verdict, orig: orig, source: source, time: time, face: .sip)
+        }
+        for index in 0..<scenario.tripsAt {
+            #expect(judge(index, at: Self.t0 + Int64(index)).action != .block)
+        }
+        #expect(analytics.drain().alerts.isEmpty, "below the threshold")
+        let trip = Self.t0 + Int64(scenario.tripsAt)
+        #expect(judge(scenario.tripsAt, at: trip).action != .block, "the call that trips the threshold passes")
+        // Per key: a share signal also counts the signer's SPC, which may trip with the peer.
+        let alerts = analytics.drain().alerts.filter { $0.key == scenario.key }
+        #expect(alerts.count == 1)
+        #expect(alerts.first.map { [$0.signal, $0.key, $0.mode] } == [scenario.trigger.signal.rawValue, scenario.key, "block"])
+        #expect(alerts.first?.at == trip && alerts.first?.windowS == 60 && alerts.first?.threshold == scenario.trigger.threshold)
+        let refused = judge(scenario.tripsAt + 1, at: trip + 30)
+        #expect(refused.action == .block && refused.rule == scenario.trigger.signal.rawValue && refused.sipStatus == 608)
+        #expect(analytics.drain().alerts.isEmpty, "no second alert within the window")
+        #expect(judge(0, at: trip + 60).rule != scenario.trigger.signal.rawValue, "allowed once the window after the trip has passed")
+    }
+
     @Test("one-number-many-origins: one number from 10 origins in 60 s trips once at the 10th; 9 origins do not")
     func oneNumberManyOrigins() {
         let signals = CallSignals(triggers: [SignalTrigger(signal: .oneNumberManyOrigins, windowS: 60, threshold: 10)])
