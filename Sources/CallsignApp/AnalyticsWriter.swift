@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 /// Moves what the decision flows queued (``CallAnalytics``) into the store
 /// once a second: verification records, per-minute counts, alerts (each also
-/// logged and handed to the webhook). Once an hour it deletes records and
+/// logged and handed to the webhook, once across the nodes sharing the store). Once an hour it deletes records and
 /// counts past the retention. A write that fails drops its records and counts
 /// them (`callsign_call_records_dropped_total{reason}`): calls never wait for it.
 struct AnalyticsWriter: Service {
@@ -63,12 +63,13 @@ struct AnalyticsWriter: Service {
             }
         }
         for alert in drained.alerts {
-            logger.warning("alert \(alert.signal): \(Self.loggable(alert.key, logNumbers: logNumbers)) reached \(alert.count) (threshold \(alert.threshold) in \(alert.windowS) s, \(alert.mode))")
             do {
-                try await store.saveAlert(alert)
+                // Another node sharing the store may have raised it already in this window: said once.
+                guard try await store.saveAlert(alert) else { continue }
             } catch {
                 logger.warning("alert not stored: \(error)")
             }
+            logger.warning("alert \(alert.signal): \(Self.loggable(alert.key, logNumbers: logNumbers)) reached \(alert.count) (threshold \(alert.threshold) in \(alert.windowS) s, \(alert.mode))")
             webhook?.enqueue(JSONWriter.canonical(.object(alert.json)))
         }
     }

@@ -437,12 +437,17 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         }
     }
 
-    public func saveAlert(_ alert: CallAlert) async throws {
+    @discardableResult
+    public func saveAlert(_ alert: CallAlert) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: """
-                INSERT INTO call_alert (at, signal, key, count, threshold, window_s, mode) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [alert.at, alert.signal, alert.key, alert.count, alert.threshold, alert.windowS, alert.mode])
+                INSERT INTO call_alert (at, signal, key, count, threshold, window_s, mode) SELECT ?, ?, ?, ?, ?, ?, ?
+                WHERE NOT EXISTS (SELECT 1 FROM call_alert WHERE signal = ? AND key = ? AND at > ? AND at <= ?)
+                """, arguments: [alert.at, alert.signal, alert.key, alert.count, alert.threshold, alert.windowS, alert.mode,
+                                 alert.signal, alert.key, alert.at - alert.windowS, alert.at])
+            guard db.changesCount > 0 else { return false }
             try db.execute(sql: "DELETE FROM call_alert WHERE id <= (SELECT max(id) FROM call_alert) - ?", arguments: [CallAlert.kept])
+            return true
         }
     }
 

@@ -77,8 +77,11 @@ public protocol CallsignStore: Sendable {
     func pruneRollups(before: Int64) async throws
     /// The distinct count behind a signal over every node's records since `since`.
     func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int
-    /// Keeps an alert (the newest 10,000 are kept).
-    func saveAlert(_ alert: CallAlert) async throws
+    /// Keeps an alert (the newest 10,000 are kept), unless the same signal and
+    /// key already alerted within the alert's window before it (another node
+    /// sharing the store saw the same campaign): whether it was kept.
+    @discardableResult
+    func saveAlert(_ alert: CallAlert) async throws -> Bool
     /// Alerts, newest first.
     func alerts(limit: Int) async throws -> [CallAlert]
 

@@ -465,14 +465,23 @@ public final class PostgresStore: CallsignStore {
         }
     }
 
-    public func saveAlert(_ alert: CallAlert) async throws {
+    @discardableResult
+    public func saveAlert(_ alert: CallAlert) async throws -> Bool {
         try await bounded(administrativeTimeout) { [self] in
-            try await client.query("""
+            var kept = false
+            for try await _ in try await client.query("""
                 INSERT INTO call_alert (at, signal, key, count, threshold, window_s, mode)
-                VALUES (\(alert.at), \(alert.signal), \(alert.key), \(alert.count), \(alert.threshold), \(alert.windowS), \(alert.mode))
-                """, logger: logger)
+                SELECT \(alert.at), \(alert.signal), \(alert.key), \(alert.count), \(alert.threshold), \(alert.windowS), \(alert.mode)
+                WHERE NOT EXISTS (SELECT 1 FROM call_alert WHERE signal = \(alert.signal) AND key = \(alert.key)
+                                  AND at > \(alert.at - alert.windowS) AND at <= \(alert.at))
+                RETURNING id
+                """, logger: logger).decode(Int64.self) {
+                kept = true
+            }
+            guard kept else { return false }
             try await client.query("DELETE FROM call_alert WHERE id <= (SELECT max(id) FROM call_alert) - \(Int64(CallAlert.kept))",
                                    logger: logger)
+            return true
         }
     }
 

@@ -43,7 +43,7 @@ final class ControlledStore: CallsignStore {
     func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
     func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
     func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
-    func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func saveAlert(_ alert: CallAlert) async throws -> Bool { try await inner.saveAlert(alert) }
     func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
     func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
@@ -313,7 +313,7 @@ final class CountingStore: CallsignStore {
     func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
     func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
     func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
-    func saveAlert(_ alert: CallAlert) async throws { try await inner.saveAlert(alert) }
+    func saveAlert(_ alert: CallAlert) async throws -> Bool { try await inner.saveAlert(alert) }
     func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
     func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
     func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {

@@ -127,10 +127,15 @@ enum StoreContract {
         var second = first
         second.signal = "policy-hits"
         second.at = 1_800_000_020
-        try await store.saveAlert(first)
-        try await store.saveAlert(second)
-        #expect(try await store.alerts(limit: 10) == [second, first])
-        #expect(try await store.alerts(limit: 1) == [second])
+        #expect(try await store.saveAlert(first))
+        #expect(try await store.saveAlert(second))
+        var again = first
+        again.at += 30
+        #expect(try await !store.saveAlert(again), "the same signal and key within its window (another node's): not kept twice")
+        again.at += 31
+        #expect(try await store.saveAlert(again), "a window later it alerts again")
+        #expect(try await store.alerts(limit: 10) == [again, second, first])
+        #expect(try await store.alerts(limit: 1) == [again])
 
         // Certificate cache shared by nodes: fresh bodies only, replaced on save.
         let url = "https://cr.example.net/sp.pem"
