@@ -7,7 +7,7 @@
 #
 #   scripts/bench/sip.sh [RATES] [SECONDS]      (default "500 1000 2000 4000" 10)
 #
-# Env: MODES="sign verify", PEER=0 (Callsign only), PEER_RATES (the peer's steps,
+# Env: SERVE_CONFIG=FILE (serve's configuration file, e.g. scripts/bench/analytics.json), MODES="sign verify", PEER=0 (Callsign only), PEER_RATES (the peer's steps,
 # default RATES: the peer fails long before Callsign's top steps, which cost 30+ s each), SIPP_BUFF=BYTES (SIPp's
 # socket buffers, for Callsign's runs and the peer's alike; default: SIPp's 64 KiB),
 # CALLSIGN_BIN (another build). Each Callsign step also prints the datagrams
@@ -27,7 +27,7 @@ DUR=${2:-10}
 bench_init sip 900 sipp secsipidx kamailio
 start_lab 18180
 HTTP=18181 SIGN=18182 VERIFY=18183 KAM_PORT=18184 UAS_PORT=18185
-start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY
+start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify 127.0.0.1:$VERIFY ${SERVE_CONFIG:+--config "$(realpath "$SERVE_CONFIG")"}
 # CPU of the measured server: the process and its children (Kamailio's workers).
 MEASURED_PID=$CS_PID
 cpu_ticks() {
