@@ -64,17 +64,17 @@ public enum CallRecord: Sendable, Hashable {
 
     /// The columns of the CSV export, in order.
     public static let csvHeader = ["kind", "time", "orig", "dest", "attest", "verstat", "origid", "spc", "x5u", "source", "customer",
-                                   "identity", "reason", "policy_action", "policy_rule"]
+                                   "identity", "attest_rule", "reason", "policy_action", "policy_rule"]
 
     /// The record's values in ``csvHeader``'s order (empty when the side has no such field).
     public var csvFields: [String] {
         switch self {
         case .signed(let r):
-            ["signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid, "", "", r.trunk ?? "",
-             r.customerID, r.identity ?? "", "", "allow", r.attestationRule ?? ""]
+            ["signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid, "", "", r.trunk ?? "rest",
+             r.customerID, r.identity ?? "", r.attestationRule ?? "", "", "allow", ""]
         case .verified(let r):
             ["verified", String(r.time), r.orig, r.dest, r.attestation ?? "", r.verstat, r.origid ?? "", r.spc ?? "", r.x5u ?? "", r.source,
-             "", "", r.reason ?? "", r.policyAction, r.policyRule ?? ""]
+             "", "", "", r.reason ?? "", r.policyAction, r.policyRule ?? ""]
         }
     }
 

@@ -92,8 +92,9 @@ struct CallAnalyticsServeTests {
             let csv = try await get("/admin/calls?number=12155550041&since=\(iat - 60)&until=\(iat + 600)", accept: "text/csv")
             #expect(csv.contains("Content-Type: text/csv") || csv.lowercased().contains("content-type: text/csv"))
             let lines = csv.components(separatedBy: "\r\n\r\n").last?.split(separator: "\r\n") ?? []
-            #expect(lines.first == "kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,reason,policy_action,policy_rule")
+            #expect(lines.first == "kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,attest_rule,reason,policy_action,policy_rule")
             #expect(lines.count == 4, "\(csv)")
+            #expect(lines.contains { $0.hasPrefix("signed,") && $0.hasSuffix(",sample,service,owned-number,,allow,") }, "\(csv)")
             #expect(try await get("/admin/calls?number=12155550041&since=yesterday").hasPrefix("HTTP/1.1 400"))
             #expect(try await BuildApplicationTests.exchange(port, "GET /admin/calls?number=12155550041 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                                              + "Authorization: Bearer \(token)\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 401"),

@@ -143,8 +143,8 @@ struct AdminTests {
         #expect(text.stdout.contains("2026-12-06T14:02:00Z  verified") && text.stdout.contains("from 192.0.2.20") && text.stdout.contains("protected-number"))
         #expect(text.stdout.contains("signed    A"))
         let csv = try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--csv", "--until", "1796565710")
-        #expect(csv.stdout.split(separator: "\n") == ["kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,reason,policy_action,policy_rule",
-                                                      "signed,1796565700,442071234567,12125551213,A,,\(origid),,,,bank,,,allow,"])
+        #expect(csv.stdout.split(separator: "\n") == ["kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,attest_rule,reason,policy_action,policy_rule",
+                                                      "signed,1796565700,442071234567,12125551213,A,,\(origid),,,rest,bank,,,,allow,"])
         let json = try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--json")
         #expect(json.stdout.contains("\"kind\": \"verified\"") && json.stdout.contains("\"spc\": \"9Z9Z\""))
         #expect(try await CLI.callsign("calls", "--data", dir.path, "--number", "+442071234567", "--since", "noon").status != 0)
