@@ -7,7 +7,7 @@ import Metrics
 import ServiceLifecycle
 
 /// Moves what the decision flows queued (``CallAnalytics``) into the store
-/// once a second: verification records, per-minute counts, alerts (each also
+/// once a second: verification records (those not journalled), per-minute counts, alerts (each also
 /// logged and handed to the webhook, once across the nodes sharing the store). Once an hour it deletes records and
 /// counts past the retention. A write that fails drops its records and counts
 /// them (`callsign_call_records_dropped_total{reason}`): calls never wait for it.
@@ -42,6 +42,12 @@ struct AnalyticsWriter: Service {
         let drained = analytics.drain()
         if drained.droppedRecords > 0 {
             Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "queue_full")]).increment(by: drained.droppedRecords)
+        }
+        if drained.droppedJournal > 0 {
+            Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "journal")]).increment(by: drained.droppedJournal)
+        }
+        if drained.journaledRecords > 0 {
+            Counter(label: "callsign_call_records_total", dimensions: [("kind", "verified")]).increment(by: drained.journaledRecords)
         }
         if drained.droppedAlerts > 0 {
             Counter(label: "callsign_alerts_dropped_total").increment(by: drained.droppedAlerts)

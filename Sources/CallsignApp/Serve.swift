@@ -343,8 +343,16 @@ public enum CallsignServe {
         service.listsChanged = { await reloadLists() }
         service.policy = policySet
         // Signals, per-minute counts and verification records: counted on the call path, written by AnalyticsWriter.
+        // On SQLite, verification records are journalled like traceback records: durable before the answer.
+        var verificationJournal: VerificationJournal?
+        if let sqlite = store as? SQLiteStore, options.analytics.recordVerifications {
+            guard let journal = try sqlite.openVerificationJournal() else {
+                throw AppError(.setup, "the verification journal \(sqlite.verificationJournalBase) is held by another process: another `callsign serve` uses \(options.dataDirectory)")
+            }
+            verificationJournal = journal
+        }
         let analytics = CallAnalytics(triggers: options.analytics.triggers, recordsVerifications: options.analytics.recordVerifications,
-                                      countryCode: options.numbering.countryCode)
+                                      countryCode: options.numbering.countryCode, journal: verificationJournal)
         service.analytics = analytics
         let webhook = options.analytics.webhook.map { AlertWebhook(url: $0, logger: logger) }
         if !options.analytics.triggers.isEmpty {
@@ -388,6 +396,10 @@ public enum CallsignServe {
             .init(service: NamedListener(name: "HTTP listener", address: authority(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
         ]
+        if let verificationJournal {
+            // Next to the traceback writer, so it stops after the listeners: verifications in flight are still journalled.
+            services.insert(.init(service: JournalIndexer(journal: verificationJournal)), at: 1)
+        }
         if let webhook {
             services.append(.init(service: AlertWebhookService(webhook: webhook)))
         }
@@ -532,6 +544,16 @@ struct TracebackWriter: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await recorder.run() }
+    }
+}
+
+/// Moves the verification journal's records into the store (``RecordJournal/run()``)
+/// until graceful shutdown.
+struct JournalIndexer: Service {
+    let journal: VerificationJournal
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await journal.run() }
     }
 }
 

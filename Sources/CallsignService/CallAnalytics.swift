@@ -4,9 +4,13 @@ import Synchronization
 
 /// What the decision flows hand on about each call besides their answer: the
 /// signals and their alerts, the per-minute counts the dashboard reads, and
-/// the verification call records. Nothing here waits: records, counts and
-/// alerts go into bounded queues that a writer (``drain()``) moves to the
-/// store; a full queue drops records and counts them, never the call.
+/// the verification call records. Nothing here waits on the store: counts
+/// and alerts go into bounded queues that a writer (``drain()``) moves to it.
+/// Verification records are appended to the ``journal`` (the SQLite store's
+/// ``VerificationJournal``: durable before the call is answered, as signings'
+/// traceback records are) or, without one (PostgreSQL), queued for the writer.
+/// A record that cannot be kept (a full queue or journal, a full disk) is
+/// dropped and counted, never the call.
 public final class CallAnalytics: Sendable {
     public let signals: CallSignals
     /// Whether verifications are recorded (`records.verification`).
@@ -15,11 +19,15 @@ public final class CallAnalytics: Sendable {
     public let countryCode: String
     /// Most bytes of verification records waiting for the writer.
     public let maxQueuedBytes: Int
+    /// Where verification records are made durable on the answering thread; `nil`: queued for the writer.
+    public let journal: VerificationJournal?
 
     private struct Queues {
         var records: [VerifiedCallRecord] = []
         var recordBytes = 0
         var droppedRecords = 0
+        var journaledRecords = 0
+        var droppedJournal = 0
         var alerts: [CallAlert] = []
         var droppedAlerts = 0
         var counts: [RollupKey: Int64] = [:]
@@ -38,11 +46,12 @@ public final class CallAnalytics: Sendable {
     static let maxRollupKeys = 50_000
 
     public init(triggers: [SignalTrigger] = [], recordsVerifications: Bool = true, countryCode: String = "",
-                maxQueuedBytes: Int = 64 << 20, maxKeys: Int = 100_000) {
+                maxQueuedBytes: Int = 64 << 20, maxKeys: Int = 100_000, journal: VerificationJournal? = nil) {
         signals = CallSignals(triggers: triggers, maxKeys: maxKeys)
         self.recordsVerifications = recordsVerifications
         self.countryCode = countryCode
         self.maxQueuedBytes = max(4096, maxQueuedBytes)
+        self.journal = journal
     }
 
     /// What the writer takes in one drain.
@@ -53,6 +62,9 @@ public final class CallAnalytics: Sendable {
         /// Records and alerts dropped because their queue was full since the last drain.
         public var droppedRecords: Int
         public var droppedAlerts: Int
+        /// Records appended to the ``CallAnalytics/journal``, and those it refused (full backlog, disk, closed), since the last drain.
+        public var journaledRecords: Int
+        public var droppedJournal: Int
     }
 
     /// Takes everything queued.
@@ -60,7 +72,8 @@ public final class CallAnalytics: Sendable {
         queues.withLock { q in
             let drained = Drained(records: q.records, rollups: q.counts.map { CallRollup(minute: $0.key.minute, series: $0.key.series,
                                                                                             key: $0.key.key, count: $0.value) },
-                                  alerts: q.alerts, droppedRecords: q.droppedRecords, droppedAlerts: q.droppedAlerts)
+                                  alerts: q.alerts, droppedRecords: q.droppedRecords, droppedAlerts: q.droppedAlerts,
+                                  journaledRecords: q.journaledRecords, droppedJournal: q.droppedJournal)
             q = Queues()
             return drained
         }
@@ -113,12 +126,18 @@ public final class CallAnalytics: Sendable {
             unsignedNational: unsigned && national, policyHit: hit, rotationQuery: origid.map { .numbersVerified(origid: $0) })
         let outcome = signals.observe(observation, now: time)
         let final = outcome.blockedBy.map { Self.decision(refusing: $0) } ?? decision
-        let record = recordsVerifications
+        var record = recordsVerifications
             ? VerifiedCallRecord(time: time, orig: orig ?? calling, dest: dest, verstat: verdict.verstat.rawValue,
                                  attestation: verdict.attestation?.rawValue, spc: spc, x5u: verdict.passport?.passport.header.x5u,
                                  origid: origid, source: source ?? "rest", reason: verdict.error?.code.rawValue,
                                  policyAction: final.action.rawValue, policyRule: final.rule)
             : nil
+        // Journalled before the answer (outside the queues' lock: the journal has its own).
+        var journaled: Bool?
+        if let journal, let kept = record {
+            journaled = (try? journal.append(kept)) != nil
+            record = nil
+        }
         queues.withLock { q in
             add(&q, time, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
             if let error = verdict.error { add(&q, time, "verify.reason", error.code.rawValue) }
@@ -127,6 +146,11 @@ public final class CallAnalytics: Sendable {
             if let spc { add(&q, time, "verify.spc", spc + " " + ok) }
             if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }
             if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
+            switch journaled {
+            case true?: q.journaledRecords += 1
+            case false?: q.droppedJournal += 1
+            case nil: break
+            }
             if let record {
                 let bytes = record.approximateBytes
                 if q.recordBytes + bytes <= maxQueuedBytes {

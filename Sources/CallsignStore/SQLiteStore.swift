@@ -5,7 +5,7 @@ import Synchronization
 
 /// The embedded default store: SQLite through GRDB, in WAL mode, with
 /// append-only named migrations.
-public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
+public final class SQLiteStore: CallsignStore, JournalTarget {
     public let pool: DatabasePool
     /// The database file (the checkpoint connection opens it too).
     private let path: String
@@ -51,17 +51,28 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         // take them now (read-only files) still opens for reading: the records
         // stay in the journal for the next open that can.
         _ = try? TracebackJournal.recover(base: journalBase, into: self)
+        _ = try? VerificationJournal.recover(base: verificationJournalBase, into: VerificationRecords(store: self))
     }
 
     /// The path prefix of the traceback journal's files (``TracebackJournal``).
     public var journalBase: String { path + "-traceback" }
 
-    /// The journal opened by ``openJournal()``, held weakly (it holds the store).
-    private let openedJournal = Mutex<WeakBox?>(nil)
+    /// The path prefix of the verification records' journal (``VerificationJournal``).
+    public var verificationJournalBase: String { path + "-verified" }
 
-    private final class WeakBox: @unchecked Sendable {
-        weak var journal: TracebackJournal?
-        init(_ journal: TracebackJournal) { self.journal = journal }
+    /// The journals opened by ``openJournal()`` and ``openVerificationJournal()``, held weakly (they hold the store).
+    private let openedJournal = Mutex<WeakBox<SignedCallRecord>?>(nil)
+    private let openedVerificationJournal = Mutex<WeakBox<VerifiedCallRecord>?>(nil)
+
+    private final class WeakBox<Record: JournalRecord>: @unchecked Sendable {
+        weak var journal: RecordJournal<Record>?
+        init(_ journal: RecordJournal<Record>) { self.journal = journal }
+    }
+
+    /// Waits until both journals' appended records are in the database (a read sees what was answered).
+    private func flushJournals() async {
+        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        if let journal = openedVerificationJournal.withLock({ $0?.journal }) { await journal.flush() }
     }
 
     /// Opens the traceback journal of this store for appending
@@ -74,13 +85,46 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         return journal
     }
 
-    public func applyJournal(_ records: [SignedCallRecord], through position: TracebackJournal.Position) throws {
+    /// Opens the verification records' journal of this store for appending; `nil` when another
+    /// process holds it. ``calls(number:since:until:limit:)`` waits for its records before reading.
+    public func openVerificationJournal(interval: Duration = .milliseconds(20)) throws -> VerificationJournal? {
+        guard let journal = try VerificationJournal.open(base: verificationJournalBase, target: VerificationRecords(store: self),
+                                                         interval: interval) else { return nil }
+        openedVerificationJournal.withLock { $0 = WeakBox(journal) }
+        return journal
+    }
+
+    public func applyJournal(_ records: [SignedCallRecord], through position: JournalPosition) throws {
+        try applyJournal(table: "traceback_journal", position) { db in try Self.insertAll(records, db) }
+    }
+
+    public func journalPosition() throws -> JournalPosition {
+        try journalPosition(table: "traceback_journal")
+    }
+
+    /// Where the verification journal moves its records: `verified_call`, and its position in `verification_journal`.
+    public struct VerificationRecords: JournalTarget {
+        let store: SQLiteStore
+
+        public init(store: SQLiteStore) { self.store = store }
+
+        public func applyJournal(_ records: [VerifiedCallRecord], through position: JournalPosition) throws {
+            try store.applyJournal(table: "verification_journal", position) { db in try SQLiteStore.insertVerified(records, db) }
+        }
+
+        public func journalPosition() throws -> JournalPosition {
+            try store.journalPosition(table: "verification_journal")
+        }
+    }
+
+    /// Runs `insert` and saves `position` in `table` in one immediate transaction.
+    private func applyJournal(table: String, _ position: JournalPosition, insert: (Database) throws -> Void) throws {
         try pool.writeWithoutTransaction { db in
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
             do {
-                try Self.insertAll(records, db)
+                try insert(db)
                 try db.cachedStatement(sql: """
-                    INSERT INTO traceback_journal (id, segment, records) VALUES (1, ?, ?)
+                    INSERT INTO \(table) (id, segment, records) VALUES (1, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET segment = excluded.segment, records = excluded.records
                     """).execute(arguments: [position.segment, position.records])
                 try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
@@ -91,10 +135,10 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
         }
     }
 
-    public func journalPosition() throws -> TracebackJournal.Position {
+    private func journalPosition(table: String) throws -> JournalPosition {
         try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT segment, records FROM traceback_journal WHERE id = 1") else { return .zero }
-            return TracebackJournal.Position(segment: row["segment"], records: row["records"])
+            guard let row = try Row.fetchOne(db, sql: "SELECT segment, records FROM \(table) WHERE id = 1") else { return .zero }
+            return JournalPosition(segment: row["segment"], records: row["records"])
         }
     }
 
@@ -304,6 +348,16 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
                 );
                 """)
         }
+        migrator.registerMigration("v9-verification-journal") { db in
+            // How far the verification journal's records are in `verified_call` (VerificationJournal).
+            try db.execute(sql: """
+                CREATE TABLE verification_journal (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    segment INTEGER NOT NULL,
+                    records INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -318,7 +372,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     /// Inserts verification records, ``rowsPerInsert`` per statement, bound with SQLite's own calls (a second's
     /// worth of calls at a time: the writer's share of each call stays a few microseconds).
-    private static func insertVerified(_ calls: [VerifiedCallRecord], _ db: Database) throws {
+    static func insertVerified(_ calls: [VerifiedCallRecord], _ db: Database) throws {
         var index = 0
         while index < calls.count {
             let rows = min(rowsPerInsert, calls.count - index)
@@ -360,7 +414,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
     }
 
     public func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
-        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        await flushJournals()
         let limit = max(1, min(limit, 10_000))
         let arguments: StatementArguments = [number, since ?? 0, until ?? Int64.max, limit]
         return try await pool.read { db in
@@ -416,7 +470,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
     }
 
     public func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int {
-        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        await flushJournals()
         return try await pool.read { db in
             let count: Int?
             switch query {
@@ -714,7 +768,7 @@ public final class SQLiteStore: CallsignStore, TracebackJournalTarget {
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         // What was answered is read back: records still in the journal go in first.
-        if let journal = openedJournal.withLock({ $0?.journal }) { await journal.flush() }
+        await flushJournals()
         return try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call

@@ -266,3 +266,35 @@ struct SignalTests {
         #expect(signals.droppedKeys == 1, "the stale keys were dropped to make room")
     }
 }
+
+@Suite("Verification records through the journal (CallAnalytics with a VerificationJournal)")
+struct VerificationRecordJournalTests {
+    @Test("with a journal, each verification's record is appended before the answer; a journal that refuses drops the record and counts it, never the call")
+    func journaled() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-vjournal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        do {
+            let store = try SQLiteStore(path: path)
+            // No indexer runs: a backlog of two is full after two records.
+            let journal = try #require(try VerificationJournal.open(base: store.verificationJournalBase,
+                                                                    target: SQLiteStore.VerificationRecords(store: store), maxBacklog: 2))
+            let analytics = CallAnalytics(journal: journal)
+            let flow = VerificationFlow(policy: PolicySet(.init(rules: [])), analytics: analytics)
+            for index in 0..<3 {
+                let decision = flow.judge(SignalTests.passed(), orig: SignalTests.bankNumber, dest: "12125551213", source: "192.0.2.1",
+                                          time: SignalTests.t0 + Int64(index), face: .sip)
+                #expect(decision.action == .allow, "the third call passes though its record is dropped")
+            }
+            let drained = analytics.drain()
+            #expect(drained.records.isEmpty, "nothing queued for the writer: the journal has them")
+            #expect(drained.journaledRecords == 2)
+            #expect(drained.droppedJournal == 1)
+        }
+        // The journal's records are in the store once it opens again, as after kill -9.
+        let reopened = try SQLiteStore(path: path)
+        let calls = try await reopened.calls(number: SignalTests.bankNumber, since: nil, until: nil, limit: 10)
+        #expect(calls.count == 2)
+    }
+}

@@ -5,19 +5,59 @@ import Synchronization
 import Glibc
 #endif
 
-/// Where a ``TracebackJournal`` moves its records: a store that writes a
-/// batch and the journal position it reaches in one transaction, so a record
-/// is never applied twice (SQLite: ``SQLiteStore``).
-public protocol TracebackJournalTarget: Sendable {
-    /// Inserts `records` and remembers `position` in one transaction.
-    func applyJournal(_ records: [SignedCallRecord], through position: TracebackJournal.Position) throws
-    /// The position of the last transaction of ``applyJournal(_:through:)`` (zero when none).
-    func journalPosition() throws -> TracebackJournal.Position
+/// A kind of record a ``RecordJournal`` holds: how its payload is written and read back.
+public protocol JournalRecord: Sendable {
+    /// What the journal's errors call it ("traceback", "verification").
+    static var journalName: String { get }
+    /// Appends the record's payload (without framing); `false` when a field is too long.
+    func encodePayload(into bytes: inout [UInt8]) -> Bool
+    /// The record of a payload written by ``encodePayload(into:)`` (or an earlier version of it); `nil` when it is not one.
+    static func decodePayload(_ payload: ArraySlice<UInt8>) -> Self?
 }
 
-/// The traceback records of answered signings, made durable by a copy into a
-/// shared mapping of an append-only file before the call is answered, and
-/// moved into the store in large transactions by a thread of its own.
+/// Where a ``RecordJournal`` moves its records: a store that writes a
+/// batch and the journal position it reaches in one transaction, so a record
+/// is never applied twice (SQLite: ``SQLiteStore`` for traceback,
+/// ``SQLiteStore/VerificationRecords`` for verification records).
+public protocol JournalTarget<Record>: Sendable {
+    associatedtype Record: JournalRecord
+    /// Inserts `records` and remembers `position` in one transaction.
+    func applyJournal(_ records: [Record], through position: JournalPosition) throws
+    /// The position of the last transaction of ``applyJournal(_:through:)`` (zero when none).
+    func journalPosition() throws -> JournalPosition
+}
+
+/// How far a journal's records were moved into the store: `records` of segment `segment`.
+public struct JournalPosition: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var segment: Int64
+    public var records: Int64
+
+    public init(segment: Int64, records: Int64) {
+        self.segment = segment
+        self.records = records
+    }
+
+    public static let zero = JournalPosition(segment: 0, records: 0)
+
+    public static func < (lhs: JournalPosition, rhs: JournalPosition) -> Bool {
+        (lhs.segment, lhs.records) < (rhs.segment, rhs.records)
+    }
+
+    public var description: String { "\(segment):\(records)" }
+}
+
+/// The journal of answered signings' traceback records (`DATA/callsign.sqlite-traceback.N`).
+public typealias TracebackJournal = RecordJournal<SignedCallRecord>
+/// The journal of verification call records (`DATA/callsign.sqlite-verified.N`).
+public typealias VerificationJournal = RecordJournal<VerifiedCallRecord>
+
+/// A mapped window's alignment: the system's page size.
+private let journalPageBytes = max(4096, sysconf(Int32(_SC_PAGESIZE)))
+
+/// Records of answered calls, made durable by a copy into a shared mapping
+/// of an append-only file before the call is answered, and moved into the
+/// store in large transactions by a thread of its own. One journal per
+/// record kind: ``TracebackJournal`` (signings) and ``VerificationJournal``.
 ///
 /// Why: a signing may be answered only once its record — who signed which
 /// call, by `origid` (RFC 8588 §4, ATIS-1000074 traceback) — can no longer be
@@ -40,25 +80,8 @@ public protocol TracebackJournalTarget: Sendable {
 /// Each record is `length (UInt32 LE) · FNV-1a-32 of the payload (UInt32 LE)
 /// · payload`; recovery stops at the first record that is cut short or does
 /// not match its hash (the one write a crash interrupted, never answered).
-public final class TracebackJournal: Sendable {
-    /// How far records were moved into the store: `records` of segment `segment`.
-    public struct Position: Sendable, Equatable, Comparable, CustomStringConvertible {
-        public var segment: Int64
-        public var records: Int64
-
-        public init(segment: Int64, records: Int64) {
-            self.segment = segment
-            self.records = records
-        }
-
-        public static let zero = Position(segment: 0, records: 0)
-
-        public static func < (lhs: Position, rhs: Position) -> Bool {
-            (lhs.segment, lhs.records) < (rhs.segment, rhs.records)
-        }
-
-        public var description: String { "\(segment):\(records)" }
-    }
+public final class RecordJournal<Record: JournalRecord>: Sendable {
+    public typealias Position = JournalPosition
 
     private struct State {
         var fd: Int32
@@ -67,7 +90,7 @@ public final class TracebackJournal: Sendable {
         var bytesInSegment = 0
         /// The mapped window of the open segment (``Window``), `nil` before the first append.
         var window: Window?
-        var pending: [SignedCallRecord] = []
+        var pending: [Record] = []
         /// Records appended since open.
         var appended: Int = 0
         var closed = false
@@ -98,8 +121,7 @@ public final class TracebackJournal: Sendable {
 
     /// The mapped window's size: the most of a segment held in memory (the
     /// process's file-backed RSS) at a time.
-    static let windowBytes = 1 << 20
-    private static let pageBytes = max(4096, sysconf(Int32(_SC_PAGESIZE)))
+    static var windowBytes: Int { 1 << 20 }
 
     private let state: Mutex<State>
     /// Records moved into the store since open.
@@ -108,7 +130,7 @@ public final class TracebackJournal: Sendable {
     private let counters = Mutex((transactions: 0, records: 0, failures: 0))
     private let signal = WriterSignal()
     private let lockFD: Int32
-    private let target: any TracebackJournalTarget
+    private let target: any JournalTarget<Record>
 
     /// The path prefix of the segments and the lock (`BASE.N`, `BASE.lock`).
     public let base: String
@@ -124,21 +146,21 @@ public final class TracebackJournal: Sendable {
     public let eagerBatch: Int
 
     /// Largest encoded record accepted back from a segment.
-    static let maxRecordBytes = 64 * 1024
+    static var maxRecordBytes: Int { 64 * 1024 }
 
     /// Opens the journal for appending: takes the lock, moves what an earlier
     /// process left into `target` (``recover(base:into:)``), and starts a new
     /// segment. Returns `nil` when another process holds the lock (it journals
     /// for this store; the caller writes without a journal then).
-    public static func open(base: String, target: any TracebackJournalTarget, segmentLimit: Int = 16 << 20,
+    public static func open(base: String, target: any JournalTarget<Record>, segmentLimit: Int = 16 << 20,
                             interval: Duration = .milliseconds(20), maxBacklog: Int = 200_000,
-                            eagerBatch: Int = 1_024) throws -> TracebackJournal?
+                            eagerBatch: Int = 1_024) throws -> RecordJournal?
     {
         guard let lock = try lockFile(base: base) else { return nil }
         do {
             let segment = try recoverLocked(base: base, into: target).highest + 1
             let fd = try openSegment(base: base, segment: segment)
-            return TracebackJournal(base: base, target: target, lockFD: lock, fd: fd, segment: segment,
+            return RecordJournal(base: base, target: target, lockFD: lock, fd: fd, segment: segment,
                                     segmentLimit: segmentLimit, interval: interval, maxBacklog: maxBacklog,
                                     eagerBatch: eagerBatch)
         } catch {
@@ -147,7 +169,7 @@ public final class TracebackJournal: Sendable {
         }
     }
 
-    private init(base: String, target: any TracebackJournalTarget, lockFD: Int32, fd: Int32, segment: Int64,
+    private init(base: String, target: any JournalTarget<Record>, lockFD: Int32, fd: Int32, segment: Int64,
                  segmentLimit: Int, interval: Duration, maxBacklog: Int, eagerBatch: Int)
     {
         self.base = base
@@ -170,7 +192,7 @@ public final class TracebackJournal: Sendable {
     /// journal's lock (then nothing is touched). Called when a store opens.
     /// - Returns: how many records were moved.
     @discardableResult
-    public static func recover(base: String, into target: any TracebackJournalTarget) throws -> Int {
+    public static func recover(base: String, into target: any JournalTarget<Record>) throws -> Int {
         guard let lock = try lockFile(base: base) else { return 0 }
         defer { close(lock) }
         return try recoverLocked(base: base, into: target).moved
@@ -179,7 +201,7 @@ public final class TracebackJournal: Sendable {
     /// With the lock held: applies every segment's records past the store's
     /// position, deletes the segments, and returns the highest segment number
     /// seen (or the store's) and how many records were moved.
-    private static func recoverLocked(base: String, into target: any TracebackJournalTarget) throws -> (highest: Int64, moved: Int) {
+    private static func recoverLocked(base: String, into target: any JournalTarget<Record>) throws -> (highest: Int64, moved: Int) {
         let position = try target.journalPosition()
         var highest = position.segment
         var moved = 0
@@ -237,17 +259,30 @@ public final class TracebackJournal: Sendable {
     /// queues them for the store. Returns once the kernel has the bytes: the caller may answer.
     /// - Throws: ``StoreError`` when the journal is closed, the backlog is
     ///   full or the segment could not be grown or mapped (nothing of it is kept then).
-    public func append(_ records: [SignedCallRecord]) throws {
+    public func append(_ records: [Record]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 * records.count)
         for record in records {
-            guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "traceback record too large") }
+            guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "\(Record.journalName) record too large") }
         }
+        try append(bytes, count: records.count) { $0.append(contentsOf: records) }
+    }
+
+    /// Appends one record: ``append(_:)-([Record])`` without an array per call.
+    public func append(_ record: Record) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "\(Record.journalName) record too large") }
+        try append(bytes, count: 1) { $0.append(record) }
+    }
+
+    /// Copies the framed `bytes` of `count` records into the open segment and queues the records (`queue`).
+    private func append(_ bytes: [UInt8], count: Int, queue: (inout [Record]) -> Void) throws {
         let wake = try state.withLock { state -> Bool in
-            guard !state.closed, state.fd >= 0 else { throw StoreError(.journalClosed, "traceback journal closed") }
-            guard state.appended - applied.load(ordering: .relaxed) + records.count <= maxBacklog else {
-                throw StoreError(.backlogFull, "traceback backlog full (\(maxBacklog) records not yet in the store)")
+            guard !state.closed, state.fd >= 0 else { throw StoreError(.journalClosed, "\(Record.journalName) journal closed") }
+            guard state.appended - applied.load(ordering: .relaxed) + count <= maxBacklog else {
+                throw StoreError(.backlogFull, "\(Record.journalName) backlog full (\(maxBacklog) records not yet in the store)")
             }
             let at = state.bytesInSegment
             let window: Window
@@ -260,10 +295,10 @@ public final class TracebackJournal: Sendable {
                 guard let from = source.baseAddress else { return }
                 (window.base + (at - window.offset)).copyMemory(from: from, byteCount: source.count)
             }
-            state.pending.append(contentsOf: records)
-            state.recordsInSegment += Int64(records.count)
+            queue(&state.pending)
+            state.recordsInSegment += Int64(count)
             state.bytesInSegment += bytes.count
-            state.appended += records.count
+            state.appended += count
             return state.pending.count == eagerBatch
         }
         if wake { signal.signal() }
@@ -277,17 +312,17 @@ public final class TracebackJournal: Sendable {
     private static func remap(_ state: inout State, covering at: Int, count: Int) throws -> Window {
         state.window?.unmap()
         state.window = nil
-        let page = pageBytes
+        let page = journalPageBytes
         let offset = at - at % page
         let needed = at + count - offset
         let length = max(windowBytes, (needed + page - 1) / page * page)
         let reserved = posix_fallocate(state.fd, off_t(offset), off_t(length))
         guard reserved == 0 else {
-            throw StoreError(.journalUnavailable, "traceback journal cannot grow: \(String(cString: strerror(reserved)))")
+            throw StoreError(.journalUnavailable, "\(Record.journalName) journal cannot grow: \(String(cString: strerror(reserved)))")
         }
         guard let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, state.fd, off_t(offset)),
               base != UnsafeMutableRawPointer(bitPattern: -1)
-        else { throw StoreError(.journalUnavailable, "traceback journal cannot map: \(String(cString: strerror(errno)))") }
+        else { throw StoreError(.journalUnavailable, "\(Record.journalName) journal cannot map: \(String(cString: strerror(errno)))") }
         let window = Window(base: base, offset: offset, length: length)
         state.window = window
         return window
@@ -321,7 +356,7 @@ public final class TracebackJournal: Sendable {
     // MARK: Moving records into the store (a thread of its own)
 
     /// The indexer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes).
-    public static let threadName = "callsign-journal"
+    public static var threadName: String { Record.self == SignedCallRecord.self ? "callsign-journal" : "callsign-vjournal" }
 
     /// Names the calling thread for the kernel, through `/proc/thread-self/comm`
     /// (Foundation's `Thread.name` does not always reach it).
@@ -356,7 +391,7 @@ public final class TracebackJournal: Sendable {
     }
 
     private func indexLoop() {
-        var carry: [SignedCallRecord] = []
+        var carry: [Record] = []
         var carryPosition: Position?
         var retired: [Int64] = []
         var failures = 0
@@ -404,7 +439,7 @@ public final class TracebackJournal: Sendable {
 
     /// Takes the pending records and the position they reach; starts the next
     /// segment when this one is past its limit (returned to delete once applied).
-    private func take(closing: Bool) -> ([SignedCallRecord], Position, [Int64]) {
+    private func take(closing: Bool) -> ([Record], Position, [Int64]) {
         state.withLock { state in
             let batch = state.pending
             state.pending.removeAll(keepingCapacity: true)
@@ -429,46 +464,19 @@ public final class TracebackJournal: Sendable {
     // MARK: Encoding
 
     /// Appends `record` framed (length, FNV-1a-32, payload); `false` when a field is too long.
-    static func encode(_ record: SignedCallRecord, into bytes: inout [UInt8]) -> Bool {
+    static func encode(_ record: Record, into bytes: inout [UInt8]) -> Bool {
         let start = bytes.count
         bytes.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        bytes.append(2)  // version: 2 adds the signing identity and the attestation rule
-        var time = UInt64(bitPattern: record.time).littleEndian
-        withUnsafeBytes(of: &time) { bytes.append(contentsOf: $0) }
-        bytes.append(record.attestation.rawValue.utf8.first ?? 0)
-        var ok = string(record.orig, &bytes)
-        guard record.dest.count <= 0xFFFF else { return false }
-        bytes.append(UInt8(record.dest.count & 0xFF))
-        bytes.append(UInt8(record.dest.count >> 8))
-        for dest in record.dest { ok = ok && string(dest, &bytes) }
-        ok = ok && string(record.origid, &bytes) && string(record.customerID, &bytes)
-        for optional in [record.trunk, record.identity, record.attestationRule] {
-            if let value = optional {
-                bytes.append(1)
-                ok = ok && string(value, &bytes)
-            } else {
-                bytes.append(0)
-            }
-        }
-        let length = bytes.count - start - 8
-        guard ok, length <= maxRecordBytes else {
+        guard record.encodePayload(into: &bytes), bytes.count - start - 8 <= maxRecordBytes else {
             bytes.removeSubrange(start...)
             return false
         }
+        let length = bytes.count - start - 8
         let hash = fnv1a(bytes[(start + 8)...])
         for i in 0..<4 {
             bytes[start + i] = UInt8(truncatingIfNeeded: UInt32(length) >> (8 * i))
             bytes[start + 4 + i] = UInt8(truncatingIfNeeded: hash >> (8 * i))
         }
-        return true
-    }
-
-    private static func string(_ value: String, _ bytes: inout [UInt8]) -> Bool {
-        let count = value.utf8.count
-        guard count <= 0xFFFF else { return false }
-        bytes.append(UInt8(count & 0xFF))
-        bytes.append(UInt8(count >> 8))
-        bytes.append(contentsOf: value.utf8)
         return true
     }
 
@@ -482,21 +490,21 @@ public final class TracebackJournal: Sendable {
     }
 
     /// The records of a segment, up to the first one cut short or damaged.
-    static func readSegment(_ path: String) throws -> [SignedCallRecord] {
+    static func readSegment(_ path: String) throws -> [Record] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         return decodeAll(Array(data))
     }
 
     /// Framed records from `bytes`, stopping at the first invalid one.
-    static func decodeAll(_ bytes: [UInt8]) -> [SignedCallRecord] {
-        var records: [SignedCallRecord] = []
+    static func decodeAll(_ bytes: [UInt8]) -> [Record] {
+        var records: [Record] = []
         var offset = 0
         while bytes.count - offset >= 8 {
             let length = Int(le32(bytes, offset))
             let hash = le32(bytes, offset + 4)
             guard length > 0, length <= maxRecordBytes, bytes.count - offset - 8 >= length else { break }
             let payload = bytes[(offset + 8)..<(offset + 8 + length)]
-            guard fnv1a(payload) == hash, let record = decode(payload) else { break }
+            guard fnv1a(payload) == hash, let record = Record.decodePayload(payload) else { break }
             records.append(record)
             offset += 8 + length
         }
@@ -506,61 +514,82 @@ public final class TracebackJournal: Sendable {
     private static func le32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
         UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
+}
 
-    private static func decode(_ payload: ArraySlice<UInt8>) -> SignedCallRecord? {
-        var reader = Reader(bytes: payload)
-        guard let version = reader.byte(), version == 1 || version == 2, let time = reader.int64(), let attest = reader.byte(),
-              let attestation = PASSporT.Attestation(rawValue: String(UnicodeScalar(attest))),
-              let orig = reader.string(), let count = reader.uint16() else { return nil }
-        var dest: [String] = []
-        for _ in 0..<count {
-            guard let value = reader.string() else { return nil }
-            dest.append(value)
-        }
-        guard let origid = reader.string(), let customerID = reader.string() else { return nil }
-        // Version 1 has the trunk only; version 2 the trunk, the identity and the attestation rule.
-        var optionals: [String?] = []
-        for _ in 0..<(version == 1 ? 1 : 3) {
-            guard let present = reader.byte() else { return nil }
-            if present == 1 {
-                guard let value = reader.string() else { return nil }
-                optionals.append(value)
-            } else {
-                optionals.append(nil)
-            }
-        }
-        guard reader.atEnd else { return nil }
-        return SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: origid,
-                                customerID: customerID, trunk: optionals[0], identity: optionals.count > 1 ? optionals[1] : nil,
-                                attestationRule: optionals.count > 2 ? optionals[2] : nil)
+/// The pieces of a journal payload: little-endian integers and strings of at most 65,535 bytes.
+struct JournalWriter {
+    var bytes: [UInt8]
+    var ok = true
+
+    mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    mutating func int64(_ value: Int64) {
+        var value = UInt64(bitPattern: value).littleEndian
+        withUnsafeBytes(of: &value) { bytes.append(contentsOf: $0) }
     }
 
-    private struct Reader {
-        var bytes: ArraySlice<UInt8>
-        var atEnd: Bool { bytes.isEmpty }
-
-        mutating func byte() -> UInt8? { bytes.popFirst() }
-
-        mutating func uint16() -> Int? {
-            guard bytes.count >= 2 else { return nil }
-            let value = Int(bytes[bytes.startIndex]) | Int(bytes[bytes.startIndex + 1]) << 8
-            bytes = bytes.dropFirst(2)
-            return value
+    mutating func uint16(_ value: Int) {
+        guard value >= 0, value <= 0xFFFF else {
+            ok = false
+            return
         }
+        bytes.append(UInt8(value & 0xFF))
+        bytes.append(UInt8(value >> 8))
+    }
 
-        mutating func int64() -> Int64? {
-            guard bytes.count >= 8 else { return nil }
-            var value: UInt64 = 0
-            for i in 0..<8 { value |= UInt64(bytes[bytes.startIndex + i]) << (8 * UInt64(i)) }
-            bytes = bytes.dropFirst(8)
-            return Int64(bitPattern: value)
+    mutating func string(_ value: String) {
+        uint16(value.utf8.count)
+        if ok { bytes.append(contentsOf: value.utf8) }
+    }
+
+    /// A presence byte, then the string when there is one.
+    mutating func optional(_ value: String?) {
+        if let value {
+            byte(1)
+            string(value)
+        } else {
+            byte(0)
         }
+    }
+}
 
-        mutating func string() -> String? {
-            guard let count = uint16(), bytes.count >= count else { return nil }
-            let value = String(decoding: bytes.prefix(count), as: UTF8.self)
-            bytes = bytes.dropFirst(count)
-            return value
+/// Reads what ``JournalWriter`` wrote; each read is `nil` past the end.
+struct JournalReader {
+    var bytes: ArraySlice<UInt8>
+    var atEnd: Bool { bytes.isEmpty }
+
+    mutating func byte() -> UInt8? { bytes.popFirst() }
+
+    mutating func uint16() -> Int? {
+        guard bytes.count >= 2 else { return nil }
+        let value = Int(bytes[bytes.startIndex]) | Int(bytes[bytes.startIndex + 1]) << 8
+        bytes = bytes.dropFirst(2)
+        return value
+    }
+
+    mutating func int64() -> Int64? {
+        guard bytes.count >= 8 else { return nil }
+        var value: UInt64 = 0
+        for i in 0..<8 { value |= UInt64(bytes[bytes.startIndex + i]) << (8 * UInt64(i)) }
+        bytes = bytes.dropFirst(8)
+        return Int64(bitPattern: value)
+    }
+
+    mutating func string() -> String? {
+        guard let count = uint16(), bytes.count >= count else { return nil }
+        let value = String(decoding: bytes.prefix(count), as: UTF8.self)
+        bytes = bytes.dropFirst(count)
+        return value
+    }
+
+    /// A presence byte and the string: `.some(nil)` when absent, `nil` when damaged.
+    mutating func optional() -> String?? {
+        switch byte() {
+        case 0: return .some(nil)
+        case 1:
+            guard let value = string() else { return nil }
+            return .some(value)
+        default: return nil
         }
     }
 }
