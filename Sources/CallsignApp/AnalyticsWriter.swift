@@ -61,6 +61,15 @@ struct AnalyticsWriter: Service {
                 logger.warning("verification records not stored (\(drained.records.count) dropped): \(error)")
             }
         }
+        if !drained.refused.isEmpty {
+            do {
+                try await store.record(drained.refused)
+                Counter(label: "callsign_call_records_total", dimensions: [("kind", "refused")]).increment(by: drained.refused.count)
+            } catch {
+                Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "store")]).increment(by: drained.refused.count)
+                logger.warning("refused-signing records not stored (\(drained.refused.count) dropped): \(error)")
+            }
+        }
         if !drained.rollups.isEmpty {
             do {
                 try await store.addRollups(drained.rollups)

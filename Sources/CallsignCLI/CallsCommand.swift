@@ -5,7 +5,7 @@ import CallsignStore
 /// `callsign calls`: both sides' records of one calling number, for a traceback request.
 struct Calls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the calls presenting a calling number: signed (origination) and verified (termination), newest first.",
+        abstract: "List the calls presenting a calling number: signed or refused (origination) and verified (termination), newest first.",
         discussion: """
             Answers a traceback request ("who handed you this call at 14:02?") in one query. Times are seconds since
             the epoch or UTC as 2026-12-07T14:02:00Z. Verification records are kept for records.retention_days (7).
@@ -58,7 +58,9 @@ struct Calls: AsyncParsableCommand {
         for record in records {
             switch record {
             case .signed(let r):
-                print("\(CivilTime.iso8601(r.time))  signed    \(r.attestation.rawValue)  to \(r.dest.joined(separator: ","))  customer \(r.customerID)\(r.trunk.map { "  trunk \($0)" } ?? "")  origid \(r.origid)")
+                let kind = r.refused ? "refused " : "signed  "
+                let policy = r.policyAction == "allow" ? "" : "  policy \(r.policyAction)\(r.policyRule.map { " (\($0))" } ?? "")"
+                print("\(CivilTime.iso8601(r.time))  \(kind)  \(r.attestation.rawValue)  to \(r.dest.joined(separator: ","))  customer \(r.customerID)\(r.trunk.map { "  trunk \($0)" } ?? "")  origid \(r.origid)\(r.x5u.map { "  x5u \($0)" } ?? "")\(policy)")
             case .verified(let r):
                 print("\(CivilTime.iso8601(r.time))  verified  \(r.attestation ?? "-")  to \(r.dest)  \(r.verstat)\(r.reason.map { " (\($0))" } ?? "")  from \(r.source)\(r.spc.map { "  spc \($0)" } ?? "")\(r.origid.map { "  origid \($0)" } ?? "")  policy \(r.policyAction)\(r.policyRule.map { " (\($0))" } ?? "")")
             }

@@ -28,6 +28,7 @@ public final class CallAnalytics: Sendable {
         var droppedRecords = 0
         var journaledRecords = 0
         var droppedJournal = 0
+        var refused: [SignedCallRecord] = []
         var alerts: [CallAlert] = []
         var droppedAlerts = 0
         var counts: [RollupKey: Int64] = [:]
@@ -65,6 +66,8 @@ public final class CallAnalytics: Sendable {
         /// Records appended to the ``CallAnalytics/journal``, and those it refused (full backlog, disk, closed), since the last drain.
         public var journaledRecords: Int
         public var droppedJournal: Int
+        /// Signings a rule refused (``SignedCallRecord/refused``), for the store's call records.
+        public var refused: [SignedCallRecord]
     }
 
     /// Takes everything queued.
@@ -73,7 +76,7 @@ public final class CallAnalytics: Sendable {
             let drained = Drained(records: q.records, rollups: q.counts.map { CallRollup(minute: $0.key.minute, series: $0.key.series,
                                                                                             key: $0.key.key, count: $0.value) },
                                   alerts: q.alerts, droppedRecords: q.droppedRecords, droppedAlerts: q.droppedAlerts,
-                                  journaledRecords: q.journaledRecords, droppedJournal: q.droppedJournal)
+                                  journaledRecords: q.journaledRecords, droppedJournal: q.droppedJournal, refused: q.refused)
             q = Queues()
             return drained
         }
@@ -104,6 +107,19 @@ public final class CallAnalytics: Sendable {
         return outcome
     }
 
+    /// Queues the record of a refused signing (in the same bytes bound as verification records).
+    func recordRefused(_ record: SignedCallRecord) {
+        let bytes = record.approximateBytes
+        queues.withLock { q in
+            if q.recordBytes + bytes <= maxQueuedBytes {
+                q.refused.append(record)
+                q.recordBytes += bytes
+            } else {
+                q.droppedRecords += 1
+            }
+        }
+    }
+
     // MARK: Verification
 
     /// Counts a verification and queues its record; the trigger that refuses it, if any.
@@ -130,7 +146,7 @@ public final class CallAnalytics: Sendable {
             ? VerifiedCallRecord(time: time, orig: orig ?? calling, dest: dest, verstat: verdict.verstat.rawValue,
                                  attestation: verdict.attestation?.rawValue, spc: spc, x5u: verdict.passport?.passport.header.x5u,
                                  origid: origid, source: source ?? "rest", reason: verdict.error?.code.rawValue,
-                                 policyAction: final.action.rawValue, policyRule: final.rule)
+                                 policyAction: final.action.rawValue, policyRule: final.recordedRule)
             : nil
         // Journalled before the answer (outside the queues' lock: the journal has its own).
         var journaled: Bool?

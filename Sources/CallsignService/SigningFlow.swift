@@ -63,6 +63,10 @@ public struct SigningFlow: Sendable {
         if decision.action == .block {
             CallMetrics.signingRefused("policy", face: face)
             CallMetrics.policyBlocked(rule: decision.rule, stage: .sign, face: face)
+            // Recorded for investigations (who tried to present this number), not for traceback: nothing was signed.
+            analytics?.recordRefused(SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
+                                                      customerID: customer.id, trunk: source, attestationRule: rule.rawValue,
+                                                      policyAction: decision.action.rawValue, policyRule: decision.recordedRule))
             return .refused(decision)
         }
         guard let signing = identities.identity(for: customer.id) else {
@@ -77,7 +81,9 @@ public struct SigningFlow: Sendable {
             return .failed
         }
         let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
-                                      customerID: customer.id, trunk: source, identity: signing.name, attestationRule: rule.rawValue)
+                                      customerID: customer.id, trunk: source, identity: signing.name, attestationRule: rule.rawValue,
+                                      x5u: signing.x5u.isEmpty ? nil : signing.x5u, policyAction: decision.action.rawValue,
+                                      policyRule: decision.recordedRule)
         return .signed(Signed(identity: identity, attestation: attestation, origid: customer.origid, record: record))
     }
 }

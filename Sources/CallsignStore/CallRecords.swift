@@ -50,6 +50,14 @@ public struct VerifiedCallRecord: Sendable, Hashable {
     }
 }
 
+extension SignedCallRecord {
+    /// Roughly what the record holds in memory (the bound of queued records).
+    public var approximateBytes: Int {
+        160 + orig.utf8.count + dest.reduce(0) { $0 + 16 + $1.utf8.count } + origid.utf8.count + customerID.utf8.count
+            + (trunk?.utf8.count ?? 0) + (x5u?.utf8.count ?? 0) + (policyRule?.utf8.count ?? 0)
+    }
+}
+
 /// A call record of either side, as `GET /admin/calls` and `callsign calls` show it.
 public enum CallRecord: Sendable, Hashable {
     case signed(SignedCallRecord)
@@ -70,8 +78,8 @@ public enum CallRecord: Sendable, Hashable {
     public var csvFields: [String] {
         switch self {
         case .signed(let r):
-            ["signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid, "", "", r.trunk ?? "rest",
-             r.customerID, r.identity ?? "", r.attestationRule ?? "", "", "allow", ""]
+            [r.refused ? "refused" : "signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid, "",
+             r.x5u ?? "", r.trunk ?? "rest", r.customerID, r.identity ?? "", r.attestationRule ?? "", "", r.policyAction, r.policyRule ?? ""]
         case .verified(let r):
             ["verified", String(r.time), r.orig, r.dest, r.attestation ?? "", r.verstat, r.origid ?? "", r.spc ?? "", r.x5u ?? "", r.source,
              "", "", "", r.reason ?? "", r.policyAction, r.policyRule ?? ""]
@@ -115,7 +123,7 @@ public enum CallRecord: Sendable, Hashable {
         switch self {
         case .signed(let record):
             var object = record.json
-            object["kind"] = .string("signed")
+            object["kind"] = .string(record.refused ? "refused" : "signed")
             return object
         case .verified(let r):
             func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }

@@ -2,16 +2,17 @@ import Callsign
 
 /// A signing's traceback record in the traceback journal.
 ///
-/// Payload: version (2) · time · attestation (one byte) · orig · dest count
-/// and each dest · origid · customer · trunk?, identity?, attestation rule?
-/// Version 1 (no identity and rule) is still read.
+/// Payload: version (3) · time · attestation (one byte) · orig · dest count
+/// and each dest · origid · customer · trunk?, identity?, attestation rule?,
+/// x5u?, policy rule? · policy action (`allow` is written as an empty string).
+/// Versions 1 (no identity and rule) and 2 (no x5u and policy) are still read.
 extension SignedCallRecord: JournalRecord {
     public static var journalName: String { "traceback" }
 
     public func encodePayload(into bytes: inout [UInt8]) -> Bool {
         var writer = JournalWriter(bytes: bytes)
         bytes = []
-        writer.byte(2)
+        writer.byte(3)
         writer.int64(time)
         writer.byte(attestation.rawValue.utf8.first ?? 0)
         writer.string(orig)
@@ -22,13 +23,16 @@ extension SignedCallRecord: JournalRecord {
         writer.optional(trunk)
         writer.optional(identity)
         writer.optional(attestationRule)
+        writer.optional(x5u)
+        writer.optional(policyRule)
+        writer.string(policyAction == "allow" ? "" : policyAction)
         bytes = writer.bytes
         return writer.ok
     }
 
     public static func decodePayload(_ payload: ArraySlice<UInt8>) -> SignedCallRecord? {
         var reader = JournalReader(bytes: payload)
-        guard let version = reader.byte(), version == 1 || version == 2, let time = reader.int64(), let attest = reader.byte(),
+        guard let version = reader.byte(), (1...3).contains(version), let time = reader.int64(), let attest = reader.byte(),
               let attestation = PASSporT.Attestation(rawValue: String(UnicodeScalar(attest))),
               let orig = reader.string(), let count = reader.uint16() else { return nil }
         var dest: [String] = []
@@ -37,16 +41,21 @@ extension SignedCallRecord: JournalRecord {
             dest.append(value)
         }
         guard let origid = reader.string(), let customerID = reader.string(), let trunk = reader.optional() else { return nil }
-        var identity: String?
-        var attestationRule: String?
-        if version == 2 {
-            guard let readIdentity = reader.optional(), let readRule = reader.optional() else { return nil }
-            identity = readIdentity
-            attestationRule = readRule
+        var record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: origid,
+                                      customerID: customerID, trunk: trunk)
+        if version >= 2 {
+            guard let identity = reader.optional(), let rule = reader.optional() else { return nil }
+            record.identity = identity
+            record.attestationRule = rule
+        }
+        if version >= 3 {
+            guard let x5u = reader.optional(), let policyRule = reader.optional(), let action = reader.string() else { return nil }
+            record.x5u = x5u
+            record.policyRule = policyRule
+            record.policyAction = action.isEmpty ? "allow" : action
         }
         guard reader.atEnd else { return nil }
-        return SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: origid,
-                                customerID: customerID, trunk: trunk, identity: identity, attestationRule: attestationRule)
+        return record
     }
 }
 

@@ -19,9 +19,16 @@ public struct SignedCallRecord: Sendable, Hashable {
     public var identity: String?
     /// The rule that decided the attestation (``AttestationPolicy/Rule``).
     public var attestationRule: String?
+    /// The x5u of the certificate that signed (RFC 8225 §5.1.1): which certificate, as the terminating side sees it.
+    public var x5u: String?
+    /// The policy's action: `allow`, `tag` (signed), or `block` (refused: nothing was signed, and the
+    /// record is not part of the traceback); and the rule that decided it.
+    public var policyAction: String
+    public var policyRule: String?
 
     public init(time: Int64, orig: String, dest: [String], attestation: PASSporT.Attestation, origid: String,
-                customerID: String, trunk: String? = nil, identity: String? = nil, attestationRule: String? = nil) {
+                customerID: String, trunk: String? = nil, identity: String? = nil, attestationRule: String? = nil,
+                x5u: String? = nil, policyAction: String = "allow", policyRule: String? = nil) {
         self.time = time
         self.orig = orig
         self.dest = dest
@@ -31,7 +38,13 @@ public struct SignedCallRecord: Sendable, Hashable {
         self.trunk = trunk
         self.identity = identity
         self.attestationRule = attestationRule
+        self.x5u = x5u
+        self.policyAction = policyAction
+        self.policyRule = policyRule
     }
+
+    /// Whether a rule refused the call (nothing was signed).
+    public var refused: Bool { policyAction == "block" }
 }
 
 extension SignedCallRecord {
@@ -41,7 +54,8 @@ extension SignedCallRecord {
             "time": .integer(time), "orig": .string(orig), "dest": .array(dest.map { .string($0) }),
             "attest": .string(attestation.rawValue), "origid": .string(origid), "customer": .string(customerID),
             "trunk": trunk.map { .string($0) } ?? .null, "identity": identity.map { .string($0) } ?? .null,
-            "attestation_rule": attestationRule.map { .string($0) } ?? .null,
+            "attestation_rule": attestationRule.map { .string($0) } ?? .null, "x5u": x5u.map { .string($0) } ?? .null,
+            "policy": .object(JSONObject(["action": .string(policyAction), "rule": policyRule.map { .string($0) } ?? .null])),
         ])
     }
 }

@@ -126,6 +126,13 @@ public final class PostgresStore: CallsignStore {
                 count BIGINT NOT NULL, threshold BIGINT NOT NULL, window_s BIGINT NOT NULL, mode TEXT NOT NULL)
             """,
         ]),
+        // Signing records carry the certificate's x5u and the policy outcome; refused signings are
+        // recorded too (policy_action 'block'; NULL is allow) and kept out of the traceback.
+        ("v7-signing-record-outcome", [
+            "ALTER TABLE signed_call ADD COLUMN x5u TEXT",
+            "ALTER TABLE signed_call ADD COLUMN policy_action TEXT",
+            "ALTER TABLE signed_call ADD COLUMN policy_rule TEXT",
+        ]),
     ]
 
     /// Applies the migrations not yet recorded (idempotent, safe with several nodes starting at once).
@@ -211,30 +218,39 @@ public final class PostgresStore: CallsignStore {
             try await client.withTransaction(logger: logger) { connection in
                 for call in calls {
                     try await connection.query("""
-                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule)
+                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u,
+                                                 policy_action, policy_rule)
                         VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
-                                \(call.customerID), \(call.trunk), \(call.identity), \(call.attestationRule))
+                                \(call.customerID), \(call.trunk), \(call.identity), \(call.attestationRule), \(call.x5u),
+                                \(call.policyAction == "allow" ? nil : call.policyAction), \(call.policyRule))
                         """, logger: logger)
                 }
             }
         }
     }
 
+    /// A signing record's columns, in ``SignedRow``'s order.
+    static let signedColumns = "time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule"
+    typealias SignedRow = (Int64, String, String, String, String, String, String?, String?, String?, String?, String?, String?)
+
+    static func signedRecord(_ row: SignedRow) -> SignedCallRecord {
+        let (time, orig, dest, attest, origid, customer, trunk, identity, rule, x5u, action, policyRule) = row
+        return SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
+                                attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid, customerID: customer,
+                                trunk: trunk, identity: identity, attestationRule: rule, x5u: x5u, policyAction: action ?? "allow",
+                                policyRule: policyRule)
+    }
+
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         try await bounded(administrativeTimeout) { [self] in
             var records: [SignedCallRecord] = []
             let rows = try await client.query("""
-                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
+                SELECT \(unescaped: Self.signedColumns) FROM signed_call
                 WHERE origid = \(origid.lowercased()) AND time >= \(since ?? 0) AND time <= \(until ?? Int64.max)
+                  AND coalesce(policy_action, '') <> 'block'
                 ORDER BY time DESC, id DESC LIMIT \(max(1, min(limit, 10_000)))
                 """, logger: logger)
-            for try await (time, orig, dest, attest, origid, customer, trunk, identity, rule)
-                in rows.decode((Int64, String, String, String, String, String, String?, String?, String?).self)
-            {
-                records.append(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
-                                                attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
-                                                customerID: customer, trunk: trunk, identity: identity, attestationRule: rule))
-            }
+            for try await row in rows.decode(SignedRow.self) { records.append(Self.signedRecord(row)) }
             return records
         }
     }
@@ -377,13 +393,11 @@ public final class PostgresStore: CallsignStore {
         try await bounded(administrativeTimeout) { [self] in
             let limit = max(1, min(limit, 10_000)), since = since ?? 0, until = until ?? Int64.max
             var signed: [CallRecord] = []
-            for try await (time, orig, dest, attest, origid, customer, trunk, identity, rule) in try await client.query("""
-                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule FROM signed_call
+            for try await row in try await client.query("""
+                SELECT \(unescaped: Self.signedColumns) FROM signed_call
                 WHERE orig = \(number) AND time >= \(since) AND time <= \(until) ORDER BY time DESC, id DESC LIMIT \(limit)
-                """, logger: logger).decode((Int64, String, String, String, String, String, String?, String?, String?).self) {
-                signed.append(.signed(SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
-                                                       attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid,
-                                                       customerID: customer, trunk: trunk, identity: identity, attestationRule: rule)))
+                """, logger: logger).decode(SignedRow.self) {
+                signed.append(.signed(Self.signedRecord(row)))
             }
             var verified: [CallRecord] = []
             for try await (time, orig, dest, verstat, attest, spc, x5u, origid, source, reason, action, rule) in try await client.query("""

@@ -95,6 +95,22 @@ struct CallAnalyticsServeTests {
             #expect(lines.first == "kind,time,orig,dest,attest,verstat,origid,spc,x5u,source,customer,identity,attest_rule,reason,policy_action,policy_rule")
             #expect(lines.count == 4, "\(csv)")
             #expect(lines.contains { $0.hasPrefix("signed,") && $0.hasSuffix(",sample,service,owned-number,,allow,") }, "\(csv)")
+            let signedRecord = calls.first { $0["kind"] as? String == "signed" }
+            #expect((signedRecord?["x5u"] as? String)?.hasPrefix("http") == true, "the signing certificate's x5u: \(signedRecord ?? [:])")
+            // The refused fourth signing is recorded as such (for investigations), and is not part of the traceback.
+            var attempts: [[String: Any]] = []
+            for _ in 0..<50 {
+                attempts = (BuildApplicationTests.jsonBody(try await get("/admin/calls?number=12155550044"))?["calls"] as? [[String: Any]]) ?? []
+                if !attempts.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(attempts.count == 1)
+            #expect(attempts.first?["kind"] as? String == "refused" && attempts.first?["customer"] as? String == "sample"
+                    && (attempts.first?["policy"] as? [String: Any])?["rule"] as? String == "one-source-many-numbers"
+                    && (attempts.first?["policy"] as? [String: Any])?["action"] as? String == "block", "\(attempts)")
+            let traceback = BuildApplicationTests.jsonBody(try await get("/traceback?origid=\(origid)"))
+            let traced = (traceback?["calls"] as? [[String: Any]]) ?? []
+            #expect(traced.count == 3 && !traced.contains { $0["orig"] as? String == "12155550044" }, "\(traceback ?? [:])")
             #expect(try await get("/admin/calls?number=12155550041&since=yesterday").hasPrefix("HTTP/1.1 400"))
             #expect(try await BuildApplicationTests.exchange(port, "GET /admin/calls?number=12155550041 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                                              + "Authorization: Bearer \(token)\r\nConnection: close\r\n\r\n").hasPrefix("HTTP/1.1 401"),

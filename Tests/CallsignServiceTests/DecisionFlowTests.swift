@@ -63,19 +63,40 @@ struct DecisionFlowTests {
                                numbers: [NumberBlock(start: "12155550000", count: 100)])
     static let gateway = Customer(id: "gw", name: "Gateway", origid: "11111111-2222-4333-8444-555555555555", kind: .gateway)
 
-    static func flow(_ policy: PolicySet = PolicySet()) -> (SigningFlow, CountingSigner) {
-        let signer = CountingSigner(Signer(key: P256.Signing.PrivateKey(), x5u: "https://cr.example.net/sp.pem"))
-        return (SigningFlow(signer: signer, policy: policy), signer)
+    static let x5u = "https://cr.example.net/sp.pem"
+
+    static func flow(_ policy: PolicySet = PolicySet(), analytics: CallAnalytics? = nil) -> (SigningFlow, CountingSigner) {
+        let signer = CountingSigner(Signer(key: P256.Signing.PrivateKey(), x5u: x5u))
+        return (SigningFlow(signer: signer, x5u: x5u, policy: policy, analytics: analytics), signer)
     }
 
-    @Test("a call blocked by the policy is refused with the rule, and nothing is signed")
+    @Test("a call blocked by the policy is refused with the rule, nothing is signed, and the attempt is recorded as refused")
     func refusedUnsigned() {
-        let (flow, signer) = Self.flow(PolicySet(storedDNO: DNOList(numbers: ["12155550077"])))
+        let analytics = CallAnalytics()
+        let (flow, signer) = Self.flow(PolicySet(storedDNO: DNOList(numbers: ["12155550077"])), analytics: analytics)
         guard case .refused(let decision) = flow.sign(customer: Self.bank, orig: "12155550077", dest: ["12125551213"], requested: .full,
-                                                      iat: 1_800_000_000, time: 1_800_000_000, source: nil, face: .rest)
+                                                      iat: 1_800_000_000, time: 1_800_000_000, source: "192.0.2.10", face: .rest)
         else { Issue.record("not refused"); return }
         #expect(decision.rule == "do-not-originate" && decision.sipStatus == 603)
         #expect(signer.count.load(ordering: .relaxed) == 0)
+        let refused = analytics.drain().refused
+        #expect(refused == [SignedCallRecord(time: 1_800_000_000, orig: "12155550077", dest: ["12125551213"], attestation: .full,
+                                             origid: Self.bank.origid, customerID: "bank", trunk: "192.0.2.10", attestationRule: "owned-number",
+                                             policyAction: "block", policyRule: "do-not-originate")])
+        #expect(refused.first?.refused == true)
+    }
+
+    @Test("a signing the policy tags is signed, and its record carries the tag's rule and the certificate's x5u")
+    func taggedRecord() throws {
+        let analytics = CallAnalytics()
+        let (flow, _) = Self.flow(PolicySet(.init(rules: [.doNotOriginate(action: .tag)]), storedDNO: DNOList(numbers: ["12155550077"])),
+                                  analytics: analytics)
+        guard case .signed(let signed) = flow.sign(customer: Self.bank, orig: "12155550077", dest: ["12125551213"], requested: .full,
+                                                   iat: 1_800_000_000, time: 1_800_000_000, source: nil, face: .rest)
+        else { Issue.record("not signed"); return }
+        #expect(signed.record.policyAction == "tag" && signed.record.policyRule == "do-not-originate" && signed.record.x5u == Self.x5u)
+        #expect(!signed.record.refused)
+        #expect(analytics.drain().refused.isEmpty)
     }
 
     @Test("attestation follows ownership: A for the customer's own number, B otherwise, C for a gateway; one signature each, and a record naming the trunk")
@@ -91,6 +112,7 @@ struct DecisionFlowTests {
         #expect(signed(Self.gateway, "12155550042")?.attestation == .gateway)
         let record = try #require(signed(Self.bank, "12155550042", source: "192.0.2.10")?.record)
         #expect(record.trunk == "192.0.2.10" && record.time == 1_800_000_001 && record.origid == Self.bank.origid && record.customerID == "bank")
+        #expect(record.x5u == Self.x5u && record.policyAction == "allow" && record.policyRule == nil)
         #expect(signer.count.load(ordering: .relaxed) == 4)
     }
 

@@ -40,11 +40,18 @@ enum StoreContract {
             let trunk: String? = i == 1 ? "192.0.2.10" : nil
             return SignedCallRecord(time: 1_800_000_000 + Int64(i), orig: "1215555000\(i)", dest: ["12125551213", "12125551214"],
                                     attestation: attestation, origid: bank.origid, customerID: "bank", trunk: trunk,
-                                    identity: identity, attestationRule: rule)
+                                    identity: identity, attestationRule: rule, x5u: i == 3 ? "https://cr.example.net/bank.pem" : nil,
+                                    policyAction: i == 3 ? "tag" : "allow", policyRule: i == 3 ? "do-not-originate" : nil)
         }
-        try await store.record(calls)
+        // A refused signing: recorded for investigations, never part of the traceback.
+        let refused = SignedCallRecord(time: 1_800_000_004, orig: "12155550009", dest: ["12125551213"], attestation: .partial,
+                                       origid: bank.origid, customerID: "bank", attestationRule: "not-owned", policyAction: "block",
+                                       policyRule: "protected-number")
+        try await store.record(calls + [refused])
         let all = try await store.traceback(origid: bank.origid.uppercased(), since: nil, until: nil, limit: 100)
-        #expect(all.map(\.time) == calls.map(\.time).reversed())
+        #expect(all.map(\.time) == calls.map(\.time).reversed(), "the refused signing is not in the traceback")
+        #expect(all.first { $0.time == calls[3].time } == calls[3], "the x5u and the tag are kept")
+        #expect(try await store.calls(number: "12155550009", since: nil, until: nil, limit: 10) == [.signed(refused)])
         #expect(all.last == calls.first)
         #expect(all.first { $0.time == calls[2].time } == calls[2], "the signing identity and the attestation rule are kept")
         #expect(try await store.traceback(origid: bank.origid, since: 1_800_000_001, until: 1_800_000_002, limit: 100).count == 2)
@@ -107,8 +114,8 @@ enum StoreContract {
 
         // Distinct counts behind the signals, over both sides' records.
         #expect(try await store.signalCount(.origins(number: "12155550001"), since: 0) == 2, "one verified origin and one signing customer")
-        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 0) == 5)
-        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 1_800_000_003) == 2)
+        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 0) == 6, "attempts count, the refused one too")
+        #expect(try await store.signalCount(.numbersSigned(origid: bank.origid), since: 1_800_000_003) == 3)
         #expect(try await store.signalCount(.numbersVerified(origid: bank.origid), since: 0) == 0, "the one with this origid was pruned")
 
         // Per-minute counts add up by (minute, series, key); pruned by minute.

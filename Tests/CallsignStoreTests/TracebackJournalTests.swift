@@ -80,6 +80,38 @@ struct TracebackJournalTests {
         #expect(TracebackJournal.segments(base: reopened.journalBase).isEmpty)
     }
 
+    @Test("a record of every field round-trips; records written by earlier versions (1: no identity, 2: no x5u or policy) are still read")
+    func payloadVersions() {
+        let full = SignedCallRecord(time: 1_800_000_000, orig: "12155550042", dest: ["12125551213", "12125551214"], attestation: .partial,
+                                    origid: Self.origid, customerID: "bank", trunk: "192.0.2.10", identity: "customer:bank",
+                                    attestationRule: "not-owned", x5u: "https://cr.example.net/bank.pem", policyAction: "tag",
+                                    policyRule: "do-not-originate")
+        var bytes: [UInt8] = []
+        #expect(full.encodePayload(into: &bytes))
+        #expect(SignedCallRecord.decodePayload(bytes[...]) == full)
+        #expect(SignedCallRecord.decodePayload(bytes.dropLast()) == nil)
+        for version: UInt8 in [1, 2] {
+            var writer = JournalWriter(bytes: [])
+            writer.byte(version)
+            writer.int64(full.time)
+            writer.byte(UInt8(ascii: "B"))
+            writer.string(full.orig)
+            writer.uint16(1)
+            writer.string("12125551213")
+            writer.string(full.origid)
+            writer.string("bank")
+            writer.optional("192.0.2.10")
+            if version == 2 {
+                writer.optional("customer:bank")
+                writer.optional(nil)
+            }
+            let old = SignedCallRecord.decodePayload(writer.bytes[...])
+            #expect(old == SignedCallRecord(time: full.time, orig: full.orig, dest: ["12125551213"], attestation: .partial, origid: full.origid,
+                                            customerID: "bank", trunk: "192.0.2.10", identity: version == 2 ? "customer:bank" : nil),
+                    "version \(version)")
+        }
+    }
+
     @Test("a record cut short at the end of a segment is dropped, the ones before it are kept")
     func tornTail() async throws {
         let path = try SQLiteStoreTests.temporaryPath()

@@ -203,6 +203,9 @@ public struct PolicyDecision: Sendable, Hashable {
     /// The SIP status for a block (603 or 608).
     public var sipStatus: Int?
 
+    /// The rule a call record names: the one that blocked the call, else those that tagged it (comma-separated).
+    public var recordedRule: String? { rule ?? (tags.isEmpty ? nil : tags.joined(separator: ",")) }
+
     /// The reason phrase of ``sipStatus``.
     public var reasonPhrase: String? {
         switch sipStatus {
