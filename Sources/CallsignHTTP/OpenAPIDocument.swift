@@ -90,7 +90,7 @@ paths:
         - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000}}
       responses:
         '200':
-          description: Signed and verified calls, newest first.
+          description: Signed, refused and verified calls (kind), newest first.
           content:
             application/json:
               schema:
@@ -233,6 +233,14 @@ components:
         origid: {type: string}
         customer: {type: string}
         trunk: {type: string, nullable: true}
+        identity: {type: string, nullable: true, description: 'The signing identity (service, or customer:ID)'}
+        attestation_rule: {type: string, nullable: true}
+        x5u: {type: string, nullable: true, description: "The signing certificate's x5u"}
+        policy:
+          type: object
+          properties:
+            action: {type: string, enum: [allow, tag, block]}
+            rule: {type: string, nullable: true}
     RequestError:
       type: object
       properties:
