@@ -305,6 +305,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     }
 
     // The operator dashboard: a sign-in form posting the admin token, then a session cookie (never the token).
+    struct SignIn: Decodable { var token: String }
     let sessions = DashboardSessions()
     @Sendable func html(_ status: HTTPResponse.Status, _ page: String, _ extra: HTTPFields = [:]) -> Response {
         var headers: HTTPFields = [
@@ -318,7 +319,7 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
     }
     @Sendable func signedIn(_ request: Request) -> String? {
-        guard let id = DashboardSessions.session(in: request.headers[.cookie]), sessions.isValid(id, now: service.now()) else { return nil }
+        guard let id = request.cookies[DashboardSessions.cookie]?.value, sessions.isValid(id, now: service.now()) else { return nil }
         return id
     }
     router.get("/dashboard") { request, _ -> Response in
@@ -338,24 +339,23 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         if sessions.isThrottled(now: now) {
             return html(.tooManyRequests, Dashboard.signIn(error: "Too many failed sign-ins; wait a minute."))
         }
-        let body = (try? await request.collectBody(upTo: 4096)).map { Array($0.readableBytesView) } ?? []
-        guard let expected = configuration.adminTokenHash, let token = DashboardSessions.formField("token", in: body),
+        let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        guard let expected = configuration.adminTokenHash, let token = (try? URLEncodedFormDecoder().decode(SignIn.self, from: body))?.token,
             APIToken.hash(token) == expected
         else {
             _ = sessions.failed(now: now)
             return html(.unauthorized, Dashboard.signIn(error: "That is not the admin token."))
         }
-        let id = sessions.create(now: now)
-        return Response(status: .seeOther, headers: [
-            .location: "/dashboard", .cacheControl: "no-store",
-            .setCookie: "\(DashboardSessions.cookie)=\(id); Path=/dashboard; Max-Age=\(DashboardSessions.lifetime); HttpOnly; SameSite=Strict",
-        ])
+        var response = Response(status: .seeOther, headers: [.location: "/dashboard", .cacheControl: "no-store"])
+        response.setCookie(Cookie(name: DashboardSessions.cookie, value: sessions.create(now: now), maxAge: Int(DashboardSessions.lifetime),
+                                  path: "/dashboard", httpOnly: true, sameSite: .strict))
+        return response
     }
     router.post("/dashboard/logout") { request, _ -> Response in
         if let id = signedIn(request) { sessions.remove(id) }
-        return Response(status: .seeOther, headers: [
-            .location: "/dashboard", .setCookie: "\(DashboardSessions.cookie)=; Path=/dashboard; Max-Age=0; HttpOnly; SameSite=Strict",
-        ])
+        var response = Response(status: .seeOther, headers: [.location: "/dashboard"])
+        response.setCookie(Cookie(name: DashboardSessions.cookie, value: "", maxAge: 0, path: "/dashboard", httpOnly: true, sameSite: .strict))
+        return response
     }
 
     if let directory = configuration.certificatesDirectory {

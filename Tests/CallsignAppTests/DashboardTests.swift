@@ -58,13 +58,21 @@ struct DashboardTests {
             let right = try await exchange(Self.login(admin))
             #expect(right.hasPrefix("HTTP/1.1 303"))
             let cookie = try #require(right.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
-            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains(admin))
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/dashboard")
+                    && cookie.contains("Max-Age=43200") && !cookie.contains(admin), "\(cookie)")
             let session = try #require(cookie.split(separator: ";").first?.split(separator: " ").last.map(String.init))
+            // The field is form-decoded: a percent-encoded token and other fields around it sign in too.
+            let encoded = "other=1&token=" + admin.replacingOccurrences(of: "_", with: "%5F") + "&x=y+z"
+            #expect(try await exchange(Self.login(encoded, raw: true)).hasPrefix("HTTP/1.1 303"))
             let page = try await exchange("GET /dashboard HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session)\r\nConnection: close\r\n\r\n")
             #expect(page.hasPrefix("HTTP/1.1 200") && page.contains("<svg") && page.contains("Sign out"))
             #expect(page.lowercased().contains("content-security-policy: default-src 'none'"))
             let forged = try await exchange("GET /dashboard HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: callsign_dashboard=forged\r\nConnection: close\r\n\r\n")
             #expect(forged.contains(#"name="token""#) && !forged.contains("<svg"))
+            let out = try await exchange("POST /dashboard/logout HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            #expect(out.hasPrefix("HTTP/1.1 303") && out.contains("Max-Age=0"))
+            let after = try await exchange("GET /dashboard HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session)\r\nConnection: close\r\n\r\n")
+            #expect(after.contains(#"name="token""#) && !after.contains("<svg"), "signed out: the session is gone")
         }
     }
 
@@ -135,8 +143,8 @@ struct DashboardTests {
         stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") && $0.contains("127.0.0.1:\(port)") }.map(String.init)
     }
 
-    static func login(_ token: String) -> String {
-        let body = "token=" + token
+    static func login(_ token: String, raw: Bool = false) -> String {
+        let body = raw ? token : "token=" + token
         return "POST /dashboard/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
     }
