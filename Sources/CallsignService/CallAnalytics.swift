@@ -90,9 +90,12 @@ public final class CallAnalytics: Sendable {
         -> CallSignals.Outcome
     {
         let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
-        let observation = CallObservation(orig: orig, origin: "customer:" + customer, rotationSource: "customer:" + customer,
-                                          hitSource: "customer:" + customer, policyHit: hit, rotationQuery: .numbersSigned(origid: origid))
-        let outcome = signals.observe(observation, now: time)
+        var outcome = CallSignals.Outcome()
+        if !signals.triggers.isEmpty {  // no triggers (the default): no keys to build
+            let source = "customer:" + customer
+            outcome = signals.observe(CallObservation(orig: orig, origin: source, rotationSource: source, hitSource: source, policyHit: hit,
+                                                      rotationQuery: .numbersSigned(origid: origid)), now: time)
+        }
         queues.withLock { q in
             if let attestation, decision.action != .block, outcome.blockedBy == nil {
                 add(&q, time, "sign", attestation.rawValue)
@@ -126,21 +129,23 @@ public final class CallAnalytics: Sendable {
     func verification(_ verdict: Verdict, orig: String?, calling: String, dest: String, source: String?, decision: PolicyDecision,
                       time: Int64) -> CallSignals.Outcome
     {
-        let peer = "peer:" + (source ?? "rest")
         let spc = verdict.signerSPCs.first
         let origid = verdict.origid
-        var shareKeys = [peer]
-        if let spc { shareKeys.append("spc:" + spc) }
         let hit = decision.rule.map(Self.isListRule) ?? false || decision.tags.contains(where: Self.isListRule)
         let unsigned = verdict.error?.code == .missingIdentity
         let failed = verdict.error != nil && !unsigned
-        let national = !countryCode.isEmpty && (orig?.hasPrefix(countryCode) ?? false)
-        let observation = CallObservation(
-            orig: orig, origin: [origid ?? "-", spc ?? "-", source ?? "rest"].joined(separator: " "),
-            rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
-            failed: failed, attestationC: verdict.isValid && verdict.attestation == .gateway,
-            unsignedNational: unsigned && national, policyHit: hit, rotationQuery: origid.map { .numbersVerified(origid: $0) })
-        let outcome = signals.observe(observation, now: time)
+        var outcome = CallSignals.Outcome()
+        if !signals.triggers.isEmpty {  // no triggers (the default): no keys to build
+            let peer = "peer:" + (source ?? "rest")
+            var shareKeys = [peer]
+            if let spc { shareKeys.append("spc:" + spc) }
+            let national = !countryCode.isEmpty && (orig?.hasPrefix(countryCode) ?? false)
+            outcome = signals.observe(CallObservation(
+                orig: orig, origin: (origid ?? "-") + " " + (spc ?? "-") + " " + (source ?? "rest"),
+                rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
+                failed: failed, attestationC: verdict.isValid && verdict.attestation == .gateway,
+                unsignedNational: unsigned && national, policyHit: hit, rotationQuery: origid.map { .numbersVerified(origid: $0) }), now: time)
+        }
         let final = outcome.blockedBy.map { Self.decision(refusing: $0) } ?? decision
         var record = recordsVerifications
             ? VerifiedCallRecord(time: time, orig: orig ?? calling, dest: dest, verstat: verdict.verstat.rawValue,
@@ -160,7 +165,7 @@ public final class CallAnalytics: Sendable {
             let ok = failed ? "fail" : "ok"
             add(&q, time, "verify.peer", (source ?? "rest") + " " + ok)
             if let spc { add(&q, time, "verify.spc", spc + " " + ok) }
-            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " " + peer) }
+            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " peer:" + (source ?? "rest")) }
             if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
             switch journaled {
             case true?: q.journaledRecords += 1
