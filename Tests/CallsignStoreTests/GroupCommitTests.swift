@@ -5,8 +5,50 @@ import GRDB
 import Synchronization
 import Testing
 
+/// Forwards every store call to `forwarded`; the test stores below override what they control.
+class ForwardingStore: CallsignStore, @unchecked Sendable {
+    let forwarded: any CallsignStore
+
+    init(forwardingTo inner: any CallsignStore) { forwarded = inner }
+
+    func record(_ calls: [SignedCallRecord]) async throws { try await forwarded.record(calls) }
+    func customer(tokenHash: [UInt8]) async throws -> Customer? { try await forwarded.customer(tokenHash: tokenHash) }
+    func saveCustomer(_ customer: Customer) async throws { try await forwarded.saveCustomer(customer) }
+    func customer(id: String) async throws -> Customer? { try await forwarded.customer(id: id) }
+    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await forwarded.addToken(hash: hash, customerID: customerID, now: now) }
+    func revokeToken(hash: [UInt8], now: Int64) async throws { try await forwarded.revokeToken(hash: hash, now: now) }
+    func recordVerified(_ calls: [VerifiedCallRecord]) async throws { try await forwarded.recordVerified(calls) }
+    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
+        try await forwarded.calls(number: number, since: since, until: until, limit: limit)
+    }
+    func pruneVerified(before: Int64) async throws -> Int { try await forwarded.pruneVerified(before: before) }
+    func addRollups(_ rollups: [CallRollup]) async throws { try await forwarded.addRollups(rollups) }
+    func rollups(since: Int64) async throws -> [CallRollup] { try await forwarded.rollups(since: since) }
+    func pruneRollups(before: Int64) async throws { try await forwarded.pruneRollups(before: before) }
+    func saveAlert(_ alert: CallAlert) async throws -> Bool { try await forwarded.saveAlert(alert) }
+    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await forwarded.signalCount(query, since: since) }
+    func alerts(limit: Int) async throws -> [CallAlert] { try await forwarded.alerts(limit: limit) }
+    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
+        try await forwarded.traceback(origid: origid, since: since, until: until, limit: limit)
+    }
+    func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
+        try await forwarded.importDNO(entries, replace: replace, now: now, progress: progress)
+    }
+    func removeDNO(_ value: String) async throws -> Bool { try await forwarded.removeDNO(value) }
+    func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await forwarded.listDNO(limit: limit, after: after) }
+    func loadDNO() async throws -> DNOList { try await forwarded.loadDNO() }
+    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
+        try await forwarded.importProtected(entries, replace: replace, now: now)
+    }
+    func removeProtected(_ entry: String) async throws -> Bool { try await forwarded.removeProtected(entry) }
+    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] { try await forwarded.listProtected(limit: limit, after: after) }
+    func loadProtected() async throws -> ProtectedNumbers { try await forwarded.loadProtected() }
+    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await forwarded.cachedCertificate(url: url, now: now) }
+    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await forwarded.saveCertificate(url: url, body: body, expires: expires) }
+}
+
 /// A store that forwards to SQLite but can be told to fail or slow down traceback writes.
-final class ControlledStore: CallsignStore {
+final class ControlledStore: ForwardingStore, @unchecked Sendable {
     let inner: SQLiteStore
     let failWrites = Mutex(false)
     let transactions = Mutex(0)
@@ -17,52 +59,20 @@ final class ControlledStore: CallsignStore {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-group-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         inner = try SQLiteStore(path: dir.appendingPathComponent("db.sqlite").path)
+        super.init(forwardingTo: inner)
     }
 
-    func record(_ calls: [SignedCallRecord]) async throws {
+    override func record(_ calls: [SignedCallRecord]) async throws {
         transactions.withLock { $0 += 1 }
         try await Task.sleep(for: writeDelay.withLock { $0 })  // a slow disk: callers pile up behind the write (and a cancelled task stops here)
         if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
         try await inner.record(calls)
     }
 
-    func customer(tokenHash: [UInt8]) async throws -> Customer? {
+    override func customer(tokenHash: [UInt8]) async throws -> Customer? {
         customerReads.withLock { $0 += 1 }
         return try await inner.customer(tokenHash: tokenHash)
     }
-
-    func saveCustomer(_ customer: Customer) async throws { try await inner.saveCustomer(customer) }
-    func customer(id: String) async throws -> Customer? { try await inner.customer(id: id) }
-    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
-    func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
-    func recordVerified(_ calls: [VerifiedCallRecord]) async throws { try await inner.recordVerified(calls) }
-    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
-        try await inner.calls(number: number, since: since, until: until, limit: limit)
-    }
-    func pruneVerified(before: Int64) async throws -> Int { try await inner.pruneVerified(before: before) }
-    func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
-    func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
-    func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
-    func saveAlert(_ alert: CallAlert) async throws -> Bool { try await inner.saveAlert(alert) }
-    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
-    func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
-    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
-        try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
-    }
-    func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
-        try await inner.importDNO(entries, replace: replace, now: now, progress: progress)
-    }
-    func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
-    func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
-    func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
-    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
-        try await inner.importProtected(entries, replace: replace, now: now)
-    }
-    func removeProtected(_ entry: String) async throws -> Bool { try await inner.removeProtected(entry) }
-    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] { try await inner.listProtected(limit: limit, after: after) }
-    func loadProtected() async throws -> ProtectedNumbers { try await inner.loadProtected() }
-    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
-    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
 }
 
 @Suite("Group commit of traceback records, cached customer lookups")
@@ -281,15 +291,18 @@ struct GroupCommitWriterTests {
 }
 
 /// A store that counts its transactions and can be made to fail them.
-final class CountingStore: CallsignStore {
+final class CountingStore: ForwardingStore, @unchecked Sendable {
     let inner: ControlledStore
     let failWrites = Mutex(false)
     let transactions = Mutex(0)
     let asyncTransactions = Mutex(0)
 
-    init() throws { inner = try ControlledStore() }
+    init() throws {
+        inner = try ControlledStore()
+        super.init(forwardingTo: inner)
+    }
 
-    func record(_ calls: [SignedCallRecord]) async throws {
+    override func record(_ calls: [SignedCallRecord]) async throws {
         transactions.withLock { $0 += 1 }
         asyncTransactions.withLock { $0 += 1 }
         if failWrites.withLock({ $0 }) { throw CocoaError(.fileWriteUnknown) }
@@ -299,40 +312,6 @@ final class CountingStore: CallsignStore {
     func stored() async throws -> [SignedCallRecord] {
         try await inner.traceback(origid: GroupCommitTests.origid, since: nil, until: nil, limit: 10_000)
     }
-
-    func saveCustomer(_ customer: Customer) async throws { try await inner.saveCustomer(customer) }
-    func customer(id: String) async throws -> Customer? { try await inner.customer(id: id) }
-    func addToken(hash: [UInt8], customerID: String, now: Int64) async throws { try await inner.addToken(hash: hash, customerID: customerID, now: now) }
-    func revokeToken(hash: [UInt8], now: Int64) async throws { try await inner.revokeToken(hash: hash, now: now) }
-    func customer(tokenHash: [UInt8]) async throws -> Customer? { try await inner.customer(tokenHash: tokenHash) }
-    func recordVerified(_ calls: [VerifiedCallRecord]) async throws { try await inner.recordVerified(calls) }
-    func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
-        try await inner.calls(number: number, since: since, until: until, limit: limit)
-    }
-    func pruneVerified(before: Int64) async throws -> Int { try await inner.pruneVerified(before: before) }
-    func addRollups(_ rollups: [CallRollup]) async throws { try await inner.addRollups(rollups) }
-    func rollups(since: Int64) async throws -> [CallRollup] { try await inner.rollups(since: since) }
-    func pruneRollups(before: Int64) async throws { try await inner.pruneRollups(before: before) }
-    func saveAlert(_ alert: CallAlert) async throws -> Bool { try await inner.saveAlert(alert) }
-    func signalCount(_ query: SignalQuery, since: Int64) async throws -> Int { try await inner.signalCount(query, since: since) }
-    func alerts(limit: Int) async throws -> [CallAlert] { try await inner.alerts(limit: limit) }
-    func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
-        try await inner.traceback(origid: origid, since: since, until: until, limit: limit)
-    }
-    func importDNO(_ entries: [DNOEntry], replace: Bool, now: Int64, progress: (@Sendable (Int) -> Void)?) async throws {
-        try await inner.importDNO(entries, replace: replace, now: now, progress: progress)
-    }
-    func removeDNO(_ value: String) async throws -> Bool { try await inner.removeDNO(value) }
-    func listDNO(limit: Int, after: String?) async throws -> [DNOEntry] { try await inner.listDNO(limit: limit, after: after) }
-    func loadDNO() async throws -> DNOList { try await inner.loadDNO() }
-    func importProtected(_ entries: [ProtectedNumber], replace: Bool, now: Int64) async throws {
-        try await inner.importProtected(entries, replace: replace, now: now)
-    }
-    func removeProtected(_ entry: String) async throws -> Bool { try await inner.removeProtected(entry) }
-    func listProtected(limit: Int, after: String?) async throws -> [ProtectedNumber] { try await inner.listProtected(limit: limit, after: after) }
-    func loadProtected() async throws -> ProtectedNumbers { try await inner.loadProtected() }
-    func cachedCertificate(url: String, now: Int64) async throws -> [UInt8]? { try await inner.cachedCertificate(url: url, now: now) }
-    func saveCertificate(url: String, body: [UInt8], expires: Int64) async throws { try await inner.saveCertificate(url: url, body: body, expires: expires) }
 }
 
 @Suite("Group commit with a deferred wake (an event loop queues a pass's signings, then wakes the writer once)")
