@@ -293,51 +293,55 @@ enum SVG {
 
     /// Horizontal bars, one per row, each with its label and text.
     static func bars(_ rows: [(label: String, value: Double, text: String)], color: String, label: String, share: Bool = false) -> String {
-        let width = 460.0, labelWidth = 150.0, rowHeight = 22.0
-        let height = max(1, Double(rows.count)) * rowHeight + 6
-        var svg = ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \##(Int(width)) \##(Int(height))" width="100%" role="img" aria-label="\##(escape(label))"><title>\##(escape(label))</title>"##
-        if rows.isEmpty {
-            return svg + ##"<text x="4" y="16">no data in the last 24 hours</text></svg>"##
-        }
-        let peak = share ? 1.0 : max(1, rows.map(\.value).max() ?? 1)
-        let barSpace = width - labelWidth - 110
-        for (index, row) in rows.enumerated() {
-            let y = 3 + Double(index) * rowHeight
-            let barWidth = max(1, row.value / peak * barSpace)
-            let shown = row.label.count > 24 ? String(row.label.prefix(23)) + "…" : row.label
-            svg += ##"<text x="0" y="\##(number(y + 14))">\##(escape(shown))</text>"##
-            svg += ##"<rect class="bar" x="\##(number(labelWidth))" y="\##(number(y + 3))" width="\##(number(barWidth))" height="14" fill="\##(color)"/>"##
-            svg += ##"<text x="\##(number(labelWidth + barWidth + 6))" y="\##(number(y + 14))">\##(escape(row.text))</text>"##
-        }
-        return svg + "</svg>"
+        barRows(rows.map { (label: $0.label, segments: [BarSegment(value: $0.value, color: color, title: nil)], text: $0.text) },
+                peak: share ? 1.0 : max(1, rows.map(\.value).max() ?? 1), textSpace: 110, label: label, empty: "no data in the last 24 hours")
     }
 
     /// One bar per customer, split into its A, B and C signings.
     static func stacked(_ rows: [(String, [Int64])], label: String) -> String {
+        let colors = ["#2e7d32", "#1565c0", "#ef6c00"], names = ["A", "B", "C"]
+        let peak = max(1, rows.map { $0.1.reduce(0, &+) }.max() ?? 1)
+        return barRows(rows.map { row in
+            (label: row.0, segments: row.1.enumerated().filter { $0.element > 0 }.map {
+                BarSegment(value: Double($0.element), color: colors[$0.offset], title: "\(names[$0.offset]): \($0.element)")
+            }, text: String(row.1.reduce(0, &+)))
+        }, peak: Double(peak), textSpace: 70, label: label, empty: "no signings in the last 24 hours", legend: Array(zip(names, colors)))
+    }
+
+    struct BarSegment {
+        var value: Double
+        var color: String
+        /// Shown on hover.
+        var title: String?
+    }
+
+    /// Rows of a label, segments side by side scaled to `peak`, and a text after them; a legend below when given.
+    static func barRows(_ rows: [(label: String, segments: [BarSegment], text: String)], peak: Double, textSpace: Double, label: String,
+                        empty: String, legend: [(String, String)] = []) -> String {
         let width = 460.0, labelWidth = 150.0, rowHeight = 22.0
-        let height = max(1, Double(rows.count)) * rowHeight + 24
+        let height = max(1, Double(rows.count)) * rowHeight + (legend.isEmpty ? 6 : 24)
         var svg = ##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \##(Int(width)) \##(Int(height))" width="100%" role="img" aria-label="\##(escape(label))"><title>\##(escape(label))</title>"##
         if rows.isEmpty {
-            return svg + ##"<text x="4" y="16">no signings in the last 24 hours</text></svg>"##
+            return svg + ##"<text x="4" y="16">\##(escape(empty))</text></svg>"##
         }
-        let peak = max(1, rows.map { $0.1.reduce(0, &+) }.max() ?? 1)
-        let barSpace = width - labelWidth - 70
-        let colors = ["#2e7d32", "#1565c0", "#ef6c00"]
+        let barSpace = width - labelWidth - textSpace
         for (index, row) in rows.enumerated() {
             let y = 3 + Double(index) * rowHeight
-            svg += ##"<text x="0" y="\##(number(y + 14))">\##(escape(row.0.count > 24 ? String(row.0.prefix(23)) + "…" : row.0))</text>"##
+            let shown = row.label.count > 24 ? String(row.label.prefix(23)) + "…" : row.label
+            svg += ##"<text x="0" y="\##(number(y + 14))">\##(escape(shown))</text>"##
             var x = labelWidth
-            for (column, value) in row.1.enumerated() where value > 0 {
-                let segment = Double(value) / Double(peak) * barSpace
-                svg += ##"<rect class="bar" x="\##(number(x))" y="\##(number(y + 3))" width="\##(number(max(1, segment)))" height="14" fill="\##(colors[column])"><title>\##(["A", "B", "C"][column]): \##(value)</title></rect>"##
-                x += segment
+            for segment in row.segments {
+                let segmentWidth = max(1, segment.value / peak * barSpace)
+                let title = segment.title.map { "<title>\(escape($0))</title>" } ?? ""
+                svg += ##"<rect class="bar" x="\##(number(x))" y="\##(number(y + 3))" width="\##(number(segmentWidth))" height="14" fill="\##(segment.color)">\##(title)</rect>"##
+                x += segmentWidth
             }
-            svg += ##"<text x="\##(number(x + 6))" y="\##(number(y + 14))">\##(row.1.reduce(0, &+))</text>"##
+            svg += ##"<text x="\##(number(x + 6))" y="\##(number(y + 14))">\##(escape(row.text))</text>"##
         }
         let legendY = 3 + Double(rows.count) * rowHeight + 4
-        for (column, name) in ["A", "B", "C"].enumerated() {
-            svg += ##"<rect x="\##(number(labelWidth + Double(column) * 60))" y="\##(number(legendY))" width="10" height="10" fill="\##(colors[column])"/>"##
-            svg += ##"<text x="\##(number(labelWidth + Double(column) * 60 + 14))" y="\##(number(legendY + 9))">\##(name)</text>"##
+        for (column, (name, color)) in legend.enumerated() {
+            svg += ##"<rect x="\##(number(labelWidth + Double(column) * 60))" y="\##(number(legendY))" width="10" height="10" fill="\##(color)"/>"##
+            svg += ##"<text x="\##(number(labelWidth + Double(column) * 60 + 14))" y="\##(number(legendY + 9))">\##(escape(name))</text>"##
         }
         return svg + "</svg>"
     }
