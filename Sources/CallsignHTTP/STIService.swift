@@ -13,8 +13,6 @@ import Foundation
 /// records, and the verification procedure. Framework-free so it can be tested
 /// and reused by the SIP faces.
 public struct STIService: Sendable {
-    /// The certificate repository URL of the signing certificate (`x5u`).
-    public var x5u: String
     /// Who signs each customer's PASSporTs (ES256, ATIS-1000074 §5.3.3): the
     /// service's identity and each customer's own (FCC 24-120).
     public var identities: SigningIdentities
@@ -40,7 +38,6 @@ public struct STIService: Sendable {
 
     public init(signingKey: P256.Signing.PrivateKey, x5u: String, store: any CallsignStore, verifier: Verifier,
                 resolver: any CertificateResolver, numbering: NumberingPolicy = .e164, now: @escaping @Sendable () -> Int64) {
-        self.x5u = x5u
         identities = SigningIdentities(key: signingKey, x5u: x5u)
         self.store = store
         self.verifier = verifier

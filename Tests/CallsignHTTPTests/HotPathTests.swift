@@ -29,7 +29,7 @@ struct HotPathTests {
         ///     instead of group commits (the PostgreSQL store's path).
         init(journal: Bool = false, signer: (any IdentitySigning)? = nil) async throws {
             var fixture = try await ServerFixture()
-            if let signer { fixture.service.identities = SigningIdentities(service: .init(name: "service", signer: signer, x5u: fixture.service.x5u)) }
+            if let signer { fixture.service.identities = SigningIdentities(service: .init(name: "service", signer: signer, x5u: fixture.x5u)) }
             let recorder = GroupCommitRecorder(store: fixture.store, journal: journal ? try fixture.store.openJournal() : nil)
             fixture.service.recorder = recorder
             // An hour, not the server's 5 s: on a loaded machine a test can outlast 5 s, and an expired

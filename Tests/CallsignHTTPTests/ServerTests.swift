@@ -2,6 +2,7 @@ import CallsignTestSupport
 import CallsignLab
 import Callsign
 import CallsignHTTP
+import CallsignService
 import CallsignStore
 import Crypto
 import Foundation
@@ -64,7 +65,7 @@ struct ServerFixture {
                              resolver: fetchingResolver, now: { now() })
     }
 
-    var x5u: String { service.x5u }
+    var x5u: String { service.identities.service?.x5u ?? "" }
 
     func with(service: STIService) -> ServerFixture {
         var copy = self
