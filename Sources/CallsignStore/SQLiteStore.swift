@@ -391,13 +391,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
             for row in 0..<take {
-                let c = calls[index + row]
-                let first = Int32(row * 12 + 1)
-                var code = sqlite3_bind_int64(handle, first, c.time)
-                for (offset, value) in [c.orig, c.dest, c.verstat, c.attestation, c.spc, c.x5u, c.origid, c.source, c.reason, c.policyAction,
-                                        c.policyRule].enumerated() where code == SQLITE_OK {
-                    if let value { code = bindText(handle, first + 1 + Int32(offset), value) }
-                }
+                let code = bindVerified(calls[index + row], handle, first: Int32(row * 12 + 1))
                 guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a call record") }
             }
             let code = sqlite3_step(handle)
@@ -407,6 +401,27 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
             }
             index += take
         }
+    }
+
+    /// Binds a verification record's twelve columns from parameter `first` on (absent fields stay NULL); SQLite's result code.
+    private static func bindVerified(_ call: VerifiedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
+        var code = sqlite3_bind_int64(handle, first, call.time)
+        func text(_ offset: Int32, _ value: String?) {
+            guard code == SQLITE_OK, let value else { return }
+            code = bindText(handle, first + offset, value)
+        }
+        text(1, call.orig)
+        text(2, call.dest)
+        text(3, call.verstat)
+        text(4, call.attestation)
+        text(5, call.spc)
+        text(6, call.x5u)
+        text(7, call.origid)
+        text(8, call.source)
+        text(9, call.reason)
+        text(10, call.policyAction)
+        text(11, call.policyRule)
+        return code
     }
 
     /// Binds `value` as text to parameter `index` (SQLite copies it); SQLite's result code.
