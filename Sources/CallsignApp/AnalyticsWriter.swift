@@ -40,36 +40,14 @@ struct AnalyticsWriter: Service {
     /// Writes what is queued now.
     func flush() async {
         let drained = analytics.drain()
-        if drained.droppedRecords > 0 {
-            Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "queue_full")]).increment(by: drained.droppedRecords)
-        }
-        if drained.droppedJournal > 0 {
-            Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "journal")]).increment(by: drained.droppedJournal)
-        }
-        if drained.journaledRecords > 0 {
-            Counter(label: "callsign_call_records_total", dimensions: [("kind", "verified")]).increment(by: drained.journaledRecords)
-        }
+        Self.count("callsign_call_records_dropped_total", ("reason", "queue_full"), drained.droppedRecords)
+        Self.count("callsign_call_records_dropped_total", ("reason", "journal"), drained.droppedJournal)
+        Self.count("callsign_call_records_total", ("kind", "verified"), drained.journaledRecords)
         if drained.droppedAlerts > 0 {
             Counter(label: "callsign_alerts_dropped_total").increment(by: drained.droppedAlerts)
         }
-        if !drained.records.isEmpty {
-            do {
-                try await store.recordVerified(drained.records)
-                Counter(label: "callsign_call_records_total", dimensions: [("kind", "verified")]).increment(by: drained.records.count)
-            } catch {
-                Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "store")]).increment(by: drained.records.count)
-                logger.warning("verification records not stored (\(drained.records.count) dropped): \(error)")
-            }
-        }
-        if !drained.refused.isEmpty {
-            do {
-                try await store.record(drained.refused)
-                Counter(label: "callsign_call_records_total", dimensions: [("kind", "refused")]).increment(by: drained.refused.count)
-            } catch {
-                Counter(label: "callsign_call_records_dropped_total", dimensions: [("reason", "store")]).increment(by: drained.refused.count)
-                logger.warning("refused-signing records not stored (\(drained.refused.count) dropped): \(error)")
-            }
-        }
+        await write("verified", "verification records", drained.records.count) { try await store.recordVerified(drained.records) }
+        await write("refused", "refused-signing records", drained.refused.count) { try await store.record(drained.refused) }
         if !drained.rollups.isEmpty {
             do {
                 try await store.addRollups(drained.rollups)
@@ -87,6 +65,22 @@ struct AnalyticsWriter: Service {
             logger.warning("alert \(alert.signal): \(Self.loggable(alert.key, logNumbers: logNumbers)) reached \(alert.count) (threshold \(alert.threshold) in \(alert.windowS) s, \(alert.mode))")
             webhook?.enqueue(JSONWriter.canonical(.object(alert.json)))
         }
+    }
+
+    /// Writes `count` records of one kind, counted as stored, or as dropped when the store fails.
+    private func write(_ kind: String, _ what: String, _ count: Int, _ insert: () async throws -> Void) async {
+        guard count > 0 else { return }
+        do {
+            try await insert()
+            Self.count("callsign_call_records_total", ("kind", kind), count)
+        } catch {
+            Self.count("callsign_call_records_dropped_total", ("reason", "store"), count)
+            logger.warning("\(what) not stored (\(count) dropped): \(error)")
+        }
+    }
+
+    private static func count(_ label: String, _ dimension: (String, String), _ value: Int) {
+        if value > 0 { Counter(label: label, dimensions: [dimension]).increment(by: value) }
     }
 
     func prune(at time: Int64) async {
