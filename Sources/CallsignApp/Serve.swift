@@ -395,6 +395,7 @@ public enum CallsignServe {
                                            logNumbers: options.analytics.logNumbers, logger: logger, now: now)),
             .init(service: NamedListener(name: "HTTP listener", address: authority(options.host, options.port) + " (TCP)", inner: app)),
             .init(service: CertificateRefresher(repository: repository, policy: policy)),
+            .init(service: SigningIdentityCheck(identities: identities, resolver: resolver, logger: logger, now: now)),
         ]
         if let verificationJournal {
             // Next to the traceback writer, so it stops after the listeners: verifications in flight are still journalled.

@@ -236,6 +236,7 @@ components:
         identity: {type: string, nullable: true, description: 'The signing identity (service, or customer:ID)'}
         attestation_rule: {type: string, nullable: true}
         x5u: {type: string, nullable: true, description: "The signing certificate's x5u"}
+        spc: {type: string, nullable: true, description: "The signing certificate's SPC (TNAuthList)"}
         policy:
           type: object
           properties:

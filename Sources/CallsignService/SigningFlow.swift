@@ -82,7 +82,7 @@ public struct SigningFlow: Sendable {
         }
         let record = SignedCallRecord(time: time, orig: orig, dest: dest, attestation: attestation, origid: customer.origid,
                                       customerID: customer.id, trunk: source, identity: signing.name, attestationRule: rule.rawValue,
-                                      x5u: signing.x5u.isEmpty ? nil : signing.x5u, policyAction: decision.action.rawValue,
+                                      x5u: signing.x5u.isEmpty ? nil : signing.x5u, spc: signing.spc, policyAction: decision.action.rawValue,
                                       policyRule: decision.recordedRule)
         return .signed(Signed(identity: identity, attestation: attestation, origid: customer.origid, record: record))
     }

@@ -17,17 +17,18 @@ public final class SigningIdentities: Sendable {
         public let name: String
         public let signer: any IdentitySigning
         public let x5u: String
+        /// The SPC of the certificate at ``x5u`` (its TNAuthList, RFC 8226), once it has been read; written in each record.
+        public let spc: String?
 
-        public init(name: String, key: P256.Signing.PrivateKey, x5u: String) {
-            self.name = name
-            self.signer = Signer(key: key, x5u: x5u)
-            self.x5u = x5u
+        public init(name: String, key: P256.Signing.PrivateKey, x5u: String, spc: String? = nil) {
+            self.init(name: name, signer: Signer(key: key, x5u: x5u), x5u: x5u, spc: spc)
         }
 
-        public init(name: String, signer: any IdentitySigning, x5u: String) {
+        public init(name: String, signer: any IdentitySigning, x5u: String, spc: String? = nil) {
             self.name = name
             self.signer = signer
             self.x5u = x5u
+            self.spc = spc
         }
     }
 
@@ -75,4 +76,21 @@ public final class SigningIdentities: Sendable {
 
     /// The service's identity.
     public var service: Identity? { state.withLock { $0.service } }
+
+    /// Every identity in force: the service's and each customer's.
+    public var all: [Identity] {
+        state.withLock { state in (state.service.map { [$0] } ?? []) + state.customers.values.sorted { $0.name < $1.name } }
+    }
+
+    /// Records `spc` for every identity whose certificate is at `x5u` and whose SPC is not known yet.
+    public func learnSPC(_ spc: String, x5u: String) {
+        state.withLock { state in
+            func learned(_ identity: Identity) -> Identity {
+                guard identity.x5u == x5u, identity.spc == nil else { return identity }
+                return Identity(name: identity.name, signer: identity.signer, x5u: identity.x5u, spc: spc)
+            }
+            state.service = state.service.map(learned)
+            state.customers = state.customers.mapValues(learned)
+        }
+    }
 }

@@ -54,7 +54,7 @@ extension SignedCallRecord {
     /// Roughly what the record holds in memory (the bound of queued records).
     public var approximateBytes: Int {
         160 + orig.utf8.count + dest.reduce(0) { $0 + 16 + $1.utf8.count } + origid.utf8.count + customerID.utf8.count
-            + (trunk?.utf8.count ?? 0) + (x5u?.utf8.count ?? 0) + (policyRule?.utf8.count ?? 0)
+            + (trunk?.utf8.count ?? 0) + (x5u?.utf8.count ?? 0) + (spc?.utf8.count ?? 0) + (policyRule?.utf8.count ?? 0)
     }
 }
 
@@ -78,8 +78,8 @@ public enum CallRecord: Sendable, Hashable {
     public var csvFields: [String] {
         switch self {
         case .signed(let r):
-            [r.refused ? "refused" : "signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid, "",
-             r.x5u ?? "", r.trunk ?? "rest", r.customerID, r.identity ?? "", r.attestationRule ?? "", "", r.policyAction, r.policyRule ?? ""]
+            [r.refused ? "refused" : "signed", String(r.time), r.orig, r.dest.joined(separator: " "), r.attestation.rawValue, "", r.origid,
+             r.spc ?? "", r.x5u ?? "", r.trunk ?? "rest", r.customerID, r.identity ?? "", r.attestationRule ?? "", "", r.policyAction, r.policyRule ?? ""]
         case .verified(let r):
             ["verified", String(r.time), r.orig, r.dest, r.attestation ?? "", r.verstat, r.origid ?? "", r.spc ?? "", r.x5u ?? "", r.source,
              "", "", "", r.reason ?? "", r.policyAction, r.policyRule ?? ""]

@@ -4,7 +4,7 @@ import Callsign
 ///
 /// Payload: version (3) · time · attestation (one byte) · orig · dest count
 /// and each dest · origid · customer · trunk?, identity?, attestation rule?,
-/// x5u?, policy rule? · policy action (`allow` is written as an empty string).
+/// x5u?, SPC?, policy rule? · policy action (`allow` is written as an empty string).
 /// Versions 1 (no identity and rule) and 2 (no x5u and policy) are still read.
 extension SignedCallRecord: JournalRecord {
     public static var journalName: String { "traceback" }
@@ -24,6 +24,7 @@ extension SignedCallRecord: JournalRecord {
         writer.optional(identity)
         writer.optional(attestationRule)
         writer.optional(x5u)
+        writer.optional(spc)
         writer.optional(policyRule)
         writer.string(policyAction == "allow" ? "" : policyAction)
         bytes = writer.bytes
@@ -49,8 +50,10 @@ extension SignedCallRecord: JournalRecord {
             record.attestationRule = rule
         }
         if version >= 3 {
-            guard let x5u = reader.optional(), let policyRule = reader.optional(), let action = reader.string() else { return nil }
+            guard let x5u = reader.optional(), let spc = reader.optional(), let policyRule = reader.optional(), let action = reader.string()
+            else { return nil }
             record.x5u = x5u
+            record.spc = spc
             record.policyRule = policyRule
             record.policyAction = action.isEmpty ? "allow" : action
         }

@@ -363,10 +363,11 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
                 """)
         }
         migrator.registerMigration("v10-signing-record-outcome") { db in
-            // Signing records carry the certificate's x5u and the policy outcome; refused signings are
+            // Signing records carry the certificate's x5u and SPC and the policy outcome; refused signings are
             // recorded too (policy_action 'block'; NULL is allow) and kept out of the traceback.
             try db.execute(sql: """
                 ALTER TABLE signed_call ADD COLUMN x5u TEXT;
+                ALTER TABLE signed_call ADD COLUMN spc TEXT;
                 ALTER TABLE signed_call ADD COLUMN policy_action TEXT;
                 ALTER TABLE signed_call ADD COLUMN policy_rule TEXT;
                 """)
@@ -447,7 +448,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         let arguments: StatementArguments = [number, since ?? 0, until ?? Int64.max, limit]
         return try await pool.read { db in
             let signed = try Row.fetchAll(db, sql: """
-                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule FROM signed_call
+                SELECT \(Self.signedColumns) FROM signed_call
                 WHERE orig = ? AND time >= ? AND time <= ? ORDER BY time DESC, id DESC LIMIT ?
                 """, arguments: arguments).map { CallRecord.signed(Self.signedRecord($0)) }
             let verified = try Row.fetchAll(db, sql: """
@@ -549,7 +550,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         return SignedCallRecord(time: row["time"], orig: row["orig"], dest: dest.split(separator: ",").map(String.init),
                                 attestation: PASSporT.Attestation(rawValue: row["attest"]) ?? .gateway,
                                 origid: row["origid"], customerID: row["customer_id"], trunk: row["trunk"],
-                                identity: row["identity"], attestationRule: row["attest_rule"], x5u: row["x5u"],
+                                identity: row["identity"], attestationRule: row["attest_rule"], x5u: row["x5u"], spc: row["spc"],
                                 policyAction: row["policy_action"] ?? "allow", policyRule: row["policy_rule"])
     }
 
@@ -710,8 +711,8 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     }
 
     private static let insertSQL = """
-        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO signed_call (\(signedColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
@@ -726,9 +727,9 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     static let rowsPerInsert = 32
 
     private static let insertManySQL = "INSERT INTO signed_call (\(signedColumns)) VALUES "
-        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(separator: ", ")
+        + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerInsert).joined(separator: ", ")
     /// The columns of a signing record, in bind order.
-    private static let signedColumns = "time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule"
+    private static let signedColumns = "time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, spc, policy_action, policy_rule"
 
     /// Inserts `calls`: full groups of ``rowsPerInsert`` with the multi-row statement, the rest one by one.
     private static func insertAll(_ calls: [SignedCallRecord], _ db: Database) throws {
@@ -760,9 +761,9 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     }
 
     /// Columns bound per record.
-    static let columns = 12
+    static let columns = 13
 
-    /// Binds `call`'s twelve columns from parameter `first` on (`allow` as NULL); SQLite's result code.
+    /// Binds `call`'s thirteen columns from parameter `first` on (`allow` as NULL); SQLite's result code.
     private static func bind(_ call: SignedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
         var code = sqlite3_bind_int64(handle, first, call.time)
         func text(_ index: Int32, _ value: String) {
@@ -778,8 +779,9 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         if let identity = call.identity { text(first + 7, identity) }
         if let rule = call.attestationRule { text(first + 8, rule) }
         if let x5u = call.x5u { text(first + 9, x5u) }
-        if call.policyAction != "allow" { text(first + 10, call.policyAction) }
-        if let rule = call.policyRule { text(first + 11, rule) }
+        if let spc = call.spc { text(first + 10, spc) }
+        if call.policyAction != "allow" { text(first + 11, call.policyAction) }
+        if let rule = call.policyRule { text(first + 12, rule) }
         return code
     }
 
@@ -805,7 +807,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         await flushJournals()
         return try await pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule FROM signed_call
+                SELECT \(Self.signedColumns) FROM signed_call
                 WHERE origid = ? AND time >= ? AND time <= ? AND coalesce(policy_action, '') <> 'block' ORDER BY time DESC, id DESC LIMIT ?
                 """, arguments: [origid.lowercased(), since ?? 0, until ?? Int64.max, max(1, min(limit, 10_000))]).map(Self.signedRecord)
         }

@@ -21,6 +21,8 @@ public struct SignedCallRecord: Sendable, Hashable {
     public var attestationRule: String?
     /// The x5u of the certificate that signed (RFC 8225 §5.1.1): which certificate, as the terminating side sees it.
     public var x5u: String?
+    /// The SPC of that certificate's TNAuthList (RFC 8226), when the signing identity knows it.
+    public var spc: String?
     /// The policy's action: `allow`, `tag` (signed), or `block` (refused: nothing was signed, and the
     /// record is not part of the traceback); and the rule that decided it.
     public var policyAction: String
@@ -28,7 +30,7 @@ public struct SignedCallRecord: Sendable, Hashable {
 
     public init(time: Int64, orig: String, dest: [String], attestation: PASSporT.Attestation, origid: String,
                 customerID: String, trunk: String? = nil, identity: String? = nil, attestationRule: String? = nil,
-                x5u: String? = nil, policyAction: String = "allow", policyRule: String? = nil) {
+                x5u: String? = nil, spc: String? = nil, policyAction: String = "allow", policyRule: String? = nil) {
         self.time = time
         self.orig = orig
         self.dest = dest
@@ -39,6 +41,7 @@ public struct SignedCallRecord: Sendable, Hashable {
         self.identity = identity
         self.attestationRule = attestationRule
         self.x5u = x5u
+        self.spc = spc
         self.policyAction = policyAction
         self.policyRule = policyRule
     }
@@ -55,6 +58,7 @@ extension SignedCallRecord {
             "attest": .string(attestation.rawValue), "origid": .string(origid), "customer": .string(customerID),
             "trunk": trunk.map { .string($0) } ?? .null, "identity": identity.map { .string($0) } ?? .null,
             "attestation_rule": attestationRule.map { .string($0) } ?? .null, "x5u": x5u.map { .string($0) } ?? .null,
+            "spc": spc.map { .string($0) } ?? .null,
             "policy": .object(JSONObject(["action": .string(policyAction), "rule": policyRule.map { .string($0) } ?? .null])),
         ])
     }

@@ -126,10 +126,11 @@ public final class PostgresStore: CallsignStore {
                 count BIGINT NOT NULL, threshold BIGINT NOT NULL, window_s BIGINT NOT NULL, mode TEXT NOT NULL)
             """,
         ]),
-        // Signing records carry the certificate's x5u and the policy outcome; refused signings are
+        // Signing records carry the certificate's x5u and SPC and the policy outcome; refused signings are
         // recorded too (policy_action 'block'; NULL is allow) and kept out of the traceback.
         ("v7-signing-record-outcome", [
             "ALTER TABLE signed_call ADD COLUMN x5u TEXT",
+            "ALTER TABLE signed_call ADD COLUMN spc TEXT",
             "ALTER TABLE signed_call ADD COLUMN policy_action TEXT",
             "ALTER TABLE signed_call ADD COLUMN policy_rule TEXT",
         ]),
@@ -218,10 +219,10 @@ public final class PostgresStore: CallsignStore {
             try await client.withTransaction(logger: logger) { connection in
                 for call in calls {
                     try await connection.query("""
-                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u,
+                        INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, spc,
                                                  policy_action, policy_rule)
                         VALUES (\(call.time), \(call.orig), \(call.dest.joined(separator: ",")), \(call.attestation.rawValue), \(call.origid),
-                                \(call.customerID), \(call.trunk), \(call.identity), \(call.attestationRule), \(call.x5u),
+                                \(call.customerID), \(call.trunk), \(call.identity), \(call.attestationRule), \(call.x5u), \(call.spc),
                                 \(call.policyAction == "allow" ? nil : call.policyAction), \(call.policyRule))
                         """, logger: logger)
                 }
@@ -230,14 +231,14 @@ public final class PostgresStore: CallsignStore {
     }
 
     /// A signing record's columns, in ``SignedRow``'s order.
-    static let signedColumns = "time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, policy_action, policy_rule"
-    typealias SignedRow = (Int64, String, String, String, String, String, String?, String?, String?, String?, String?, String?)
+    static let signedColumns = "time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, spc, policy_action, policy_rule"
+    typealias SignedRow = (Int64, String, String, String, String, String, String?, String?, String?, String?, String?, String?, String?)
 
     static func signedRecord(_ row: SignedRow) -> SignedCallRecord {
-        let (time, orig, dest, attest, origid, customer, trunk, identity, rule, x5u, action, policyRule) = row
+        let (time, orig, dest, attest, origid, customer, trunk, identity, rule, x5u, spc, action, policyRule) = row
         return SignedCallRecord(time: time, orig: orig, dest: dest.split(separator: ",").map(String.init),
                                 attestation: PASSporT.Attestation(rawValue: attest) ?? .gateway, origid: origid, customerID: customer,
-                                trunk: trunk, identity: identity, attestationRule: rule, x5u: x5u, policyAction: action ?? "allow",
+                                trunk: trunk, identity: identity, attestationRule: rule, x5u: x5u, spc: spc, policyAction: action ?? "allow",
                                 policyRule: policyRule)
     }
 

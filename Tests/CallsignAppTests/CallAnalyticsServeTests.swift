@@ -119,4 +119,25 @@ struct CallAnalyticsServeTests {
         }
         try await receiver.stop()
     }
+
+    @Test("a signing record names its certificate's SPC, read from the identity's x5u once the server listens, and its x5u")
+    func signingRecordSPC() async throws {
+        try await ServeFixture.run(configure: { _ in }) { port, admin, token in
+            var record: [String: Any]?
+            for index in 0..<40 where record?["spc"] == nil {
+                let number = "1215555\(String(format: "%04d", 7000 + index))"
+                let body = """
+                    {"signingRequest":{"attest":"A","dest":{"tn":["12125551213"]},"iat":\(Int64(Date().timeIntervalSince1970)),\
+                    "orig":{"tn":"\(number)"},"origid":"123e4567-e89b-12d3-a456-426655440000"}}
+                    """
+                _ = try await BuildApplicationTests.exchange(port, BuildApplicationTests.post("/stir/v1/signing", body, token: token))
+                let answer = try await BuildApplicationTests.exchange(port, "GET /admin/calls?number=\(number) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                                      + "Authorization: Bearer \(admin)\r\nConnection: close\r\n\r\n")
+                record = (BuildApplicationTests.jsonBody(answer)?["calls"] as? [[String: Any]])?.first
+                if record?["spc"] == nil { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(record?["spc"] as? String == "1234", "the development PKI's SPC: \(record ?? [:])")
+            #expect((record?["x5u"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        }
+    }
 }

@@ -40,7 +40,7 @@ enum StoreContract {
             let trunk: String? = i == 1 ? "192.0.2.10" : nil
             return SignedCallRecord(time: 1_800_000_000 + Int64(i), orig: "1215555000\(i)", dest: ["12125551213", "12125551214"],
                                     attestation: attestation, origid: bank.origid, customerID: "bank", trunk: trunk,
-                                    identity: identity, attestationRule: rule, x5u: i == 3 ? "https://cr.example.net/bank.pem" : nil,
+                                    identity: identity, attestationRule: rule, x5u: i == 3 ? "https://cr.example.net/bank.pem" : nil, spc: i == 3 ? "7Q2X" : nil,
                                     policyAction: i == 3 ? "tag" : "allow", policyRule: i == 3 ? "do-not-originate" : nil)
         }
         // A refused signing: recorded for investigations, never part of the traceback.

@@ -84,7 +84,7 @@ struct TracebackJournalTests {
     func payloadVersions() {
         let full = SignedCallRecord(time: 1_800_000_000, orig: "12155550042", dest: ["12125551213", "12125551214"], attestation: .partial,
                                     origid: Self.origid, customerID: "bank", trunk: "192.0.2.10", identity: "customer:bank",
-                                    attestationRule: "not-owned", x5u: "https://cr.example.net/bank.pem", policyAction: "tag",
+                                    attestationRule: "not-owned", x5u: "https://cr.example.net/bank.pem", spc: "7Q2X", policyAction: "tag",
                                     policyRule: "do-not-originate")
         var bytes: [UInt8] = []
         #expect(full.encodePayload(into: &bytes))
