@@ -308,7 +308,9 @@ public enum CallsignServe {
         for (id, identity) in options.customerSigning {
             customerIdentities[id] = try identity.identity(name: "customer:\(id)")
         }
-        let identities = SigningIdentities(service: .init(name: "service", key: setup.signingKey, x5u: setup.x5u),
+        // The development certificate's SPC is known; a configured identity's is read from its x5u (SigningIdentityCheck).
+        let identities = SigningIdentities(service: .init(name: "service", key: setup.signingKey, x5u: setup.x5u,
+                                                          spc: options.signingKeyPath == nil ? DevelopmentEnvironment.spc : nil),
                                            serviceSignsForOthers: options.signingShared, customers: customerIdentities)
         if !customerIdentities.isEmpty || !options.signingShared {
             logger.info("signing identities: \(customerIdentities.count) customer certificate(s); customers without one are \(options.signingShared ? "signed with the service's" : "refused")")

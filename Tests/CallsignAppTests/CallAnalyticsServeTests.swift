@@ -120,7 +120,7 @@ struct CallAnalyticsServeTests {
         try await receiver.stop()
     }
 
-    @Test("a signing record names its certificate's SPC, read from the identity's x5u once the server listens, and its x5u")
+    @Test("a signing record names its certificate's SPC and x5u (the development identity's SPC is known from the start)")
     func signingRecordSPC() async throws {
         try await ServeFixture.run(configure: { _ in }) { port, admin, token in
             var record: [String: Any]?
