@@ -88,10 +88,10 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     /// Opens the verification records' journal of this store for appending; `nil` when another
     /// process holds it. ``calls(number:since:until:limit:)`` waits for its records before reading.
     ///
-    /// Its records move into the database every 500 ms, or once 8,192 wait: each transaction
+    /// Its records move into the database every 100 ms, or once 2,048 wait: each transaction
     /// writes the table's and index's last pages to the WAL again, so fewer, larger ones cost
-    /// less per verification; reads in this process flush first, another process's may be 500 ms behind.
-    public func openVerificationJournal(interval: Duration = .milliseconds(500), eagerBatch: Int = 8_192) throws -> VerificationJournal? {
+    /// less per verification; reads in this process flush first, another process's may be 100 ms behind.
+    public func openVerificationJournal(interval: Duration = .milliseconds(100), eagerBatch: Int = 2_048) throws -> VerificationJournal? {
         guard let journal = try VerificationJournal.open(base: verificationJournalBase, target: VerificationRecords(store: self),
                                                          interval: interval, eagerBatch: eagerBatch) else { return nil }
         openedVerificationJournal.withLock { $0 = WeakBox(journal) }
