@@ -29,7 +29,9 @@ public struct ChainValidatingResolver: CertificateResolver {
     public var repository: any CertificateRepository
     public var validator: ChainValidator
     public var cache: ChainCache
-    /// Extra CRLs to fetch for every chain (e.g. the STI-PA CRL).
+    /// CRLs fetched for every chain besides its certificates' distribution
+    /// points (`callsign verify --crl`). The STI-PA CRL is not one of them:
+    /// `STIPATrustRefresher` fetches it and the validator applies it.
     public var extraCRLURLs: [String]
     /// Fetch CRLs from the certificates' CRL distribution points.
     public var fetchCRLs: Bool

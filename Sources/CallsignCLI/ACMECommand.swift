@@ -33,17 +33,8 @@ struct ACME: AsyncParsableCommand {
         @Option(name: .long, help: "An SPC token (a file) obtained beforehand; or use --sti-pa to fetch one.")
         var token: String?
 
-        @Option(name: .customLong("sti-pa"), help: "Fetch the SPC token from this STI-PA API base URL.")
-        var stiPA: String?
-
-        @Option(name: .customLong("sti-pa-root"), help: "The pinned STI-PA root (PEM), to check the token.")
-        var stiPARoot: String?
-
-        @Option(name: .customLong("sti-pa-user"), help: "STI-PA login.")
-        var stiPAUser: String?
-
-        @Option(name: .customLong("sti-pa-password-file"), help: "File holding the STI-PA password.")
-        var stiPAPasswordFile: String?
+        /// `--sti-pa`: fetch the SPC token from this STI-PA, checked against `--sti-pa-root`.
+        @OptionGroup var stiPA: STIPAFlags
 
         @Option(name: .long, help: "The certificate's key (PEM, P-256); created when the file does not exist.")
         var key: String
@@ -147,18 +138,11 @@ struct ACME: AsyncParsableCommand {
                 let text = try readTextFile(token).trimmingCharacters(in: .whitespacesAndNewlines)
                 return { text }
             }
-            guard let stiPA, let stiPARoot else {
+            guard let options = try stiPA.options() else {
                 printError("give --token FILE, or --sti-pa URL with --sti-pa-root PEM")
                 throw Exit.badInput
             }
-            let options = STIPAOptions(url: stiPA, rootPath: stiPARoot, user: stiPAUser, passwordFile: stiPAPasswordFile)
-            let settings: STIPASettings
-            do {
-                settings = try options.settings()
-            } catch {
-                printError(error.description)
-                throw Exit.badInput
-            }
+            let settings = try options.commandSettings()
             let labAllow = self.labAllow
             let spc = self.spc
             return { () async throws(ACMEError) -> String in

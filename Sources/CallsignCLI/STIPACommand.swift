@@ -42,14 +42,7 @@ struct STIPACommand: AsyncParsableCommand {
             while base.hasSuffix("/") { base.removeLast() }
             let options = STIPAOptions(url: base, rootPath: root, user: user, passwordFile: passwordFile,
                                        crlURL: crl ?? base + "/download/v1/crl")
-            let settings: STIPASettings
-            do {
-                settings = try options.settings()
-            } catch {
-                printError(error.description)
-                throw Exit.badInput
-            }
-            return STIPAClient(settings: settings, policy: X5UPolicy(labAllowPrefixes: labAllow), now: currentEpochSeconds)
+            return STIPAClient(settings: try options.commandSettings(), policy: X5UPolicy(labAllowPrefixes: labAllow), now: currentEpochSeconds)
         }
 
         /// Runs `body` with a client, closes it, and turns a refused check into exit 1 naming it.

@@ -36,17 +36,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Trust anchors (PEM) for verification; the development root by default (CALLSIGN_TRUST).")
     var trust: String?
 
-    @Option(name: .customLong("sti-pa"), help: "STI-PA API base URL: verification trusts the STI-CAs on its list and applies its CRL (sti_pa.url).")
-    var stiPA: String?
-
-    @Option(name: .customLong("sti-pa-root"), help: "The pinned STI-PA root certificate, PEM (sti_pa.root).")
-    var stiPARoot: String?
-
-    @Option(name: .customLong("sti-pa-user"), help: "STI-PA login (sti_pa.user).")
-    var stiPAUser: String?
-
-    @Option(name: .customLong("sti-pa-password-file"), help: "File holding the STI-PA password (sti_pa.password_file).")
-    var stiPAPasswordFile: String?
+    /// `--sti-pa` is the STI-PA whose list of STI-CAs verification trusts and whose CRL it applies.
+    @OptionGroup var stiPA: STIPAFlags
 
     @Option(name: .customLong("sti-pa-crl"), help: "STI-PA CRL URL (sti_pa.crl).")
     var stiPACRL: String?
@@ -167,14 +158,7 @@ struct Serve: AsyncParsableCommand {
             throw Exit.badInput
         }
         options.requireCRL = requireCRL || (file.requireCRL ?? false)
-        if let url = stiPA ?? file.stiPA?.url {
-            guard let root = stiPARoot ?? file.stiPA?.rootPath else {
-                printError("--sti-pa needs --sti-pa-root (the pinned STI-PA root certificate)")
-                throw Exit.badInput
-            }
-            options.stiPA = STIPAOptions(url: url, rootPath: root, user: stiPAUser ?? file.stiPA?.user,
-                                         passwordFile: stiPAPasswordFile ?? file.stiPA?.passwordFile, crlURL: stiPACRL ?? file.stiPA?.crlURL)
-        }
+        options.stiPA = try stiPA.options(over: file.stiPA, crlURL: stiPACRL)
         let numberingText = env["CALLSIGN_NUMBERING"] ?? file.numbering
         if let policy = numbering ?? numberingText.flatMap(NumberingOption.init(rawValue:)) {
             options.numbering = policy.policy

@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import Callsign
 import NIOCore
 import NIOPosix
@@ -53,47 +53,24 @@ public final class HTTPCertificateRepository: CertificateRepository {
         var hits = 0
     }
 
-    private let client: HTTPClient
-    private let ownsClient: Bool
+    /// Closed by ``shutdown()``, or when the repository is dropped without it.
+    private let owned: OwnedHTTPClient
     private let state = Mutex(State())
     public let configuration: CertificateFetchConfiguration
     private let now: @Sendable () -> Int64
 
     /// - Parameters:
-    ///   - client: an HTTP client to share; by default one is created (no redirects) and closed by ``shutdown()``.
+    ///   - configuration: bounds of each fetch; its `timeout` also bounds the client's connect and read.
     ///   - now: the clock for cache expiry, seconds since the epoch.
-    public init(configuration: CertificateFetchConfiguration = CertificateFetchConfiguration(), client: HTTPClient? = nil,
-                now: @escaping @Sendable () -> Int64)
-    {
+    public init(configuration: CertificateFetchConfiguration = CertificateFetchConfiguration(), now: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.now = now
-        if let client {
-            self.client = client
-            ownsClient = false
-        } else {
-            var httpConfiguration = HTTPClient.Configuration()
-            httpConfiguration.redirectConfiguration = .disallow
-            httpConfiguration.timeout = .init(connect: .seconds(2), read: .seconds(2))
-            httpConfiguration.decompression = .disabled
-            self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-            ownsClient = true
-        }
+        owned = OwnedHTTPClient(BoundedExchange.makeClient(timeout: configuration.timeout))
     }
 
-    private let isShutDown = Mutex(false)
-
-    /// Closes the HTTP client if this repository created it.
+    /// Closes the HTTP client.
     public func shutdown() async throws {
-        guard ownsClient, isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        try await client.shutdown()
-    }
-
-    deinit {
-        // A repository dropped without shutdown() still releases its client
-        // (asynchronously; AsyncHTTPClient requires an explicit shutdown).
-        if ownsClient, !isShutDown.withLock({ $0 }) {
-            _ = client.shutdown()
-        }
+        await owned.shutdown()
     }
 
     /// Network fetches made and cache hits so far.
@@ -258,7 +235,7 @@ public final class HTTPCertificateRepository: CertificateRepository {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/pem-certificate-chain, application/pkix-crl, */*")
-        let exchange = BoundedExchange(client: client, timeout: configuration.timeout, maxBodyBytes: configuration.maxBodyBytes)
+        let exchange = BoundedExchange(client: owned.client, timeout: configuration.timeout, maxBodyBytes: configuration.maxBodyBytes)
         let response: BoundedExchange.Response
         do {
             response = try await exchange.perform(request, target: target)

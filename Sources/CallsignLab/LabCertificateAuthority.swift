@@ -84,17 +84,32 @@ public enum LabCertificateAuthority {
 
     /// A self-signed root (CN contains "SHAKEN ROOT", ATIS-1000080 v005).
     public static func makeRoot(key: P256.Signing.PrivateKey, organization: String, notBefore: Int64, notAfter: Int64) throws -> Certificate {
-        let subject = try name(cn: "SHAKEN ROOT \(organization)", o: organization)
-        let publicKey = Certificate.PublicKey(key.publicKey)
+        try certificate(publicKey: key.publicKey, subject: try name(cn: "SHAKEN ROOT \(organization)", o: organization), issuer: nil,
+                        issuerKey: key, notBefore: notBefore, notAfter: notAfter) {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+        }
+    }
+
+    /// A certificate for `publicKey` signed by `issuerKey` with ECDSA
+    /// P-256/SHA-256 (ATIS-1000080 §6.4.1): `issuer`'s name and key identifier
+    /// (self-signed when `issuer` is `nil`), a subject key identifier, then
+    /// `extensions`. Every certificate the lab issues is made here.
+    static func certificate(publicKey key: P256.Signing.PublicKey, subject: DistinguishedName, issuer: Certificate?,
+                            issuerKey: P256.Signing.PrivateKey, notBefore: Int64, notAfter: Int64,
+                            serial: Certificate.SerialNumber = randomSerial(),
+                            @ExtensionsBuilder extensions: () throws -> Result<Certificate.Extensions, any Error>) throws -> Certificate
+    {
+        let publicKey = Certificate.PublicKey(key)
+        var all = try Certificate.Extensions(builder: extensions)
+        try all.append(SubjectKeyIdentifier(hash: publicKey).makeCertificateExtension())
+        if let issuerSKI = try issuer?.extensions.subjectKeyIdentifier?.keyIdentifier {
+            try all.append(AuthorityKeyIdentifier(keyIdentifier: issuerSKI).makeCertificateExtension())
+        }
         return try Certificate(
-            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
-            notValidAfter: date(notAfter), issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: publicKey)
-            },
-            issuerPrivateKey: Certificate.PrivateKey(key))
+            version: .v3, serialNumber: serial, publicKey: publicKey, notValidBefore: date(notBefore), notValidAfter: date(notAfter),
+            issuer: issuer?.subject ?? subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: all,
+            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
     }
 
     /// An intermediate CA with the SHAKEN policy and a CRL distribution point.
@@ -111,21 +126,13 @@ public enum LabCertificateAuthority {
                        issuer: Certificate, issuerKey: P256.Signing.PrivateKey, crlURL: String, notBefore: Int64, notAfter: Int64) throws
         -> Certificate
     {
-        let publicKey = Certificate.PublicKey(key)
-        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
-        return try Certificate(
-            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
-            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
-                CertificatePoliciesExtension([policy])
-                CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
-                if let tnAuthList { tnAuthList }
-            },
-            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+        try certificate(publicKey: key, subject: subject, issuer: issuer, issuerKey: issuerKey, notBefore: notBefore, notAfter: notAfter) {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            CertificatePoliciesExtension([policy])
+            CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
+            if let tnAuthList { tnAuthList }
+        }
     }
 
     /// An end-entity signing certificate. With one SPC entry the subject CN is
@@ -142,21 +149,14 @@ public enum LabCertificateAuthority {
             cn = "SHAKEN \(tnAuthList.entries.first.map { "\($0)" } ?? "delegate")"
         }
         let subject = try name(cn: cn, o: organization, serialNumber: tnAuthList.spcs.first ?? "DELEGATE")
-        let publicKey = Certificate.PublicKey(key)
-        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
-        return try Certificate(
-            version: .v3, serialNumber: serial, publicKey: publicKey, notValidBefore: date(notBefore),
-            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
-                SubjectKeyIdentifier(hash: publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
-                CertificatePoliciesExtension([policy])
-                CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
-                tnAuthList
-            },
-            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+        return try certificate(publicKey: key, subject: subject, issuer: issuer, issuerKey: issuerKey, notBefore: notBefore, notAfter: notAfter,
+                               serial: serial) {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            CertificatePoliciesExtension([policy])
+            CRLDistributionPointsExtension(uri: crlURL, crlIssuer: issuer.subject)
+            tnAuthList
+        }
     }
 
     /// A delegating CA certificate (RFC 9060 §4): a service provider's CA
@@ -194,18 +194,10 @@ extension LabCertificateAuthority {
     public static func issueSigner(key: P256.Signing.PublicKey, subject: DistinguishedName, issuer: Certificate,
                                    issuerKey: P256.Signing.PrivateKey, notBefore: Int64, notAfter: Int64) throws -> Certificate
     {
-        let publicKey = Certificate.PublicKey(key)
-        let issuerSKI = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier
-        return try Certificate(
-            version: .v3, serialNumber: randomSerial(), publicKey: publicKey, notValidBefore: date(notBefore),
-            notValidAfter: date(notAfter), issuer: issuer.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: issuerSKI)
-            },
-            issuerPrivateKey: Certificate.PrivateKey(issuerKey))
+        try certificate(publicKey: key, subject: subject, issuer: issuer, issuerKey: issuerKey, notBefore: notBefore, notAfter: notAfter) {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true, cRLSign: true))
+        }
     }
 
     /// A directory name `C=US, O=…, CN=…` (the STI-PA CRL issuer is `CN=STI-PA CRL, O=STI-PA`).
@@ -240,17 +232,11 @@ public struct LabSTIPAAuthority: Sendable {
         let rootKey = P256.Signing.PrivateKey()
         let notAfter = notBefore + days * 86_400
         let subject = try LabCertificateAuthority.distinguishedName(commonName: "STI-PA Root \(organization)", organization: organization)
-        let publicKey = Certificate.PublicKey(rootKey.publicKey)
-        let root = try Certificate(
-            version: .v3, serialNumber: LabCertificateAuthority.randomSerial(), publicKey: publicKey,
-            notValidBefore: LabCertificateAuthority.date(notBefore), notValidAfter: LabCertificateAuthority.date(notAfter),
-            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: try Certificate.Extensions {
-                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
-                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: publicKey)
-            },
-            issuerPrivateKey: Certificate.PrivateKey(rootKey))
+        let root = try LabCertificateAuthority.certificate(publicKey: rootKey.publicKey, subject: subject, issuer: nil, issuerKey: rootKey,
+                                                           notBefore: notBefore, notAfter: notAfter) {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+        }
         let signerKey = P256.Signing.PrivateKey()
         let signer = try LabCertificateAuthority.issueSigner(
             key: signerKey.publicKey,

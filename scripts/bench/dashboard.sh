@@ -52,10 +52,11 @@ SELECT {now} - (i * 604800 / {verified}), '1215' || printf('%07d', (i * 7919) % 
 FROM c""")
 db.execute(f"""
 WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {signed} - 1)
-INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule)
+INSERT INTO signed_call (time, orig, dest, attest, origid, customer_id, trunk, identity, attest_rule, x5u, spc, policy_action, policy_rule)
 SELECT {now} - (i * 604800 / {signed}), '1215' || printf('%07d', (i * 104729) % 2000000), '12125551213',
   CASE i % 3 WHEN 0 THEN 'A' WHEN 1 THEN 'B' ELSE 'C' END, '123e4567-e89b-12d3-a456-426655440000', 'customer' || (i % 20),
-  NULL, 'service', 'owned-number'
+  NULL, 'service', 'owned-number', 'https://cr.example.net/sp.pem', '1234',
+  CASE WHEN i % 500 = 0 THEN 'block' END, CASE WHEN i % 500 = 0 THEN 'do-not-originate' END
 FROM c""")
 # A day of per-minute counts: the volume follows the time of day.
 rows = []
