@@ -128,102 +128,26 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
         return APIToken.hash(token) == expected
     }
 
-    // DNO administration (admin token): list, add (CSV body, all or nothing), remove.
-    router.get("/admin/dno") { request, _ -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        let after = request.uri.queryParameters["after"].map(String.init)
-        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
-        do {
-            let entries = try await service.store.listDNO(limit: limit, after: after)
-            return APIResponse(status: 200, body: JSONObject(["entries": .array(entries.map { entry in
-                .object(JSONObject(["value": .string(entry.value), "prefix": .bool(entry.isPrefix),
-                                    "label": entry.label.map { .string($0) } ?? .null]))
-            })])).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
-    router.post("/admin/dno") { request, _ -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        var request = request
-        guard let buffer = try? await request.collectBody(upTo: 64 << 20) else {
-            return APIResponse.error("SVC4006", ["larger than 64 MiB"], status: 413).http
-        }
-        let entries: [DNOEntry]
-        do {
-            entries = try DNOEntry.parse(csv: String(decoding: buffer.readableBytesView, as: UTF8.self))
-        } catch {
-            return APIResponse.error("SVC4005", ["body", String(describing: error)]).http
-        }
-        do {
-            try await service.store.importDNO(entries, replace: false, now: service.now(), progress: nil)
-            await service.listsChanged?()
-            return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
-    router.delete("/admin/dno/:value") { request, context -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        guard let value = context.parameters.get("value"), let tn = TelephoneNumber.canonicalNumber(value, policy: .e164) else {
-            return APIResponse.invalid("value", "Not a telephone number").http
-        }
-        do {
-            let removed = try await service.store.removeDNO(tn)
-            await service.listsChanged?()
-            return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(tn)])).http
-                : APIResponse.error("SVC4003", status: 404).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
-
-    // Protected numbers (admin token): list, add (CSV with a header row, all or nothing), remove.
-    router.get("/admin/protected") { request, _ -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        let after = request.uri.queryParameters["after"].map(String.init)
-        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
-        do {
-            let entries = try await service.store.listProtected(limit: limit, after: after)
-            return APIResponse(status: 200, body: JSONObject(["entries": .array(entries.map { .object($0.json) })])).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
-    router.post("/admin/protected") { request, _ -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        var request = request
-        guard let buffer = try? await request.collectBody(upTo: 16 << 20) else {
-            return APIResponse.error("SVC4006", ["larger than 16 MiB"], status: 413).http
-        }
-        let entries: [ProtectedNumber]
-        do {
-            entries = try ProtectedNumber.parse(csv: String(decoding: buffer.readableBytesView, as: UTF8.self))
-        } catch {
-            return APIResponse.error("SVC4005", ["body", String(describing: error)]).http
-        }
-        do {
-            try await service.store.importProtected(entries, replace: false, now: service.now())
-            await service.listsChanged?()
-            return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
-    router.delete("/admin/protected/:entry") { request, context -> Response in
-        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
-        guard let text = context.parameters.get("entry"), let entry = ProtectedNumber.entry(text) else {
-            return APIResponse.invalid("entry", "Not a telephone number or prefix").http
-        }
-        do {
-            let removed = try await service.store.removeProtected(entry)
-            await service.listsChanged?()
-            return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(entry)])).http
-                : APIResponse.error("SVC4003", status: 404).http
-        } catch {
-            return APIResponse.error("POL5000").http
-        }
-    }
+    // The managed number lists (admin token): list, add (CSV body with a header row, all or nothing), remove.
+    let store = service.store
+    addAdminList(AdminList<DNOEntry>(
+        path: "/admin/dno", parameter: "value", maxBodyMiB: 64,
+        parse: { try DNOEntry.parse(csv: $0) },
+        json: { JSONObject(["value": .string($0.value), "prefix": .bool($0.isPrefix), "label": $0.label.map { .string($0) } ?? .null]) },
+        list: { try await store.listDNO(limit: $0, after: $1) },
+        add: { try await store.importDNO($0, replace: false, now: $1, progress: nil) },
+        key: { TelephoneNumber.canonicalNumber($0, policy: .e164) }, keyProblem: "Not a telephone number",
+        remove: { try await store.removeDNO($0) }),
+        to: router, service: service, isAdmin: isAdmin)
+    addAdminList(AdminList<ProtectedNumber>(
+        path: "/admin/protected", parameter: "entry", maxBodyMiB: 16,
+        parse: { try ProtectedNumber.parse(csv: $0) },
+        json: { $0.json },
+        list: { try await store.listProtected(limit: $0, after: $1) },
+        add: { try await store.importProtected($0, replace: false, now: $1) },
+        key: { ProtectedNumber.entry($0) }, keyProblem: "Not a telephone number or prefix",
+        remove: { try await store.removeProtected($0) }),
+        to: router, service: service, isAdmin: isAdmin)
 
     // Which rule fires for a call (like `callsign policy test`), admin token.
     router.get("/admin/policy/test") { request, _ -> Response in
@@ -375,3 +299,77 @@ public func buildRouter(service: STIService, configuration: HTTPFaceConfiguratio
     return router
 }
 
+
+/// A number list the admin API manages: the DNO list and the protected numbers
+/// (docs/reference.md, "Admin API"). Each is listed, added to and removed from
+/// the same way; only its entries, their CSV and the store's calls differ.
+struct AdminList<Entry: Sendable>: Sendable {
+    /// `/admin/NAME`; removal is `DELETE /admin/NAME/:parameter`.
+    var path: String
+    var parameter: String
+    /// The largest CSV body accepted, in MiB.
+    var maxBodyMiB: Int
+    /// The CSV body's entries (a header row; all or nothing).
+    var parse: @Sendable (String) throws -> [Entry]
+    var json: @Sendable (Entry) -> JSONObject
+    /// A page of entries: at most `limit`, after the given key.
+    var list: @Sendable (Int, String?) async throws -> [Entry]
+    /// Adds entries (kept ones replaced) at a time.
+    var add: @Sendable ([Entry], Int64) async throws -> Void
+    /// The stored key a removal's path parameter names; `nil` with `keyProblem`.
+    var key: @Sendable (String) -> String?
+    var keyProblem: String
+    /// Whether the key was there.
+    var remove: @Sendable (String) async throws -> Bool
+}
+
+/// `GET`, `POST` and `DELETE` of `list` on `router`, for the admin token only;
+/// every change tells the service the lists changed.
+func addAdminList<Entry>(_ list: AdminList<Entry>, to router: Router<BasicRequestContext>, service: STIService,
+                         isAdmin: @escaping @Sendable (Request) -> Bool) {
+    router.get(RouterPath(list.path)) { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        let after = request.uri.queryParameters["after"].map(String.init)
+        let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
+        do {
+            let entries = try await list.list(limit, after)
+            return APIResponse(status: 200, body: JSONObject(["entries": .array(entries.map { .object(list.json($0)) })])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.post(RouterPath(list.path)) { request, _ -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: list.maxBodyMiB << 20) else {
+            return APIResponse.error("SVC4006", ["larger than \(list.maxBodyMiB) MiB"], status: 413).http
+        }
+        let entries: [Entry]
+        do {
+            entries = try list.parse(String(decoding: buffer.readableBytesView, as: UTF8.self))
+        } catch {
+            return APIResponse.error("SVC4005", ["body", String(describing: error)]).http
+        }
+        do {
+            try await list.add(entries, service.now())
+            await service.listsChanged?()
+            return APIResponse(status: 200, body: JSONObject(["imported": .integer(Int64(entries.count))])).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+    router.delete(RouterPath(list.path + "/:" + list.parameter)) { request, context -> Response in
+        guard isAdmin(request) else { return APIResponse.error("POL4001", ["admin token"]).http }
+        guard let text = context.parameters.get(list.parameter), let key = list.key(text) else {
+            return APIResponse.invalid(list.parameter, list.keyProblem).http
+        }
+        do {
+            let removed = try await list.remove(key)
+            await service.listsChanged?()
+            return removed ? APIResponse(status: 200, body: JSONObject(["removed": .string(key)])).http
+                : APIResponse.error("SVC4003", status: 404).http
+        } catch {
+            return APIResponse.error("POL5000").http
+        }
+    }
+}
