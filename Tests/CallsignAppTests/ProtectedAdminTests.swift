@@ -9,12 +9,17 @@ import Testing
 /// removing it lifts it.
 @Suite("Number lists through /admin/protected and /admin/dno")
 struct ProtectedAdminTests {
+    /// One request with a bearer token to the server on `port`; the whole answer.
+    static func request(_ port: Int, _ method: String, _ path: String, _ body: String, token: String) async throws -> String {
+        try await BuildApplicationTests.exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                                                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+    }
+
     @Test("POST /admin/protected blocks a number signed by another SPC at the next verification (policy names protected-number); DELETE lifts it")
     func adminAPI() async throws {
         try await ServeFixture.run { port, admin, token in
             func request(_ method: String, _ path: String, _ body: String = "", token: String) async throws -> String {
-                try await BuildApplicationTests.exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-                                                         + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+                try await Self.request(port, method, path, body, token: token)
             }
             func verify() async throws -> [String: Any]? {
                 let iat = now()
@@ -54,8 +59,7 @@ struct ProtectedAdminTests {
     func dnoAdminAPI() async throws {
         try await ServeFixture.run { port, admin, token in
             func request(_ method: String, _ path: String, _ body: String = "", token: String) async throws -> String {
-                try await BuildApplicationTests.exchange(port, "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-                                                         + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+                try await Self.request(port, method, path, body, token: token)
             }
             func sign() async throws -> String {
                 let body = """
