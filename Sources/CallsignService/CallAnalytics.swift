@@ -34,10 +34,46 @@ public final class CallAnalytics: Sendable {
         var counts: [RollupKey: Int64] = [:]
     }
 
+    /// A count's series: the name the store and the dashboard know it by, and
+    /// whether it is counted per minute (the charts) or per hour (the tables).
+    enum Series: UInt8 {
+        case sign, signRefused, signCustomer, verify, verifyReason, verifyPeer, verifySPC, hits, flagged
+
+        var name: String {
+            switch self {
+            case .sign: "sign"
+            case .signRefused: "sign.refused"
+            case .signCustomer: "sign.customer"
+            case .verify: "verify"
+            case .verifyReason: "verify.reason"
+            case .verifyPeer: "verify.peer"
+            case .verifySPC: "verify.spc"
+            case .hits: "hits"
+            case .flagged: "flagged"
+            }
+        }
+
+        /// Seconds per count (``CallRollup/perMinuteSeries``).
+        var bucketSeconds: Int64 {
+            switch self {
+            case .sign, .signRefused, .verify: 60
+            default: 3600
+            }
+        }
+    }
+
+    /// One count between two drains: its bucket, series and key. The key is
+    /// kept as its two words (`detail` is a constant such as `ok` or an
+    /// attestation) and joined only when drained, so counting a call builds
+    /// no string.
     private struct RollupKey: Hashable {
-        var minute: Int64
-        var series: String
+        var bucket: Int64
+        var series: Series
         var key: String
+        var detail: String?
+
+        /// The key as stored: `key detail`.
+        var text: String { detail.map { key + " " + $0 } ?? key }
     }
 
     private let queues = Mutex(Queues())
@@ -73,8 +109,8 @@ public final class CallAnalytics: Sendable {
     /// Takes everything queued.
     public func drain() -> Drained {
         queues.withLock { q in
-            let drained = Drained(records: q.records, rollups: q.counts.map { CallRollup(minute: $0.key.minute, series: $0.key.series,
-                                                                                            key: $0.key.key, count: $0.value) },
+            let drained = Drained(records: q.records, rollups: q.counts.map { CallRollup(minute: $0.key.bucket, series: $0.key.series.name,
+                                                                                            key: $0.key.text, count: $0.value) },
                                   alerts: q.alerts, droppedRecords: q.droppedRecords, droppedAlerts: q.droppedAlerts,
                                   journaledRecords: q.journaledRecords, droppedJournal: q.droppedJournal, refused: q.refused)
             q = Queues()
@@ -98,13 +134,13 @@ public final class CallAnalytics: Sendable {
         }
         queues.withLock { q in
             if let attestation, decision.action != .block, outcome.blockedBy == nil {
-                add(&q, time, "sign", attestation.rawValue)
-                add(&q, time, "sign.customer", customer + " " + attestation.rawValue)
+                add(&q, time, .sign, attestation.rawValue)
+                add(&q, time, .signCustomer, customer, attestation.rawValue)
             } else {
-                add(&q, time, "sign.refused", outcome.blockedBy?.signal ?? decision.rule ?? "policy")
+                add(&q, time, .signRefused, outcome.blockedBy?.signal ?? decision.rule ?? "policy")
             }
-            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " customer:" + customer) }
-            if hit || outcome.blockedBy != nil || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
+            if hit { add(&q, time, .hits, decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "", "customer:" + customer) }
+            if hit || outcome.blockedBy != nil || !outcome.alerts.isEmpty { add(&q, time, .flagged, orig) }
             queue(outcome.alerts, &q)
         }
         return outcome
@@ -160,13 +196,13 @@ public final class CallAnalytics: Sendable {
             record = nil
         }
         queues.withLock { q in
-            add(&q, time, "verify", verdict.verstat.rawValue + " " + (verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-"))
-            if let error = verdict.error { add(&q, time, "verify.reason", error.code.rawValue) }
+            add(&q, time, .verify, verdict.verstat.rawValue, verdict.isValid ? verdict.attestation?.rawValue ?? "-" : "-")
+            if let error = verdict.error { add(&q, time, .verifyReason, error.code.rawValue) }
             let ok = failed ? "fail" : "ok"
-            add(&q, time, "verify.peer", (source ?? "rest") + " " + ok)
-            if let spc { add(&q, time, "verify.spc", spc + " " + ok) }
-            if hit { add(&q, time, "hits", (decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "") + " peer:" + (source ?? "rest")) }
-            if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, time, "flagged", orig) }
+            add(&q, time, .verifyPeer, source ?? "rest", ok)
+            if let spc { add(&q, time, .verifySPC, spc, ok) }
+            if hit { add(&q, time, .hits, decision.rule ?? decision.tags.first(where: Self.isListRule) ?? "", "peer:" + (source ?? "rest")) }
+            if let orig, hit || final.action == .block || !outcome.alerts.isEmpty { add(&q, time, .flagged, orig) }
             switch journaled {
             case true?: q.journaledRecords += 1
             case false?: q.droppedJournal += 1
@@ -218,8 +254,9 @@ public final class CallAnalytics: Sendable {
 
     static func isListRule(_ rule: String) -> Bool { rule == "do-not-originate" || rule == "protected-number" }
 
-    private func add(_ q: inout Queues, _ time: Int64, _ series: String, _ key: String) {
-        let rollup = RollupKey(minute: CallRollup.bucket(series: series, time: time), series: series, key: key)
+    private func add(_ q: inout Queues, _ time: Int64, _ series: Series, _ key: String, _ detail: String? = nil) {
+        let size = series.bucketSeconds
+        let rollup = RollupKey(bucket: time - ((time % size) + size) % size, series: series, key: key, detail: detail)
         if let count = q.counts[rollup] {
             q.counts[rollup] = count &+ 1
         } else if q.counts.count < Self.maxRollupKeys {

@@ -94,7 +94,10 @@ public struct CallObservation: Sendable, Hashable {
 /// The triggers' sliding windows, in memory on the call path. Pure apart from
 /// its lock: the time is passed in, so tests run on a fixed clock.
 ///
-/// Distinct-value signals keep, per key, each value's last time seen; share and
+/// Distinct-value signals keep, per key, each value's last time seen, by the
+/// value's hash (this process's seeded `Hasher`: 16 bytes a value, whatever its
+/// length; a collision among a key's few hundred values is as good as
+/// impossible and would only undercount by one); share and
 /// hit signals keep ten sub-window buckets per key (the window slides in steps
 /// of a tenth). Memory is bounded: at most ``maxKeys`` keys per trigger (stale
 /// keys go first; past that, new keys are not tracked and counted in
@@ -143,7 +146,8 @@ public final class CallSignals: Sendable {
     private struct KeyState {
         var lastSeen: Int64
         var trippedUntil: Int64 = Int64.min
-        var values: [String: Int64] = [:]
+        /// Each distinct value's hash and its last time seen.
+        var values: [Int: Int64] = [:]
         var buckets: Buckets? = nil
         /// How the store counts this key across nodes (distinct-value signals).
         var query: SignalQuery? = nil
@@ -272,7 +276,7 @@ public final class CallSignals: Sendable {
         if entry.query == nil, let query { entry.query = query }
         let measured: Int64
         if let value {
-            entry.values[value] = now
+            entry.values[value.hashValue] = now
             let horizon = now - trigger.windowS
             let cap = Int(max(16, min(trigger.threshold * 2, 100_000)))
             if entry.values.count >= cap || entry.values.count >= Int(min(trigger.threshold, 100_000)) {

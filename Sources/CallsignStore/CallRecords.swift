@@ -153,14 +153,9 @@ public struct CallRollup: Sendable, Hashable {
     public var key: String
     public var count: Int64
 
-    /// The series counted per minute; the others are counted per hour.
+    /// The series counted per minute; the others are counted per hour
+    /// (`CallAnalytics.Series.bucketSeconds` counts them so).
     public static let perMinuteSeries: Set<String> = ["sign", "sign.refused", "verify"]
-
-    /// The start of the minute (per-minute series) or hour (the others) holding `time`.
-    public static func bucket(series: String, time: Int64) -> Int64 {
-        let size: Int64 = perMinuteSeries.contains(series) ? 60 : 3600
-        return time - ((time % size) + size) % size
-    }
 
     public init(minute: Int64, series: String, key: String, count: Int64) {
         self.minute = minute

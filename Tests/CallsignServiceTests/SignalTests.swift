@@ -149,6 +149,9 @@ struct SignalTests {
         }
         let drained = analytics.drain()
         #expect(drained.alerts.map(\.signal) == ["one-source-many-numbers"] && drained.alerts.first?.key == "customer:spoofer")
+        let minute = (Self.t0 + 10) - (Self.t0 + 10) % 60, hour = (Self.t0 + 10) - (Self.t0 + 10) % 3600
+        #expect(drained.rollups.contains(CallRollup(minute: minute, series: "sign", key: "C", count: 4)), "\(drained.rollups)")
+        #expect(drained.rollups.contains(CallRollup(minute: hour, series: "sign.customer", key: "spoofer C", count: 4)), "hourly, by customer")
         guard case .refused(let decision) = sign("12155550006", at: Self.t0 + 20) else { Issue.record("not refused within the window"); return }
         #expect(decision.rule == "one-source-many-numbers" && decision.sipStatus == 608)
         guard case .signed = sign("12155550006", at: Self.t0 + 71) else { Issue.record("still refused after the window"); return }
