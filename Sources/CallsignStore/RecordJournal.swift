@@ -356,7 +356,7 @@ public final class RecordJournal<Record: JournalRecord>: Sendable {
     // MARK: Moving records into the store (a thread of its own)
 
     /// The indexer thread's name in `top -H`, `perf` and `/proc` (Linux: at most 15 bytes).
-    public static var threadName: String { Record.self == SignedCallRecord.self ? "callsign-journal" : "callsign-vjournal" }
+    public static var threadName: String { Record.self == SignedCallRecord.self ? "traceback-jrnl" : "verified-jrnl" }
 
     /// Names the calling thread for the kernel, through `/proc/thread-self/comm`
     /// (Foundation's `Thread.name` does not always reach it).

@@ -36,11 +36,13 @@ grep -q '"identity"\|TN-Validation-Passed' <<<"$ANSWER" || { echo "unexpected an
 # Warm up, then measure.
 timeout 30 wrk -t1 -c"$CONNS" -d2s -s "$LUA" "$URL" >/dev/null 2>&1
 ticks() { awk '{print $14 + $15}' "/proc/$CS_PID/stat"; }
-# CPU ticks of the traceback writer thread (its name in /proc is callsign-writer).
+# CPU ticks of the journal thread moving this mode's records into the store
+# (its name in /proc: traceback-jrnl for signings, verified-jrnl for verifications).
+JOURNAL_THREAD=$([ "$MODE" = sign ] && echo traceback-jrnl || echo verified-jrnl)
 writer_ticks() {
   local t sum=0
   for t in /proc/$CS_PID/task/*; do
-    [ "$(cat "$t/comm" 2>/dev/null)" = callsign-writer ] && sum=$((sum + $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')))
+    [ "$(cat "$t/comm" 2>/dev/null)" = "$JOURNAL_THREAD" ] && sum=$((sum + $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')))
   done
   echo "$sum"
 }
@@ -68,8 +70,8 @@ speed, wrk_cores, ncpu = float('${SPEED:-0}' or 0), float('${WRK_CPU:-0}' or 0) 
 if '$MODE' == 'verify' and speed > 0:
     left = ncpu - wrk_cores
     print('efficiency verify_per_core=%d wrk_cores=%.2f cores_left=%.2f crypto_bound=%d rps=%d ratio=%.2f' % (speed, wrk_cores, left, speed * left, rps, rps / (speed * left)))"
+[ $((T1 - T0)) -gt 0 ] && echo "$JOURNAL_THREAD thread_share=$(python3 -c "print('%.1f%%' % (100.0 * ($W1 - $W0) / ($T1 - $T0)))") of the server's CPU"
 if [ "$MODE" = sign ]; then
-  [ $((T1 - T0)) -gt 0 ] && echo "traceback writer_thread_share=$(python3 -c "print('%.1f%%' % (100.0 * ($W1 - $W0) / ($T1 - $T0)))") of the server's CPU"
   curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_traceback_(transactions|records) /{v[$1]=$2} END{if (v["callsign_traceback_transactions"] > 0) printf "traceback records_per_transaction=%.1f (%d records)\n", v["callsign_traceback_records"]/v["callsign_traceback_transactions"], v["callsign_traceback_records"]}'
 fi
 [ "${PERF:-0}" = 1 ] && echo "perf data: $WORK/perf.data (KEEP=1 to keep)"
