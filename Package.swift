@@ -14,8 +14,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Callsign", targets: ["Callsign"]),
-        // The SIP message parser and redirect logic, and the lab CA (for the benchmarks package).
+        // The SIP message parser and redirect logic, the decision flow and the lab CA (for the benchmarks package).
         .library(name: "CallsignSIP", targets: ["CallsignSIP"]),
+        .library(name: "CallsignService", targets: ["CallsignService"]),
         .library(name: "CallsignLab", targets: ["CallsignLab"]),
         .executable(name: "callsign", targets: ["callsign"]),
     ],

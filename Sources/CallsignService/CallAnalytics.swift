@@ -173,12 +173,10 @@ public final class CallAnalytics: Sendable {
         var outcome = CallSignals.Outcome()
         if !signals.triggers.isEmpty {  // no triggers (the default): no keys to build
             let peer = "peer:" + (source ?? "rest")
-            var shareKeys = [peer]
-            if let spc { shareKeys.append("spc:" + spc) }
             let national = !countryCode.isEmpty && (orig?.hasPrefix(countryCode) ?? false)
             outcome = signals.observe(CallObservation(
-                orig: orig, origin: (origid ?? "-") + " " + (spc ?? "-") + " " + (source ?? "rest"),
-                rotationSource: origid.map { "origid:" + $0 }, shareKeys: shareKeys, hitSource: peer,
+                orig: orig, origin: VerifiedOrigin(origid: origid, spc: spc, source: source),
+                rotationSource: origid.map { "origid:" + $0 }, peerKey: peer, spcKey: spc.map { "spc:" + $0 }, hitSource: peer,
                 failed: failed, attestationC: verdict.isValid && verdict.attestation == .gateway,
                 unsignedNational: unsigned && national, policyHit: hit, rotationQuery: origid.map { .numbersVerified(origid: $0) }), now: time)
         }
@@ -262,6 +260,13 @@ public final class CallAnalytics: Sendable {
         } else if q.counts.count < Self.maxRollupKeys {
             q.counts[rollup] = 1
         }
+    }
+
+    /// Who presented a verified call, for `one-number-many-origins`: hashed, never joined into a string.
+    private struct VerifiedOrigin: Hashable {
+        var origid: String?
+        var spc: String?
+        var source: String?
     }
 
     private func queue(_ alerts: [CallAlert], _ q: inout Queues) {

@@ -14,7 +14,27 @@ public enum CallMetrics {
     }
 
     public static func signed(attest: String, face: Face) {
-        CounterCache.shared.increment("callsign_signing_total", [("attest", attest), ("face", face.rawValue)])
+        signedCounters.increment(SignedKey(attest: attest, face: face))
+    }
+
+    /// The per-call counters, by typed keys (``CounterTable``).
+    private struct SignedKey: Hashable, Sendable {
+        var attest: String
+        var face: Face
+    }
+
+    private struct VerifiedKey: Hashable, Sendable {
+        var verstat: String
+        var reason: String?
+        var face: Face
+    }
+
+    private static let signedCounters = CounterTable<SignedKey>("callsign_signing_total") {
+        [("attest", $0.attest), ("face", $0.face.rawValue)]
+    }
+
+    private static let verifiedCounters = CounterTable<VerifiedKey>("callsign_verification_total") {
+        [("verstat", $0.verstat), ("reason", $0.reason ?? "none"), ("face", $0.face.rawValue)]
     }
 
     public static func signingRefused(_ reason: String, face: Face) {
@@ -22,8 +42,7 @@ public enum CallMetrics {
     }
 
     public static func verified(verstat: String, reason: String?, face: Face) {
-        CounterCache.shared.increment("callsign_verification_total",
-                                      [("verstat", verstat), ("reason", reason ?? "none"), ("face", face.rawValue)])
+        verifiedCounters.increment(VerifiedKey(verstat: verstat, reason: reason, face: face))
     }
 
     /// A stage of a call: signing it, or verifying it.

@@ -59,12 +59,16 @@ public struct SignalTrigger: Sendable, Hashable {
 public struct CallObservation: Sendable, Hashable {
     /// The calling number (canonical), when it is one.
     public var orig: String?
-    /// Who presented it: at verification the origid, signer SPC and peer; at signing the customer.
-    public var origin: String
+    /// Who presented it, by the hash of its parts (at verification the origid,
+    /// signer SPC and peer; at signing the customer): `one-number-many-origins`
+    /// counts distinct values, and keeps only their hashes.
+    public var origin: Int
     /// The source whose distinct calling numbers are counted: `customer:ID` (signing) or `origid:UUID` (verification).
     public var rotationSource: String?
-    /// Keys whose shares are counted (verification): `peer:ADDRESS` and `spc:SPC`.
-    public var shareKeys: [String]
+    /// Keys whose shares are counted (verification): `peer:ADDRESS` and `spc:SPC`
+    /// (the unsigned-national share is counted per peer only).
+    public var peerKey: String?
+    public var spcKey: String?
     /// Where DNO and protected-number hits are counted: `customer:ID` or `peer:ADDRESS`.
     public var hitSource: String
     public var failed: Bool
@@ -75,14 +79,16 @@ public struct CallObservation: Sendable, Hashable {
     /// How the store counts `rotationSource`'s distinct numbers across nodes (by origid).
     public var rotationQuery: SignalQuery?
 
-    public init(orig: String?, origin: String, rotationSource: String?, shareKeys: [String] = [], hitSource: String,
-                failed: Bool = false, attestationC: Bool = false, unsignedNational: Bool = false, policyHit: Bool = false,
-                rotationQuery: SignalQuery? = nil) {
+    /// - Parameter origin: who presented the number, hashed here (its parts, or a text naming them).
+    public init(orig: String?, origin: some Hashable, rotationSource: String?, peerKey: String? = nil, spcKey: String? = nil,
+                hitSource: String, failed: Bool = false, attestationC: Bool = false, unsignedNational: Bool = false,
+                policyHit: Bool = false, rotationQuery: SignalQuery? = nil) {
         self.rotationQuery = rotationQuery
         self.orig = orig
-        self.origin = origin
+        self.origin = origin.hashValue
         self.rotationSource = rotationSource
-        self.shareKeys = shareKeys
+        self.peerKey = peerKey
+        self.spcKey = spcKey
         self.hitSource = hitSource
         self.failed = failed
         self.attestationC = attestationC
@@ -173,16 +179,20 @@ public final class CallSignals: Sendable {
     /// value (distinct signals, and how the store counts them) or whether it
     /// is a bad call (share and hit signals).
     private static func forEachKey(_ trigger: SignalTrigger, _ call: CallObservation,
-                                   _ body: (_ key: String, _ value: String?, _ bad: Bool, _ query: SignalQuery?) -> Void)
+                                   _ body: (_ key: String, _ value: Int?, _ bad: Bool, _ query: SignalQuery?) -> Void)
     {
         switch trigger.signal {
         case .oneNumberManyOrigins:
             if let orig = call.orig { body(orig, call.origin, false, .origins(number: orig)) }
         case .oneSourceManyNumbers:
-            if let source = call.rotationSource, let orig = call.orig { body(source, orig, false, call.rotationQuery) }
-        case .failureShare: for key in call.shareKeys { body(key, nil, call.failed, nil) }
-        case .attestationCShare: for key in call.shareKeys { body(key, nil, call.attestationC, nil) }
-        case .unsignedNationalShare: for key in call.shareKeys where key.hasPrefix("peer:") { body(key, nil, call.unsignedNational, nil) }
+            if let source = call.rotationSource, let orig = call.orig { body(source, orig.hashValue, false, call.rotationQuery) }
+        case .failureShare:
+            if let key = call.peerKey { body(key, nil, call.failed, nil) }
+            if let key = call.spcKey { body(key, nil, call.failed, nil) }
+        case .attestationCShare:
+            if let key = call.peerKey { body(key, nil, call.attestationC, nil) }
+            if let key = call.spcKey { body(key, nil, call.attestationC, nil) }
+        case .unsignedNationalShare: if let key = call.peerKey { body(key, nil, call.unsignedNational, nil) }
         case .policyHits: body(call.hitSource, nil, call.policyHit, nil)
         }
     }
@@ -270,13 +280,13 @@ public final class CallSignals: Sendable {
     }
 
     /// Adds the call to one key's window; the alert when this call trips it.
-    private func count(_ trigger: SignalTrigger, key: String, value: String?, bad: Bool, query: SignalQuery?, now: Int64,
+    private func count(_ trigger: SignalTrigger, key: String, value: Int?, bad: Bool, query: SignalQuery?, now: Int64,
                        into entry: inout KeyState) -> CallAlert? {
         entry.lastSeen = now
         if entry.query == nil, let query { entry.query = query }
         let measured: Int64
         if let value {
-            entry.values[value.hashValue] = now
+            entry.values[value] = now
             let horizon = now - trigger.windowS
             let cap = Int(max(16, min(trigger.threshold * 2, 100_000)))
             if entry.values.count >= cap || entry.values.count >= Int(min(trigger.threshold, 100_000)) {

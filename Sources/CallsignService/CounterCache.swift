@@ -72,3 +72,33 @@ public final class CounterCache: Sendable {
         }
     }
 }
+
+/// One label's counters looked up by a typed key made of the dimensions'
+/// values, so a call builds no dimensions array: the array is made once per
+/// key, on first use, through ``CounterCache/shared`` (which keeps no handle
+/// made before `MetricsSystem.bootstrap`; neither does this table).
+/// Bounded like the cache: past `capacity` keys, the shared cache answers.
+final class CounterTable<Key: Hashable & Sendable>: Sendable {
+    let label: String
+    let dimensions: @Sendable (Key) -> [(String, String)]
+    let capacity: Int
+    private let table = Mutex([Key: Counter]())
+
+    init(_ label: String, capacity: Int = 1024, dimensions: @escaping @Sendable (Key) -> [(String, String)]) {
+        self.label = label
+        self.capacity = capacity
+        self.dimensions = dimensions
+    }
+
+    func increment(_ key: Key) {
+        if let counter = table.withLock({ $0[key] }) {
+            counter.increment()
+            return
+        }
+        let counter = CounterCache.shared.handle(label, dimensions(key))
+        if !(MetricsSystem.factory is NOOPMetricsHandler) {
+            table.withLock { if $0.count < capacity { $0[key] = counter } }
+        }
+        counter.increment()
+    }
+}

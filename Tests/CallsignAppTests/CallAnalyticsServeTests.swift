@@ -76,6 +76,11 @@ struct CallAnalyticsServeTests {
                 $0.hasPrefix("callsign_alerts_total{") && $0.contains(#"signal="one-source-many-numbers""#) && $0.contains(#"mode="block""#)
             }
             #expect((counted?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 2, "\(counted ?? "no callsign_alerts_total")")
+            // The per-call counters (typed-key tables over the shared cache) reach the same registry.
+            for (name, labels) in [("callsign_signing_total", #"face="rest""#), ("callsign_verification_total", #"reason="none""#)] {
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(labels) }
+                #expect((line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 1, "\(name): \(line ?? "missing")")
+            }
 
             // Both sides' records of one number: the signing and its two verifications (the refusal recorded as such).
             var calls: [[String: Any]] = []

@@ -18,7 +18,7 @@ struct SignalTests {
         -> CallObservation
     {
         CallObservation(orig: orig, origin: "\(origid) \(spc) \(peer)", rotationSource: "origid:" + origid,
-                        shareKeys: ["peer:" + peer, "spc:" + spc], hitSource: "peer:" + peer, attestationC: attestation == .gateway)
+                        peerKey: "peer:" + peer, spcKey: "spc:" + spc, hitSource: "peer:" + peer, attestationC: attestation == .gateway)
     }
 
     /// A call pattern that raises one signal's measure with each call: the

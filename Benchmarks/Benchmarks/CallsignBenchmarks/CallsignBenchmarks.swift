@@ -63,6 +63,7 @@ let benchmarks: @Sendable () -> Void = {
 
     certificateBenchmarks()
     sipBenchmarks()
+    decisionFlowBenchmarks()
 
     Benchmark("TN canonicalization of a SIP URI") { benchmark in
         for _ in benchmark.scaledIterations {

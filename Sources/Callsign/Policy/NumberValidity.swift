@@ -18,19 +18,27 @@ public struct NumberValidity: Sendable, Hashable {
     }
 
     func nanp(_ tn: String) -> String? {
-        let d = Array(tn.utf8).map { Int($0) - 48 }
-        guard d.count == 11 else { return "NANP numbers have 10 digits after 1" }
-        let (npa, nxx) = (Array(d[1...3]), Array(d[4...6]))
-        guard npa[0] >= 2 else { return "NPA cannot start with 0 or 1" }
-        guard nxx[0] >= 2 else { return "central-office code cannot start with 0 or 1" }
-        if npa[1] == 1 && npa[2] == 1 { return "N11 is not an area code" }
-        if nxx[1] == 1 && nxx[2] == 1 { return "N11 is not a central-office code" }
-        if npa[1] == 9 { return "N9X area codes are reserved" }
-        if (npa[0] == 3 && npa[1] == 7) || (npa[0] == 9 && npa[1] == 6) { return "37X/96X area codes are reserved" }
+        // The digits read in place (no array per call: this runs on every call of every face).
+        var digits = InlineArray<11, Int>(repeating: 0)
+        var count = 0
+        for byte in tn.utf8 {
+            guard count < 11 else { return "NANP numbers have 10 digits after 1" }
+            digits[count] = Int(byte) - 48
+            count += 1
+        }
+        guard count == 11 else { return "NANP numbers have 10 digits after 1" }
+        let (n1, n2, n3) = (digits[1], digits[2], digits[3])  // the NPA
+        let (x1, x2, x3) = (digits[4], digits[5], digits[6])  // the central-office code
+        guard n1 >= 2 else { return "NPA cannot start with 0 or 1" }
+        guard x1 >= 2 else { return "central-office code cannot start with 0 or 1" }
+        if n2 == 1 && n3 == 1 { return "N11 is not an area code" }
+        if x2 == 1 && x3 == 1 { return "N11 is not a central-office code" }
+        if n2 == 9 { return "N9X area codes are reserved" }
+        if (n1 == 3 && n2 == 7) || (n1 == 9 && n2 == 6) { return "37X/96X area codes are reserved" }
         // 555-0100 … 555-0199 are fictitious in every geographic NPA (numbering.md §2); toll-free
         // NPAs (8YY) are assigned through the toll-free database and keep them.
-        let tollFree = npa[0] == 8 && npa[1] == npa[2] && npa[1] != 1 && npa[1] != 9
-        if !tollFree, nxx == [5, 5, 5], d[7] == 0, d[8] == 1 { return "fictional number (NANP 555-01XX)" }
+        let tollFree = n1 == 8 && n2 == n3 && n2 != 1 && n2 != 9
+        if !tollFree, x1 == 5, x2 == 5, x3 == 5, digits[7] == 0, digits[8] == 1 { return "fictional number (NANP 555-01XX)" }
         return nil
     }
 
