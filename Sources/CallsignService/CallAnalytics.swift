@@ -255,8 +255,8 @@ public final class CallAnalytics: Sendable {
     private func add(_ q: inout Queues, _ time: Int64, _ series: Series, _ key: String, _ detail: String? = nil) {
         let size = series.bucketSeconds
         let rollup = RollupKey(bucket: time - ((time % size) + size) % size, series: series, key: key, detail: detail)
-        if let count = q.counts[rollup] {
-            q.counts[rollup] = count &+ 1
+        if let index = q.counts.index(forKey: rollup) {  // one hash per count
+            q.counts.values[index] &+= 1
         } else if q.counts.count < Self.maxRollupKeys {
             q.counts[rollup] = 1
         }

@@ -251,11 +251,19 @@ public final class CallSignals: Sendable {
             var outcome = Outcome()
             for (index, trigger) in triggers.enumerated() {
                 Self.forEachKey(trigger, call) { key, value, bad, query in
-                    if let until = state.keys[index][key]?.trippedUntil {
+                    // A known key is counted in place through its index: one hash per key and call.
+                    if let found = state.keys[index].index(forKey: key) {
+                        let until = state.keys[index].values[found].trippedUntil
                         if trigger.mode == .block, now < until, outcome.blockedBy == nil {
                             outcome.blockedBy = alert(trigger, key: key, count: 0, now: until - trigger.windowS)
                         }
-                    } else if state.keys[index].count >= maxKeys {
+                        if let alert = count(trigger, key: key, value: value, bad: bad, query: query, now: now,
+                                             into: &state.keys[index].values[found]) {
+                            outcome.alerts.append(alert)
+                        }
+                        return
+                    }
+                    if state.keys[index].count >= maxKeys {
                         let horizon = now - trigger.windowS
                         state.keys[index] = state.keys[index].filter { $0.value.lastSeen > horizon || $0.value.trippedUntil > now }
                         if state.keys[index].count >= maxKeys {
