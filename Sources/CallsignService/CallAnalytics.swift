@@ -36,7 +36,7 @@ public final class CallAnalytics: Sendable {
 
     /// A count's series: the name the store and the dashboard know it by, and
     /// whether it is counted per minute (the charts) or per hour (the tables).
-    enum Series: UInt8 {
+    enum Series: UInt8, CaseIterable {
         case sign, signRefused, signCustomer, verify, verifyReason, verifyPeer, verifySPC, hits, flagged
 
         var name: String {

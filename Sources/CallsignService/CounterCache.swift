@@ -38,6 +38,12 @@ public final class CounterCache: Sendable {
         self.keepsNoOpHandles = keepsNoOpHandles
     }
 
+    /// Whether a handle made now may be kept. Not before `MetricsSystem.bootstrap`
+    /// (unless ``keepsNoOpHandles``): a handle of the no-op factory would hide the
+    /// counter from the registry bootstrapped later (a process running calls
+    /// before serving, such as a test run).
+    var keepsHandles: Bool { keepsNoOpHandles || !(MetricsSystem.factory is NOOPMetricsHandler) }
+
     /// Increments the counter `label` with `dimensions`.
     public func increment(_ label: String, _ dimensions: [(String, String)] = []) {
         handle(label, dimensions).increment()
@@ -59,9 +65,7 @@ public final class CounterCache: Sendable {
         }
         if let found { return found }
         let made = Counter(label: label, dimensions: dimensions)
-        // Not kept before `MetricsSystem.bootstrap`: a handle of the no-op factory would hide the counter
-        // from the registry bootstrapped later (a process running calls before serving, such as a test run).
-        if !keepsNoOpHandles, MetricsSystem.factory is NOOPMetricsHandler { return made }
+        if !keepsHandles { return made }
         return counters.withLock { counters -> Counter in
             // Another thread may have made it meanwhile: keep one handle per key.
             if let existing = counters.byHash[hash]?.first(where: { $0.matches(label, dimensions) }) { return existing.counter }
@@ -75,8 +79,8 @@ public final class CounterCache: Sendable {
 
 /// One label's counters looked up by a typed key made of the dimensions'
 /// values, so a call builds no dimensions array: the array is made once per
-/// key, on first use, through ``CounterCache/shared`` (which keeps no handle
-/// made before `MetricsSystem.bootstrap`; neither does this table).
+/// key, on first use, through ``CounterCache/shared``, and kept when that cache
+/// would keep it (``CounterCache/keepsHandles``).
 /// Bounded like the cache: past `capacity` keys, the shared cache answers.
 final class CounterTable<Key: Hashable & Sendable>: Sendable {
     let label: String
@@ -96,7 +100,7 @@ final class CounterTable<Key: Hashable & Sendable>: Sendable {
             return
         }
         let counter = CounterCache.shared.handle(label, dimensions(key))
-        if !(MetricsSystem.factory is NOOPMetricsHandler) {
+        if CounterCache.shared.keepsHandles {
             table.withLock { if $0.count < capacity { $0[key] = counter } }
         }
         counter.increment()

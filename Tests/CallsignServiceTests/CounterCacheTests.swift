@@ -1,5 +1,6 @@
 
 @testable import CallsignService
+import CallsignStore
 import Metrics
 import Testing
 
@@ -27,5 +28,13 @@ struct CounterCacheTests {
         #expect(cache.handle("bounded_c", []) !== cache.handle("bounded_c", []))
         #expect(first === cache.handle("bounded_a", []))
         #expect(second === cache.handle("bounded_b", []))
+    }
+
+    @Test("every count series is per minute exactly when the store and dashboard read it so (CallRollup.perMinuteSeries)")
+    func seriesBuckets() {
+        for series in CallAnalytics.Series.allCases {
+            #expect(series.bucketSeconds == (CallRollup.perMinuteSeries.contains(series.name) ? 60 : 3600), "\(series.name)")
+        }
+        #expect(Set(CallAnalytics.Series.allCases.map(\.name)).isSuperset(of: CallRollup.perMinuteSeries))
     }
 }
