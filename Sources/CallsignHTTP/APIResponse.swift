@@ -9,6 +9,117 @@ public struct APIResponse: Error, Sendable {
         /// A `signingResponse` (ATIS-1000082 §5.2.2), kept as its three values:
         /// every signing answers one, written without building a JSON tree.
         case signing(identity: String, attest: String, origid: String)
+        /// A `verificationResponse` (ATIS-1000082 §5.3.2), kept as its values:
+        /// every verification answers one, written without building a JSON tree.
+        case verification(VerificationAnswer)
+    }
+
+    /// The values of a `verificationResponse` (ATIS-1000082 §5.3.2) and
+    /// Callsign's `policy` member: what ``encodedBody`` writes directly, in
+    /// the key order of RFC 8225 §9, and ``body`` as a JSON tree.
+    public struct VerificationAnswer: Sendable {
+        public var verstat: String
+        public var attest: String?
+        public var origid: String?
+        /// Rich Call Data (RFC 9795): `rcd` with `nam` / `crn` when either is present.
+        public var displayName: String?
+        public var callReason: String?
+        public var diversions: Int?
+        public var policy: PolicyDecision
+        /// `reasoncode`, `reasontext`, `reasondesc`, for a failed verification.
+        public var error: (code: Int, text: String, description: String)?
+
+        public init(verstat: String, attest: String? = nil, origid: String? = nil, displayName: String? = nil,
+                    callReason: String? = nil, diversions: Int? = nil, policy: PolicyDecision,
+                    error: (code: Int, text: String, description: String)? = nil)
+        {
+            self.verstat = verstat
+            self.attest = attest
+            self.origid = origid
+            self.displayName = displayName
+            self.callReason = callReason
+            self.diversions = diversions
+            self.policy = policy
+            self.error = error
+        }
+
+        /// The answer as a JSON tree.
+        var json: JSONObject {
+            var response = JSONObject(["verstat": .string(verstat)])
+            if let attest { response["attest"] = .string(attest) }
+            if let origid { response["origid"] = .string(origid) }
+            if displayName != nil || callReason != nil {
+                var rcd = JSONObject()
+                if let displayName { rcd["nam"] = .string(displayName) }
+                if let callReason { rcd["crn"] = .string(callReason) }
+                response["rcd"] = .object(rcd)
+            }
+            if let diversions { response["diversions"] = .integer(Int64(diversions)) }
+            var result = JSONObject(["action": .string(policy.action.rawValue)])
+            if let rule = policy.rule { result["rule"] = .string(rule) }
+            if let reason = policy.reason { result["reason"] = .string(reason) }
+            if let status = policy.sipStatus { result["sipcode"] = .integer(Int64(status)) }
+            if !policy.tags.isEmpty { result["tags"] = .array(policy.tags.map { .string($0) }) }
+            response["policy"] = .object(result)
+            if let error {
+                response["reasoncode"] = .integer(Int64(error.code))
+                response["reasontext"] = .string(error.text)
+                response["reasondesc"] = .string(error.description)
+            }
+            return JSONObject(["verificationResponse": .object(response)])
+        }
+
+        /// The bytes `JSONWriter.canonical` writes for ``json``, written
+        /// directly (members in code-point order of their keys).
+        func write(into bytes: inout [UInt8]) {
+            bytes.reserveCapacity(160 + verstat.utf8.count + (origid?.utf8.count ?? 0))
+            bytes.append(contentsOf: #"{"verificationResponse":{"#.utf8)
+            var first = true
+            func key(_ name: StaticString) {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                bytes.append(UInt8(ascii: "\""))
+                name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: #"":"#.utf8)
+            }
+            if let attest { key("attest"); JSONWriter.writeString(attest, into: &bytes) }
+            if let diversions { key("diversions"); bytes.append(contentsOf: String(diversions).utf8) }
+            if let origid { key("origid"); JSONWriter.writeString(origid, into: &bytes) }
+            key("policy")
+            bytes.append(contentsOf: #"{"action":"#.utf8)
+            JSONWriter.writeString(policy.action.rawValue, into: &bytes)
+            if let reason = policy.reason { bytes.append(contentsOf: #","reason":"#.utf8); JSONWriter.writeString(reason, into: &bytes) }
+            if let rule = policy.rule { bytes.append(contentsOf: #","rule":"#.utf8); JSONWriter.writeString(rule, into: &bytes) }
+            if let status = policy.sipStatus { bytes.append(contentsOf: #","sipcode":"#.utf8); bytes.append(contentsOf: String(status).utf8) }
+            if !policy.tags.isEmpty {
+                bytes.append(contentsOf: #","tags":["#.utf8)
+                for (index, tag) in policy.tags.enumerated() {
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    JSONWriter.writeString(tag, into: &bytes)
+                }
+                bytes.append(UInt8(ascii: "]"))
+            }
+            bytes.append(UInt8(ascii: "}"))
+            if displayName != nil || callReason != nil {
+                key("rcd")
+                bytes.append(UInt8(ascii: "{"))
+                if let callReason { bytes.append(contentsOf: #""crn":"#.utf8); JSONWriter.writeString(callReason, into: &bytes) }
+                if let displayName {
+                    if callReason != nil { bytes.append(UInt8(ascii: ",")) }
+                    bytes.append(contentsOf: #""nam":"#.utf8)
+                    JSONWriter.writeString(displayName, into: &bytes)
+                }
+                bytes.append(UInt8(ascii: "}"))
+            }
+            if let error {
+                key("reasoncode"); bytes.append(contentsOf: String(error.code).utf8)
+                key("reasondesc"); JSONWriter.writeString(error.description, into: &bytes)
+                key("reasontext"); JSONWriter.writeString(error.text, into: &bytes)
+            }
+            key("verstat")
+            JSONWriter.writeString(verstat, into: &bytes)
+            bytes.append(contentsOf: "}}".utf8)
+        }
     }
 
     private var storage: Storage
@@ -24,6 +135,8 @@ public struct APIResponse: Error, Sendable {
                         "attest": .string(attest), "identity": .string(identity), "origid": .string(origid),
                     ])),
                 ])
+            case .verification(let answer):
+                return answer.json
             }
         }
         set { storage = .object(newValue) }
@@ -38,6 +151,13 @@ public struct APIResponse: Error, Sendable {
     public static func signed(identity: String, attest: String, origid: String) -> APIResponse {
         var response = APIResponse(status: 200, body: JSONObject())
         response.storage = .signing(identity: identity, attest: attest, origid: origid)
+        return response
+    }
+
+    /// The 200 `verificationResponse` of ATIS-1000082 §5.3.2, with Callsign's `policy`.
+    public static func verified(_ answer: VerificationAnswer) -> APIResponse {
+        var response = APIResponse(status: 200, body: JSONObject())
+        response.storage = .verification(answer)
         return response
     }
 
@@ -58,6 +178,9 @@ public struct APIResponse: Error, Sendable {
             bytes.append(contentsOf: #","origid":"#.utf8)
             JSONWriter.writeString(origid, into: &bytes)
             bytes.append(contentsOf: "}}".utf8)
+        case .verification(let answer):
+            bytes = []
+            answer.write(into: &bytes)
         }
         bytes.append(0x0A)
         return bytes

@@ -247,31 +247,21 @@ public struct STIService: Sendable {
     /// The `verificationResponse` for a verdict (ATIS-1000082 §5.3.2), with the
     /// anti-spoofing policy's structured result.
     func verificationResponse(_ verdict: Verdict, call: CallContext) -> APIResponse {
-        var response = JSONObject(["verstat": .string(verdict.verstat.rawValue)])
-        if let attestation = verdict.attestation, verdict.isValid { response["attest"] = .string(attestation.rawValue) }
-        if let origid = verdict.origid, verdict.isValid { response["origid"] = .string(origid) }
-        if verdict.isValid, verdict.displayName != nil || verdict.callReason != nil {
-            var rcd = JSONObject()
-            if let name = verdict.displayName { rcd["nam"] = .string(name) }
-            if let reason = verdict.callReason { rcd["crn"] = .string(reason) }
-            response["rcd"] = .object(rcd)
-        }
-        if verdict.diversions > 0 { response["diversions"] = .integer(Int64(verdict.diversions)) }
         // Anti-spoofing policy after verification: a structured result (the SIP faces answer 603/608).
         let decision = VerificationFlow(policy: policy, analytics: analytics)
             .judge(verdict, orig: TelephoneNumber.canonicalNumber(call.orig, policy: numbering), calling: call.orig, dest: call.dest,
                    source: nil, time: now(), face: .rest)
-        var result = JSONObject(["action": .string(decision.action.rawValue)])
-        if let rule = decision.rule { result["rule"] = .string(rule) }
-        if let reason = decision.reason { result["reason"] = .string(reason) }
-        if let status = decision.sipStatus { result["sipcode"] = .integer(Int64(status)) }
-        if !decision.tags.isEmpty { result["tags"] = .array(decision.tags.map { .string($0) }) }
-        response["policy"] = .object(result)
-        if let error = verdict.error {
-            response["reasoncode"] = .integer(Int64(error.sipStatus))
-            response["reasontext"] = .string(error.reasonPhrase)
-            response["reasondesc"] = .string("\(error.code.rawValue): \(error.detail)")
+        var answer = APIResponse.VerificationAnswer(verstat: verdict.verstat.rawValue, policy: decision)
+        if verdict.isValid {
+            answer.attest = verdict.attestation?.rawValue
+            answer.origid = verdict.origid
+            answer.displayName = verdict.displayName
+            answer.callReason = verdict.callReason
         }
-        return APIResponse(status: 200, body: JSONObject(["verificationResponse": .object(response)]))
+        if verdict.diversions > 0 { answer.diversions = verdict.diversions }
+        if let error = verdict.error {
+            answer.error = (error.sipStatus, error.reasonPhrase, "\(error.code.rawValue): \(error.detail)")
+        }
+        return .verified(answer)
     }
 }

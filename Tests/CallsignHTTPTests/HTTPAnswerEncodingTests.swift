@@ -51,4 +51,25 @@ struct HTTPAnswerEncodingTests {
         #expect(response.body["signingResponse"]?.objectValue?["identity"]?.stringValue == identity)
         #expect(response.body["signingResponse"]?.objectValue?.members.map(\.key) == ["attest", "identity", "origid"])
     }
+
+    static let verificationAnswers: [APIResponse.VerificationAnswer] = [
+        .init(verstat: "TN-Validation-Passed", attest: "A", origid: "8f4a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b", policy: PolicyDecision(action: .allow)),
+        .init(verstat: "No-TN-Validation", policy: PolicyDecision(action: .block, rule: "protected-number", reason: "Example \"Bank\"",
+                                                                   tags: ["a", "b\\"], sipStatus: 608),
+              error: (code: 438, text: "Invalid Identity Header", description: "bad-signature: signature does not verify")),
+        .init(verstat: "TN-Validation-Passed", attest: "B", origid: "x", displayName: "caf\u{e9}", callReason: "Delivery \u{1}",
+              diversions: 2, policy: PolicyDecision(action: .tag, tags: ["unsigned-national"])),
+        .init(verstat: "TN-Validation-Passed", displayName: "only name", policy: PolicyDecision(action: .allow)),
+        .init(verstat: "", callReason: "only reason", policy: PolicyDecision(action: .allow, reason: "")),
+    ]
+
+    @Test("a verification answer's bytes are the canonical JSON of its body and a newline, every member and escape included",
+          arguments: verificationAnswers)
+    func verifiedResponseBytes(answer: APIResponse.VerificationAnswer) {
+        let response = APIResponse.verified(answer)
+        #expect(response.status == 200)
+        #expect(String(decoding: response.encodedBody, as: UTF8.self)
+            == String(decoding: JSONWriter.canonical(.object(response.body)) + [0x0A], as: UTF8.self))
+        #expect(response.body["verificationResponse"]?.objectValue?["verstat"]?.stringValue == answer.verstat)
+    }
 }
