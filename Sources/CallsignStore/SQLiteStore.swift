@@ -387,20 +387,15 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     /// Inserts verification records, ``rowsPerInsert`` per statement, bound with SQLite's own calls (a second's
     /// worth of calls at a time: the writer's share of each call stays a few microseconds).
     static func insertVerified(_ calls: [VerifiedCallRecord], _ db: Database) throws {
+        var parameters = StatementParameters()
         var index = 0
         while index < calls.count {
             let rows = min(rowsPerInsert, calls.count - index)
             let statement = try db.cachedStatement(sql: rows == rowsPerInsert ? insertVerifiedManySQL : insertVerifiedHead + verifiedRow)
-            let handle = statement.sqliteStatement
             let take = rows == rowsPerInsert ? rows : 1
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-            for row in 0..<take {
-                let code = bindVerified(calls[index + row], handle, first: Int32(row * 12 + 1))
-                guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a call record") }
-            }
-            let code = sqlite3_step(handle)
-            sqlite3_reset(handle)
+            parameters.removeAll()
+            for row in 0..<take { bindVerified(calls[index + row], &parameters, first: Int32(row * 12 + 1)) }
+            let code = parameters.step(statement.sqliteStatement)
             guard code == SQLITE_DONE else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
@@ -408,38 +403,20 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         }
     }
 
-    /// Binds a verification record's twelve columns from parameter `first` on (absent fields stay NULL); SQLite's result code.
-    private static func bindVerified(_ call: VerifiedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
-        var code = sqlite3_bind_int64(handle, first, call.time)
-        func text(_ offset: Int32, _ value: String?) {
-            guard code == SQLITE_OK, let value else { return }
-            code = bindText(handle, first + offset, value)
-        }
-        text(1, call.orig)
-        text(2, call.dest)
-        text(3, call.verstat)
-        text(4, call.attestation)
-        text(5, call.spc)
-        text(6, call.x5u)
-        text(7, call.origid)
-        text(8, call.source)
-        text(9, call.reason)
-        text(10, call.policyAction)
-        text(11, call.policyRule)
-        return code
-    }
-
-    /// Binds `value` as text to parameter `index` (SQLite copies it); SQLite's result code.
-    private static func bindText(_ handle: OpaquePointer?, _ index: Int32, _ value: String) -> Int32 {
-        var value = value
-        return value.withUTF8 { bytes -> Int32 in
-            guard let base = bytes.baseAddress, !bytes.isEmpty else {
-                return sqlite3_bind_text(handle, index, "", 0, nil)  // "" (a null pointer would bind NULL)
-            }
-            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-                sqlite3_bind_text(handle, index, $0, Int32(bytes.count), Self.transient)
-            }
-        }
+    /// Binds a verification record's twelve columns from parameter `first` on (absent fields stay NULL).
+    private static func bindVerified(_ call: VerifiedCallRecord, _ parameters: inout StatementParameters, first: Int32) {
+        parameters.bind(first, call.time)
+        parameters.bind(first + 1, call.orig)
+        parameters.bind(first + 2, call.dest)
+        parameters.bind(first + 3, call.verstat)
+        parameters.bind(first + 4, call.attestation)
+        parameters.bind(first + 5, call.spc)
+        parameters.bind(first + 6, call.x5u)
+        parameters.bind(first + 7, call.origid)
+        parameters.bind(first + 8, call.source)
+        parameters.bind(first + 9, call.reason)
+        parameters.bind(first + 10, call.policyAction)
+        parameters.bind(first + 11, call.policyRule)
     }
 
     public func calls(number: String, since: Int64?, until: Int64?, limit: Int) async throws -> [CallRecord] {
@@ -718,7 +695,8 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     static func insert(_ calls: [SignedCallRecord], _ db: Database) throws {
         // One prepared statement for the batch (and kept by the connection for the next one).
         let insert = try db.cachedStatement(sql: insertSQL)
-        for call in calls { try insertBound(call, insert, db) }
+        var parameters = StatementParameters()
+        for call in calls { try insertBound(call, insert, &parameters, db) }
     }
 
     /// Records per statement when the journal moves records in: one
@@ -733,21 +711,14 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
 
     /// Inserts `calls`: full groups of ``rowsPerInsert`` with the multi-row statement, the rest one by one.
     private static func insertAll(_ calls: [SignedCallRecord], _ db: Database) throws {
+        var parameters = StatementParameters()
         var index = 0
         if calls.count >= rowsPerInsert {
             let many = try db.cachedStatement(sql: insertManySQL)
-            let handle = many.sqliteStatement
             while calls.count - index >= rowsPerInsert {
-                sqlite3_reset(handle)
-                sqlite3_clear_bindings(handle)
-                for row in 0..<rowsPerInsert {
-                    let code = bind(calls[index + row], handle, first: Int32(row * columns + 1))
-                    guard code == SQLITE_OK else {
-                        throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record")
-                    }
-                }
-                let code = sqlite3_step(handle)
-                sqlite3_reset(handle)
+                parameters.removeAll()
+                for row in 0..<rowsPerInsert { bind(calls[index + row], &parameters, first: Int32(row * columns + 1)) }
+                let code = parameters.step(many.sqliteStatement)
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
@@ -756,51 +727,41 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
         }
         if index < calls.count {
             let insert = try db.cachedStatement(sql: insertSQL)
-            for call in calls[index...] { try insertBound(call, insert, db) }
+            for call in calls[index...] { try insertBound(call, insert, &parameters, db) }
         }
     }
 
     /// Columns bound per record.
     static let columns = 13
 
-    /// Binds `call`'s thirteen columns from parameter `first` on (`allow` as NULL); SQLite's result code.
-    private static func bind(_ call: SignedCallRecord, _ handle: OpaquePointer?, first: Int32) -> Int32 {
-        var code = sqlite3_bind_int64(handle, first, call.time)
-        func text(_ index: Int32, _ value: String) {
-            guard code == SQLITE_OK else { return }
-            code = bindText(handle, index, value)
-        }
-        text(first + 1, call.orig)
-        text(first + 2, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))
-        text(first + 3, call.attestation.rawValue)
-        text(first + 4, call.origid)
-        text(first + 5, call.customerID)
-        if let trunk = call.trunk { text(first + 6, trunk) }
-        if let identity = call.identity { text(first + 7, identity) }
-        if let rule = call.attestationRule { text(first + 8, rule) }
-        if let x5u = call.x5u { text(first + 9, x5u) }
-        if let spc = call.spc { text(first + 10, spc) }
-        if call.policyAction != "allow" { text(first + 11, call.policyAction) }
-        if let rule = call.policyRule { text(first + 12, rule) }
-        return code
+    /// Binds `call`'s thirteen columns from parameter `first` on (`allow` and absent fields as NULL).
+    private static func bind(_ call: SignedCallRecord, _ parameters: inout StatementParameters, first: Int32) {
+        parameters.bind(first, call.time)
+        parameters.bind(first + 1, call.orig)
+        parameters.bind(first + 2, call.dest.count == 1 ? call.dest[0] : call.dest.joined(separator: ","))
+        parameters.bind(first + 3, call.attestation.rawValue)
+        parameters.bind(first + 4, call.origid)
+        parameters.bind(first + 5, call.customerID)
+        parameters.bind(first + 6, call.trunk)
+        parameters.bind(first + 7, call.identity)
+        parameters.bind(first + 8, call.attestationRule)
+        parameters.bind(first + 9, call.x5u)
+        parameters.bind(first + 10, call.spc)
+        parameters.bind(first + 11, call.policyAction == "allow" ? nil : call.policyAction)
+        parameters.bind(first + 12, call.policyRule)
     }
 
-    /// Binds one record to the prepared insert with SQLite's own calls and runs it.
-    private static func insertBound(_ call: SignedCallRecord, _ statement: Statement, _ db: Database) throws {
-        let handle = statement.sqliteStatement
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-        var code = bind(call, handle, first: 1)
-        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "binding a traceback record") }
-        code = sqlite3_step(handle)
-        sqlite3_reset(handle)
+    /// Binds one record to the prepared single-row insert and runs it.
+    private static func insertBound(_ call: SignedCallRecord, _ statement: Statement, _ parameters: inout StatementParameters,
+                                    _ db: Database) throws
+    {
+        parameters.removeAll()
+        bind(call, &parameters, first: 1)
+        let code = parameters.step(statement.sqliteStatement)
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
     }
-
-    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {
         // What was answered is read back: records still in the journal go in first.
