@@ -395,10 +395,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
             let take = rows == rowsPerInsert ? rows : 1
             parameters.removeAll()
             for row in 0..<take { bindVerified(calls[index + row], &parameters, first: Int32(row * 12 + 1)) }
-            let code = parameters.step(statement.sqliteStatement)
-            guard code == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
+            try parameters.run(statement, in: db)
             index += take
         }
     }
@@ -718,10 +715,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
             while calls.count - index >= rowsPerInsert {
                 parameters.removeAll()
                 for row in 0..<rowsPerInsert { bind(calls[index + row], &parameters, first: Int32(row * columns + 1)) }
-                let code = parameters.step(many.sqliteStatement)
-                guard code == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
+                try parameters.run(many, in: db)
                 index += rowsPerInsert
             }
         }
@@ -757,10 +751,7 @@ public final class SQLiteStore: CallsignStore, JournalTarget {
     {
         parameters.removeAll()
         bind(call, &parameters, first: 1)
-        let code = parameters.step(statement.sqliteStatement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        try parameters.run(statement, in: db)
     }
 
     public func traceback(origid: String, since: Int64?, until: Int64?, limit: Int) async throws -> [SignedCallRecord] {

@@ -1,3 +1,4 @@
+import GRDB
 import GRDBSQLite
 
 /// The parameters of one run of a prepared insert: integers, and text copied
@@ -29,6 +30,15 @@ struct StatementParameters {
         let offset = bytes.count
         bytes.append(contentsOf: value.utf8)
         texts.append((index, offset, bytes.count - offset))
+    }
+
+    /// Runs `statement` once with these parameters (``step(_:)``).
+    /// - Throws: `DatabaseError` with SQLite's code and message unless the step completed.
+    func run(_ statement: Statement, in db: Database) throws {
+        let code = step(statement.sqliteStatement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
     }
 
     /// Binds the parameters to `handle` (after resetting it and clearing its
