@@ -38,14 +38,20 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds a header for a signed PASSporT in full form (ATIS-1000074 §5.3.3).
     public init(passport: SignedPASSporT, info: String) {
-        self.token = passport.compact
-        self.parameters = [
-            Parameter(name: "info", rawValue: "<\(info)>"),
-            Parameter(name: "alg", rawValue: "ES256"),
-        ]
-        if let ppt = passport.passport.header.ppt {
-            parameters.append(Parameter(name: "ppt", rawValue: ppt))
-        }
+        self.init(token: passport.compact, parameters: Self.signingParameters(info: info, ppt: passport.passport.header.ppt))
+    }
+
+    /// The parameters a signer adds after the digest (RFC 8224 §4.1,
+    /// ATIS-1000074 §5.3.3): `info=<URL>`, `alg=ES256` and, when the PASSporT
+    /// has one, `ppt`. The same for every call a signing identity signs, so a
+    /// signer builds them once.
+    public static func signingParameters(info: String, ppt: String?) -> [Parameter] {
+        var parameters: [Parameter] = []
+        parameters.reserveCapacity(3)
+        parameters.append(Parameter(name: "info", rawValue: "<" + info + ">"))
+        parameters.append(Parameter(name: "alg", rawValue: "ES256"))
+        if let ppt { parameters.append(Parameter(name: "ppt", rawValue: ppt)) }
+        return parameters
     }
 
     /// Builds a header from its parts.
@@ -157,6 +163,7 @@ public struct IdentityHeader: Sendable, Hashable, CustomStringConvertible {
         }
         let token = String(decoding: bytes[tokenStart..<index], as: UTF8.self)
         var parameters: [Parameter] = []
+        parameters.reserveCapacity(4)  // info, alg, ppt and one more without growing
         skipSpace()
         while index < bytes.count {
             guard bytes[index] == UInt8(ascii: ";") else {

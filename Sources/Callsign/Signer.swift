@@ -37,11 +37,14 @@ public struct Signer: IdentitySigning {
     public let x5u: String
     /// How signalled numbers become canonical `tn` values.
     public var numbering: NumberingPolicy
+    /// The Identity header's parameters, the same for every call (built once).
+    private let parameters: [IdentityHeader.Parameter]
 
     public init(key: P256.Signing.PrivateKey, x5u: String, numbering: NumberingPolicy = .e164) {
         self.key = key
         self.x5u = x5u
         self.numbering = numbering
+        parameters = IdentityHeader.signingParameters(info: x5u, ppt: PASSporT.Header.shaken(x5u: x5u).ppt)
     }
 
     /// Builds the SHAKEN PASSporT for `request` (not yet signed).
@@ -61,12 +64,17 @@ public struct Signer: IdentitySigning {
         guard Verifier.isUUID(request.origid) else { throw CallsignError(.signingRequest, "origid is not a UUID") }
         return PASSporT(header: .shaken(x5u: x5u),
                         claims: PASSporT.Claims(attest: request.attestation.rawValue, dest: PASSporT.Destination(tn: dest),
-                                                iat: request.iat, orig: .tn(orig), origid: request.origid.lowercased()))
+                                                iat: request.iat, orig: .tn(orig), origid: Self.lowercasedUUID(request.origid)))
     }
 
     /// Signs `request` and returns the Identity header.
     public func sign(_ request: SigningRequest) throws -> IdentityHeader {
         let signed = try SignedPASSporT.sign(try passport(for: request), with: key)
-        return IdentityHeader(passport: signed, info: x5u)
+        return IdentityHeader(token: signed.compact, parameters: parameters)
+    }
+
+    /// A UUID's text in lower case (RFC 9562 §4 output form); the same string when it has no upper-case digit.
+    static func lowercasedUUID(_ text: String) -> String {
+        text.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") } ? text.lowercased() : text
     }
 }

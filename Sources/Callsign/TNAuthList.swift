@@ -32,7 +32,17 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
         }
     }
 
-    public var entries: [Entry]
+    public var entries: [Entry] {
+        didSet { spcs = Self.spcs(of: entries) }
+    }
+
+    /// The service provider codes in the list, in order (kept with the
+    /// entries: every verification reads the signer's SPCs).
+    public private(set) var spcs: [String]
+
+    private static func spcs(of entries: [Entry]) -> [String] {
+        entries.compactMap { if case .spc(let spc) = $0 { return spc } else { return nil } }
+    }
 
     public static var defaultIdentifier: ASN1Identifier { .sequence }
 
@@ -41,6 +51,7 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
         guard !entries.isEmpty else { throw CallsignError(.tnAuthList, "TNAuthList is empty") }
         for entry in entries { try Self.validate(entry) }
         self.entries = entries
+        spcs = Self.spcs(of: entries)
     }
 
     /// Decodes the DER value of the extension.
@@ -71,6 +82,7 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
         }
         guard !entries.isEmpty else { throw CallsignError(.tnAuthList, "TNAuthList is empty") }
         self.entries = entries
+        spcs = Self.spcs(of: entries)
     }
 
     private static func decodeEntry(_ node: ASN1Node) throws -> Entry {
@@ -155,11 +167,6 @@ public struct TNAuthorizationList: DERImplicitlyTaggable, Hashable, Sendable, Cu
         var serializer = DER.Serializer()
         try serializer.serialize(self)
         return serializer.serializedBytes
-    }
-
-    /// The service provider codes in the list.
-    public var spcs: [String] {
-        entries.compactMap { if case .spc(let spc) = $0 { return spc } else { return nil } }
     }
 
     /// Whether the list names telephone numbers (ranges or single TNs), as

@@ -405,9 +405,12 @@ public struct Verifier: Sendable {
         let claimOrig = canonicalClaim(claims.orig)
         guard claimOrig == callOrig else { throw VerificationError(.origMismatch, "orig does not match the calling number") }
         guard matchDest else { return }
-        let destinations = claims.dest.tn.compactMap { TelephoneNumber.canonicalNumber($0, policy: options.numbering) }.map(PASSporT.Party.tn)
-            + claims.dest.uri.map { TelephoneNumber.canonicalize($0, policy: options.numbering) ?? .uri($0) }
-        guard destinations.contains(callDest) else {
+        // Each destination compared in turn (no array of the canonical forms per call).
+        let inTN = claims.dest.tn.contains { tn in
+            TelephoneNumber.canonicalNumber(tn, policy: options.numbering).map(PASSporT.Party.tn) == callDest
+        }
+        guard inTN || claims.dest.uri.contains(where: { (TelephoneNumber.canonicalize($0, policy: options.numbering) ?? .uri($0)) == callDest })
+        else {
             throw VerificationError(.destMismatch, "dest does not contain the called number")
         }
     }
@@ -446,7 +449,7 @@ public struct Verifier: Sendable {
 
     /// RFC 4122 textual form: 8-4-4-4-12 hexadecimal digits.
     static func isUUID(_ text: String) -> Bool {
-        let utf8 = Array(text.utf8)
+        let utf8 = text.utf8
         guard utf8.count == 36 else { return false }
         for (i, c) in utf8.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 {

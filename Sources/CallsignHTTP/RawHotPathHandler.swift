@@ -390,7 +390,7 @@ struct RawRequestHead: Equatable {
         head.verification = target.elementsEqual("/stir/v1/verification".utf8)
         head.hot = http11 && method.elementsEqual("POST".utf8) && (head.verification || target.elementsEqual("/stir/v1/signing".utf8))
         var acceptValues: [String] = []
-        var seen = Set<UInt8>()
+        var seen: UInt8 = 0  // a bit per field that may appear once (no set allocated per request)
         // Field lines: name ":" OWS value OWS CRLF.
         var start = lineEnd + 2
         while start < end - 2 {
@@ -408,7 +408,10 @@ struct RawRequestHead: Equatable {
                 name.count == text.utf8CodeUnitCount
                     && name.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) { $0 | 0x20 == $1 }
             }
-            func once(_ key: UInt8) -> Bool { seen.insert(key).inserted }
+            func once(_ bit: UInt8) -> Bool {
+                defer { seen |= 1 << bit }
+                return seen & (1 << bit) == 0
+            }
             if named("content-length") {
                 // Digits between spaces only: NIO's decoder refuses a tab around them, and this reader must
                 // never frame a request NIO would refuse (found by the `rest` fuzz harness).
@@ -443,7 +446,7 @@ struct RawRequestHead: Equatable {
             start = stop + 2
         }
         // RFC 9112 §3.2: exactly one Host; without it, or with two, the router answers 400.
-        if !seen.contains(5) { head.hot = false }
+        if seen & (1 << 5) == 0 { head.hot = false }
         if !acceptValues.isEmpty { head.accept = acceptValues.joined(separator: ", ") }
         return .head(head)
     }

@@ -262,17 +262,21 @@ public final class RecordJournal<Record: JournalRecord>: Sendable {
     public func append(_ records: [Record]) throws {
         guard !records.isEmpty else { return }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(160 * records.count)
+        bytes.reserveCapacity(Self.reservedBytesPerRecord * records.count)
         for record in records {
             guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "\(Record.journalName) record too large") }
         }
         try append(bytes, count: records.count) { $0.append(contentsOf: records) }
     }
 
+    /// Room reserved per record before encoding: a signing record with its
+    /// Identity header takes 700–800 bytes, and growing the buffer costs more than the slack.
+    static var reservedBytesPerRecord: Int { 1024 }
+
     /// Appends one record: ``append(_:)-([Record])`` without an array per call.
     public func append(_ record: Record) throws {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256)
+        bytes.reserveCapacity(Self.reservedBytesPerRecord)
         guard Self.encode(record, into: &bytes) else { throw StoreError(.recordTooLarge, "\(Record.journalName) record too large") }
         try append(bytes, count: 1) { $0.append(record) }
     }

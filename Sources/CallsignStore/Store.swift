@@ -142,8 +142,10 @@ public enum APIToken {
     /// The SHA-256 of a token, which is what the store keeps.
     public static func hash(_ token: String) -> [UInt8] {
         // Hashed where the text lies when it is contiguous (always, for a native String): no copy per request.
-        token.utf8.withContiguousStorageIfAvailable { Array(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
-            ?? Array(SHA256.hash(data: Array(token.utf8)))
+        // The digest's bytes copied once (`Array(digest)` walks swift-crypto's iterator: three allocations).
+        let digest = token.utf8.withContiguousStorageIfAvailable { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+            ?? SHA256.hash(data: Array(token.utf8))
+        return digest.withUnsafeBytes { Array($0) }
     }
 }
 
