@@ -34,6 +34,8 @@ struct CertificateFetchTests {
         let time = Mutex(clock)
         var configuration = CertificateFetchConfiguration()
         configuration.minimumTTL = 10
+        // Not a timeout test: the suite's first fetch may start while the whole test run is starting on 2 cores.
+        configuration.timeout = .seconds(15)
         let repository = HTTPCertificateRepository(configuration: configuration, now: { time.withLock { $0 } })
         #expect(try await fetch(repository, server.url("/a.pem")) == Self.pem)
         clock += 3500
