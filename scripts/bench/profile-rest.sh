@@ -8,6 +8,11 @@
 #
 # Prints: mode rps p50ms p99ms non2xx server-cores server-us-per-request; for verify also
 # "efficiency …": rps / (`callsign speed` verify/s on one core × (cores − wrk's CPU)), the issue-7 measure.
+#
+# MALLOCS=1 also counts glibc malloc calls per request (a uprobe, `perf probe -x LIBC malloc`,
+# counted over 3 s of the run and divided by callsign_rest_hot_path_total over the same 3 s):
+# a figure that does not drift with the host, for A/B of allocation changes. The uprobe slows
+# the server while it counts, so that run's throughput and CPU figures are not comparable.
 set -euo pipefail
 MODE=${1:?sign or verify}; DUR=${2:-8}; CONNS=${3:-16}; shift $(( $# < 3 ? $# : 3 ))
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +56,20 @@ if [ "${PERF:-0}" = 1 ]; then
   perf record -F 999 -g --call-graph dwarf,16384 -p "$CS_PID" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
+hot_answers() { curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_rest_hot_path_total/{s+=$2} END{print s+0}'; }
+ADDED_PROBE=0
+if [ "${MALLOCS:-0}" = 1 ]; then
+  command -v perf >/dev/null || { echo "MALLOCS=1 needs perf" >&2; exit 2; }
+  LIBC=$(ldd "$BIN" | awk '$1 == "libc.so.6" {print $3}')
+  if ! perf list 2>/dev/null | grep -q 'probe_libc:malloc '; then
+    perf probe -q -x "$LIBC" malloc || { echo "perf probe on $LIBC malloc failed (root needed)" >&2; exit 2; }
+    ADDED_PROBE=1
+  fi
+  ( sleep 2; a0=$(hot_answers)
+    n=$(perf stat -x, -e probe_libc:malloc -p "$CS_PID" -- sleep 3 2>&1 | awk -F, '/probe_libc:malloc/{print $1}')
+    echo "${n:-0} $a0 $(hot_answers)" >"$WORK/mallocs" ) &
+  MALLOC_PID=$!
+fi
 # The crypto bound's unit, measured in the same window: swift-crypto ES256 verifications per second on one core.
 SPEED=$("$BIN" speed --seconds 1 2>/dev/null | sed -n 's/.*verify_per_s=\([0-9]*\).*/\1/p')
 T0=$(ticks); W0=$(writer_ticks)
@@ -73,6 +92,12 @@ if '$MODE' == 'verify' and speed > 0:
 [ $((T1 - T0)) -gt 0 ] && echo "$JOURNAL_THREAD thread_share=$(python3 -c "print('%.1f%%' % (100.0 * ($W1 - $W0) / ($T1 - $T0)))") of the server's CPU"
 if [ "$MODE" = sign ]; then
   curl -s "http://127.0.0.1:$HTTP/metrics" | awk '/^callsign_traceback_(transactions|records) /{v[$1]=$2} END{if (v["callsign_traceback_transactions"] > 0) printf "traceback records_per_transaction=%.1f (%d records)\n", v["callsign_traceback_records"]/v["callsign_traceback_transactions"], v["callsign_traceback_records"]}'
+fi
+if [ -n "${MALLOC_PID:-}" ]; then
+  wait "$MALLOC_PID" || true
+  read -r MALLOCS_N A0 A1 <"$WORK/mallocs" || true
+  python3 -c "n, d = ${MALLOCS_N:-0}, ${A1:-0} - ${A0:-0}; print('$MODE mallocs_per_request=%.1f (%d mallocs over %d answers)' % (n / d, n, d) if d > 0 else '$MODE mallocs_per_request=n/a')"
+  [ "$ADDED_PROBE" = 1 ] && perf probe -q -d probe_libc:malloc || true
 fi
 [ "${PERF:-0}" = 1 ] && echo "perf data: $WORK/perf.data (KEEP=1 to keep)"
 exit 0
