@@ -45,7 +45,7 @@ struct StatementParameters {
     /// bindings), steps it once and resets it, then clears the bindings again
     /// so that no pointer into the buffer outlives this call. The step's
     /// result code, or the first failed bind's.
-    func step(_ handle: OpaquePointer?) -> Int32 {
+    private func step(_ handle: OpaquePointer?) -> Int32 {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         defer { sqlite3_clear_bindings(handle) }
