@@ -7,8 +7,9 @@ struct Calls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the calls presenting a calling number: signed or refused (origination) and verified (termination), newest first.",
         discussion: """
-            Answers a traceback request ("who handed you this call at 14:02?") in one query. Times are seconds since
-            the epoch or UTC as 2026-12-07T14:02:00Z. Verification records are kept for records.retention_days (7).
+            Answers a traceback request ("who handed you this call at 14:02?") in one query. \
+            Times are seconds since the epoch or UTC as 2026-12-07T14:02:00Z. \
+            Verification records are kept for records.retention_days (7).
             """)
     @OptionGroup var location: Protected.Location
     @Option(name: .long, help: "The calling number (E.164, or national under --numbering).")

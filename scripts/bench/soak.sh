@@ -5,6 +5,8 @@
 # peak. Loopback only; every process started here is stopped by PID on exit.
 #
 #   scripts/bench/soak.sh [SECONDS] [REST_RPS] [SIP_CPS]      (default 600 4000 1000: together about half of the measured peaks)
+#   SERVE_CONFIG=FILE scripts/bench/soak.sh …                 (serve with that configuration file,
+#                                                              e.g. scripts/bench/analytics.json: every signal on, verifications recorded)
 #
 # Needs: swift build -c release, wrk, sipp, secsipidx, python3, openssl.
 # Prints the RSS samples, the REST rate and latency per 50 s segment, then
@@ -19,7 +21,7 @@ TOTAL=${1:-600}; REST_RPS=${2:-4000}; SIP_CPS=${3:-1000}
 bench_init soak $((TOTAL + 300)) wrk sipp secsipidx
 start_lab 18480
 HTTP=18481 SIGN=18482
-start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify off --require-crl
+start_serve --http 127.0.0.1:$HTTP --sip-sign 127.0.0.1:$SIGN --sip-verify off --require-crl ${SERVE_CONFIG:+--config "$(realpath "$SERVE_CONFIG")"}
 
 # REST: one wrk script interleaving signing and verification; each connection waits DELAY ms between requests.
 CONNS=$(( (REST_RPS * 5 + 999) / 1000 )); DELAY=4   # rate ≈ CONNS / (DELAY + ~1 ms latency)
