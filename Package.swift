@@ -57,6 +57,7 @@ let package = Package(
             name: "CallsignFetch",
             dependencies: [
                 "Callsign",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

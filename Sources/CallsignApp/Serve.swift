@@ -82,6 +82,8 @@ public struct AnalyticsOptions: Sendable {
     public var triggers: [SignalTrigger] = []
     /// Where each alert's JSON is POSTed.
     public var webhook: String?
+    /// The file holding the secret that signs the webhook's POSTs (``WebhookSigningKey``); `nil`: unsigned.
+    public var webhookSecretFile: String?
     /// Whether alert log lines show calling numbers (personal data: off by default).
     public var logNumbers = false
     /// How long verification records and per-minute counts are kept (`records.retention_days`).
@@ -90,6 +92,19 @@ public struct AnalyticsOptions: Sendable {
     public var recordVerifications = true
 
     public init() {}
+
+    /// Reads `webhook_secret_file`: the key that signs alert webhooks, or `nil` when none is configured.
+    public func webhookSigningKey() throws(AppError) -> WebhookSigningKey? {
+        guard let path = webhookSecretFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AppError(.configuration, "cannot read analytics.webhook_secret_file \(path)")
+        }
+        guard let key = WebhookSigningKey(serialized: String(decoding: data, as: UTF8.self)) else {
+            throw AppError(.configuration, "analytics.webhook_secret_file \(path) must hold a base64 secret of 24 to 64 bytes, "
+                           + "optionally prefixed whsec_ (Standard Webhooks)")
+        }
+        return key
+    }
 }
 
 /// A signing identity: a P-256 key (PEM file) and the x5u of its certificate chain.
@@ -356,9 +371,10 @@ public enum CallsignServe {
         let analytics = CallAnalytics(triggers: options.analytics.triggers, recordsVerifications: options.analytics.recordVerifications,
                                       countryCode: options.numbering.countryCode, journal: verificationJournal)
         service.analytics = analytics
-        let webhook = options.analytics.webhook.map { AlertWebhook(url: $0, logger: logger) }
+        let webhookKey = try options.analytics.webhookSigningKey()
+        let webhook = options.analytics.webhook.map { AlertWebhook(url: $0, signingKey: webhookKey, logger: logger) }
         if !options.analytics.triggers.isEmpty {
-            logger.info("analytics: \(options.analytics.triggers.map { "\($0.signal.rawValue) ≥ \($0.threshold)\($0.signal.isShare ? "%" : "") in \($0.windowS) s (\($0.mode.rawValue))" }.joined(separator: ", "))\(webhook.map { "; alerts to \($0.url)" } ?? "")")
+            logger.info("analytics: \(options.analytics.triggers.map { "\($0.signal.rawValue) ≥ \($0.threshold)\($0.signal.isShare ? "%" : "") in \($0.windowS) s (\($0.mode.rawValue))" }.joined(separator: ", "))\(webhook.map { "; alerts to \($0.url)\(webhookKey == nil ? " (unsigned)" : " (signed)")" } ?? "")")
         }
         let router = buildRouter(service: service,
                                  configuration: HTTPFaceConfiguration(host: options.host, port: options.port,

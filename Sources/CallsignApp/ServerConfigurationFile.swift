@@ -5,7 +5,7 @@ import Foundation
 /// `callsign serve`'s configuration file (JSON), default `DATA/config.json`.
 /// Keys (all optional): `http`, `trust`, `lab_allow` (array), `cert_profile`,
 /// `require_crl`, `numbering`, `signing` {`key`, `x5u`}, `sti_pa` {`url`,
-/// `root`, `user`, `password_file`, `crl`}, `analytics` {`webhook`, `triggers`,
+/// `root`, `user`, `password_file`, `crl`}, `analytics` {`webhook`, `webhook_secret_file`, `triggers`,
 /// `log_numbers`}, `records` {`retention_days`, `verification`}, and `customers`
 /// [{`id`, `name`, `origid`, `kind` (`direct`|`gateway`), `numbers`
 /// ["START+COUNT" or "TN"]}]. Flags and `CALLSIGN_*` variables override it.
@@ -271,13 +271,13 @@ public struct ServerConfigurationFile: Sendable {
 }
 
 extension AnalyticsOptions {
-    /// `"analytics": {"webhook": URL, "log_numbers": false, "triggers": [{"signal", "window_s", "threshold", "mode", "min_calls"}]}`
+    /// `"analytics": {"webhook": URL, "webhook_secret_file": PATH, "log_numbers": false, "triggers": [{"signal", "window_s", "threshold", "mode", "min_calls"}]}`
     /// and `"records": {"retention_days": 7, "verification": true}`.
     init(analytics: JSONValue?, records: JSONValue?) throws(AppError) {
         self.init()
         if let analytics {
             guard let object = analytics.objectValue else { throw AppError(.configuration, "'analytics' must be an object") }
-            if let unknown = object.keys.first(where: { !["webhook", "log_numbers", "triggers"].contains($0) }) {
+            if let unknown = object.keys.first(where: { !["webhook", "webhook_secret_file", "log_numbers", "triggers"].contains($0) }) {
                 throw AppError(.configuration, "unknown key 'analytics.\(unknown)'")
             }
             if let v = object["webhook"] {
@@ -285,6 +285,13 @@ extension AnalyticsOptions {
                     throw AppError(.configuration, "'analytics.webhook' must be an http(s) URL")
                 }
                 webhook = url
+            }
+            if let v = object["webhook_secret_file"] {
+                guard let path = v.stringValue, !path.isEmpty else {
+                    throw AppError(.configuration, "'analytics.webhook_secret_file' must be the path of a file holding the secret")
+                }
+                guard webhook != nil else { throw AppError(.configuration, "'analytics.webhook_secret_file' needs 'analytics.webhook'") }
+                webhookSecretFile = path
             }
             if let v = object["log_numbers"] {
                 guard case .bool(let flag) = v else { throw AppError(.configuration, "'analytics.log_numbers' must be true or false") }

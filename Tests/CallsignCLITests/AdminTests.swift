@@ -123,6 +123,27 @@ struct AdminTests {
         }
     }
 
+    @Test("analytics.webhook_secret_file: a Standard Webhooks secret is read; a missing or malformed file, or no webhook, is refused naming the key")
+    func webhookSecretFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-webhook-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good").path, bad = dir.appendingPathComponent("bad").path
+        try Data("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n".utf8).write(to: URL(fileURLWithPath: good))
+        try Data("hunter2\n".utf8).write(to: URL(fileURLWithPath: bad))
+        func options(_ path: String) throws -> AnalyticsOptions {
+            try #require(try ServerConfigurationFile(json: #"{"analytics": {"webhook": "https://soc.example/h", "webhook_secret_file": "\#(path)"}}"#).analytics)
+        }
+        #expect(try options(good).webhookSigningKey() != nil)
+        #expect(try AnalyticsOptions().webhookSigningKey() == nil, "no file: unsigned")
+        for path in [bad, dir.appendingPathComponent("missing").path] {
+            #expect { try options(path).webhookSigningKey() } throws: { String(describing: $0).contains("webhook_secret_file") }
+        }
+        #expect {
+            try ServerConfigurationFile(json: #"{"analytics": {"webhook_secret_file": "\#(good)"}}"#)
+        } throws: { String(describing: $0).contains("needs 'analytics.webhook'") }
+    }
+
     @Test("calls lists both sides' records of a calling number in a time range, as text, JSON or CSV")
     func callsCommand() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("callsign-calls-\(UUID().uuidString)")

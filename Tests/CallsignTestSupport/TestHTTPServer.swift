@@ -40,6 +40,7 @@ package final class TestHTTPServer: Sendable {
         let routes: Mutex<[String: Route]> = Mutex([:])
         let counts: Mutex<[String: Int]> = Mutex([:])
         let bodies: Mutex<[String: [[UInt8]]]> = Mutex([:])
+        let heads: Mutex<[String: [HTTPHeaders]]> = Mutex([:])
     }
 
     private let shared = Shared()
@@ -64,6 +65,8 @@ package final class TestHTTPServer: Sendable {
     package func requests(_ path: String) -> Int { shared.counts.withLock { $0[path] ?? 0 } }
     /// The request bodies received at `path`, in order.
     package func bodies(_ path: String) -> [[UInt8]] { shared.bodies.withLock { $0[path] ?? [] } }
+    /// The request headers received at `path`, in order.
+    package func headers(_ path: String) -> [HTTPHeaders] { shared.heads.withLock { $0[path] ?? [] } }
     package var totalRequests: Int { shared.counts.withLock { $0.values.reduce(0, +) } }
     package func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
@@ -118,6 +121,7 @@ package final class TestHTTPServer: Sendable {
                 path = head.uri
                 body = []
                 shared.counts.withLock { $0[head.uri, default: 0] += 1 }
+                shared.heads.withLock { $0[head.uri, default: []].append(head.headers) }
             case .body(let buffer):
                 if body.count < 1 << 20 { body.append(contentsOf: buffer.readableBytesView) }
             case .end:
