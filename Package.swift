@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "Callsign", "CallsignStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

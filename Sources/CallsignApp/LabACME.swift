@@ -116,15 +116,16 @@ public final class LabACME: Sendable {
 
     // MARK: Responses
 
-    func headers(_ extra: [(HTTPField.Name, String)] = []) -> HTTPFields {
+    /// The fields of every answer (a fresh `Replay-Nonce`, RFC 8555 §6.5) and `extra`.
+    func headers(_ extra: [(HTTPField.Name?, String)] = []) -> HTTPFields {
         var fields = HTTPFields()
-        fields[.init("Replay-Nonce")!] = nonce()
+        if let name = HTTPField.Name("Replay-Nonce") { fields[name] = nonce() }
         fields[.cacheControl] = "no-store"
-        for (name, value) in extra { fields.append(HTTPField(name: name, value: value)) }
+        for case (let name?, let value) in extra { fields.append(HTTPField(name: name, value: value)) }
         return fields
     }
 
-    func json(_ status: HTTPResponse.Status, _ object: JSONObject, _ extra: [(HTTPField.Name, String)] = []) -> Response {
+    func json(_ status: HTTPResponse.Status, _ object: JSONObject, _ extra: [(HTTPField.Name?, String)] = []) -> Response {
         var fields = headers(extra)
         fields[.contentType] = "application/json"
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.canonical(.object(object)))))
@@ -395,7 +396,7 @@ public final class LabACME: Sendable {
                 var challenge = acme.authorizationJSON(updated ?? authorization, identifier: order.identifierValue)["challenges"]?.arrayValue?.first?.objectValue
                     ?? JSONObject()
                 challenge["status"] = .string(status)
-                return acme.json(.ok, challenge, [(.init("Link")!, "<\(base)/acme/authz/\(authorizationID)>;rel=\"up\"")])
+                return acme.json(.ok, challenge, [(.init("Link"), "<\(base)/acme/authz/\(authorizationID)>;rel=\"up\"")])
             }
         }
         router.post("/acme/order/:id") { request, context in
@@ -426,7 +427,7 @@ public final class LabACME: Sendable {
                     return state.orders[id]
                 }
                 return acme.json(.ok, acme.orderJSON(id, finished ?? order),
-                                 [(.init("X-Shaken-Certificate-Location")!, base + "/acme/cert/" + certificateID)])
+                                 [(.init("X-Shaken-Certificate-Location"), base + "/acme/cert/" + certificateID)])
             }
         }
         router.post("/acme/cert/:id") { request, context in

@@ -8,8 +8,10 @@ import PostgresNIO
 /// file's `postgres`), SQLite in the data directory otherwise.
 public enum StoreAccess {
     /// Runs `body` with the PostgreSQL store at `url`, migrated, its client
-    /// running for the duration of the call and stopped after it.
+    /// running for the duration of the call and stopped after it. A server
+    /// that cannot be reached fails at once with the cause (``PostgresStore/probe(url:timeout:logger:)``).
     public static func withPostgres<T: Sendable>(url: String, _ body: (any CallsignStore) async throws -> T) async throws -> T {
+        try await PostgresStore.probe(url: url)
         let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
         let store = PostgresStore(client: client)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in

@@ -12,14 +12,13 @@ import HTTPTypes
 /// request without exactly one Host field (RFC 9112 §3.2).
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let name = HotPathRequestCheck.requestID
         var response: Response
         if let refusal = HotPathRequestCheck.hostRefusal(request.head) {
             response = refusal.http
         } else {
             response = try await next(request, context)
         }
-        if let id = request.headers[name], id.utf8.count <= 128 { response.headers[name] = id }
+        if let name = HotPathRequestCheck.requestID, let id = request.headers[name], id.utf8.count <= 128 { response.headers[name] = id }
         return response
     }
 }

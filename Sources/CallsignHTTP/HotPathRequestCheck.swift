@@ -5,15 +5,16 @@ import HTTPTypes
 /// type (415 SVC4004), accepted answer type (406 SVC4002), Content-Length
 /// (411 SVC4007). One function for the router and the hot path.
 enum HotPathRequestCheck {
-    static let requestID = HTTPField.Name("X-RequestID")!
-    static let host = HTTPField.Name("Host")!
+    /// Field names as `HTTPField.Name` (valid tokens, so never `nil`; no force unwrap on a server path).
+    static let requestID = HTTPField.Name("X-RequestID")
+    static let host = HTTPField.Name("Host")
 
     /// RFC 9112 §3.2: a request without a Host field, or with more than one, is
     /// answered 400. (The HTTP/1 conversion puts the first Host in
     /// `authority`; a second one stays among the fields.)
     static func hostRefusal(_ request: HTTPRequest) -> APIResponse? {
         guard let authority = request.authority, !authority.isEmpty else { return .error("SVC4001", ["Host"]) }
-        if request.headerFields.contains(host) { return .error("SVC4005", ["Host", "More than one Host field"]) }
+        if let host, request.headerFields.contains(host) { return .error("SVC4005", ["Host", "More than one Host field"]) }
         return nil
     }
 

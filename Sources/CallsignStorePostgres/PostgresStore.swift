@@ -1,6 +1,7 @@
 public import Callsign
 public import CallsignStore
 import Logging
+import NIOCore
 public import PostgresNIO
 
 /// The store for several Callsign nodes: PostgreSQL through postgres-nio.
@@ -65,6 +66,35 @@ public final class PostgresStore: CallsignStore {
         // A server that does not answer is given up on within the call path's bound, not 10 s.
         configuration.options.connectTimeout = .seconds(2)
         return configuration
+    }
+
+    /// Opens one connection to the server at `url` and closes it. A store that
+    /// cannot be reached fails here within `timeout`, naming the server and
+    /// the cause (refused, no answer, authentication, no such database),
+    /// where the pool would retry for a minute and report only that its
+    /// circuit breaker tripped. The password is never in the message.
+    public static func probe(url: String, timeout: Duration = .seconds(5), logger: Logger = Logger(label: "callsign.postgres")) async throws {
+        let pool = try configuration(url: url)
+        guard let host = pool.host, let port = pool.port else { return }
+        var single = PostgresConnection.Configuration(host: host, port: port, username: pool.username, password: pool.password,
+                                                      database: pool.database, tls: .disable)
+        single.options.connectTimeout = .seconds(max(1, timeout.components.seconds))
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: single, id: 1, logger: logger)
+        } catch let error as PSQLError {
+            throw PostgresStoreError(.unreachable, "cannot connect to PostgreSQL at \(host):\(port): \(Self.cause(error))")
+        } catch {
+            throw PostgresStoreError(.unreachable, "cannot connect to PostgreSQL at \(host):\(port): \(error)")
+        }
+        try? await connection.close()
+    }
+
+    /// What a failed connection says: the server's message, or the network's.
+    static func cause(_ error: PSQLError) -> String {
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return String(describing: underlying) }
+        return String(describing: error.code)
     }
 
     static let migrations: [(String, [String])] = [
@@ -533,6 +563,8 @@ public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvert
         case timeout
         /// The `postgres://` URL cannot be read.
         case badURL = "bad-url"
+        /// No connection could be opened (``PostgresStore/probe(url:timeout:logger:)``).
+        case unreachable
     }
 
     public var code: Code

@@ -187,6 +187,32 @@ struct StoreContractTests {
         }
     }
 
+    @Test("a PostgreSQL server that refuses the connection is reported at once, with the address and the cause and without the password")
+    func unreachablePostgres() async throws {
+        let started = ContinuousClock.now
+        // Port 1 on loopback: nothing listens there.
+        await #expect {
+            try await PostgresStore.probe(url: "postgres://callsign:s3cret-pw@127.0.0.1:1/callsign")
+        } throws: { error in
+            let text = String(describing: error)
+            return (error as? PostgresStoreError)?.code == .unreachable && text.contains("127.0.0.1:1") && text.contains("refused")
+                && !text.contains("s3cret-pw")
+        }
+        // Well under the pool's minute of retries, with room for a full test run starting on two cores.
+        #expect(ContinuousClock.now - started < .seconds(30), "not the pool's minute of retries")
+    }
+
+    @Test("the probe of a reachable PostgreSQL succeeds, and a missing database is named",
+          .enabled(if: required || postgresURL != nil, "set CALLSIGN_POSTGRES_URL (scripts/postgres.sh start) to run"))
+    func probePostgres() async throws {
+        let url = try #require(Self.postgresURL, "CALLSIGN_POSTGRES_URL is not set")
+        try await PostgresStore.probe(url: url)
+        let missing = String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) + "/callsign_no_such_database"
+        await #expect {
+            try await PostgresStore.probe(url: missing)
+        } throws: { String(describing: $0).contains("callsign_no_such_database") }
+    }
+
     func postgresContract() async throws {
         let url = try #require(Self.postgresURL, "CALLSIGN_POSTGRES_URL is not set")
         let admin = PostgresClient(configuration: try PostgresStore.configuration(url: url))
