@@ -34,7 +34,6 @@ struct AlertWebhookTests {
     @Test("each alert is POSTed with webhook-id, webhook-timestamp from the clock and a signature the receiver can check; its retries keep the id")
     func signedDelivery() async throws {
         let receiver = try await TestHTTPServer()
-        defer { Task { try? await receiver.stop() } }
         receiver.set("/hook", TestHTTPServer.Route(status: .serviceUnavailable))
         let key = try #require(WebhookSigningKey(serialized: Self.vectorSecret))
         let webhook = AlertWebhook(url: receiver.url("/hook"), signingKey: key, logger: Logger(label: "test"), attempts: 2,
@@ -56,12 +55,12 @@ struct AlertWebhookTests {
             let mac = HMAC<SHA256>.authenticationCode(for: Array("\(id).1614265330.".utf8) + alert, using: SymmetricKey(data: secret))
             #expect(head["webhook-signature"] == ["v1," + Data(mac).base64EncodedString()])
         }
+        try await receiver.stop()
     }
 
     @Test("without a secret the POST carries webhook-id and webhook-timestamp but no signature; two alerts get two ids")
     func unsignedDelivery() async throws {
         let receiver = try await TestHTTPServer()
-        defer { Task { try? await receiver.stop() } }
         receiver.set("/hook", TestHTTPServer.Route())
         let webhook = AlertWebhook(url: receiver.url("/hook"), logger: Logger(label: "test"), now: { 1_800_000_000 })
         try await Self.deliver(Array("{}".utf8), Array("[]".utf8), with: webhook, until: { receiver.requests("/hook") >= 2 })
@@ -69,6 +68,7 @@ struct AlertWebhookTests {
         #expect(heads.count == 2)
         #expect(heads.allSatisfy { $0["webhook-signature"].isEmpty && $0["webhook-timestamp"] == ["1800000000"] })
         #expect(Set(heads.compactMap { $0["webhook-id"].first }).count == 2)
+        try await receiver.stop()
     }
 
     /// Runs `webhook`, queues `alerts`, waits (10 s at most) until `done`, then stops it.
