@@ -120,8 +120,9 @@ package final class TestHTTPServer: Sendable {
             case .head(let head):
                 path = head.uri
                 body = []
-                shared.counts.withLock { $0[head.uri, default: 0] += 1 }
+                // Headers first: a caller that sees the count sees the headers too.
                 shared.heads.withLock { $0[head.uri, default: []].append(head.headers) }
+                shared.counts.withLock { $0[head.uri, default: 0] += 1 }
             case .body(let buffer):
                 if body.count < 1 << 20 { body.append(contentsOf: buffer.readableBytesView) }
             case .end:
