@@ -9,10 +9,11 @@ import PostgresNIO
 public enum StoreAccess {
     /// Runs `body` with the PostgreSQL store at `url`, migrated, its client
     /// running for the duration of the call and stopped after it. A server
-    /// that cannot be reached fails at once with the cause (``PostgresStore/probe(url:timeout:logger:)``).
+    /// that cannot be reached fails at once with the cause (``PostgresStore/probe(_:timeout:logger:)``).
     public static func withPostgres<T: Sendable>(url: String, _ body: (any CallsignStore) async throws -> T) async throws -> T {
-        try await PostgresStore.probe(url: url)
-        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url))
+        let configuration = try PostgresStore.configuration(url: url)
+        try await PostgresStore.probe(configuration)
+        let client = PostgresClient(configuration: configuration)
         let store = PostgresStore(client: client)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await client.run() }

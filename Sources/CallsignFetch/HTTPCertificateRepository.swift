@@ -106,7 +106,7 @@ public final class HTTPCertificateRepository: CertificateRepository {
                 return try await withCheckedThrowingContinuation { continuation in
                     let immediate: Result<[UInt8], VerificationError>? = state.withLock { state in
                         if state.waiting[url] != nil {
-                            state.waiting[url, default: []].append(continuation)
+                            state.waiting[url]?.append(continuation)
                             return nil
                         }
                         if let entry = state.entries[url] { return .success(entry.body) }

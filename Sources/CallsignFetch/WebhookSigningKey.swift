@@ -1,5 +1,5 @@
 import Crypto
-import FoundationEssentials
+import Foundation
 
 /// The shared secret that signs alert webhooks the Standard Webhooks 1.0 way
 /// (standardwebhooks.com): each POST carries `webhook-id` (the same across a
@@ -18,8 +18,7 @@ public struct WebhookSigningKey: Sendable {
     /// without the customary `whsec_` prefix; surrounding white space is ignored.
     /// `nil` unless it decodes to 24–64 bytes.
     public init?(serialized text: String) {
-        var value = Substring(text).drop { $0.isWhitespace }
-        while let last = value.last, last.isWhitespace { value = value.dropLast() }
+        var value = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
         if value.hasPrefix("whsec_") { value = value.dropFirst(6) }
         guard value.utf8.count <= 128, let bytes = Data(base64Encoded: String(value)), Self.lengths.contains(bytes.count) else {
             return nil

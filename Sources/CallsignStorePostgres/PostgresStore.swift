@@ -68,13 +68,14 @@ public final class PostgresStore: CallsignStore {
         return configuration
     }
 
-    /// Opens one connection to the server at `url` and closes it. A store that
+    /// Opens one connection to the server `configuration` names (as
+    /// ``configuration(url:)`` reads it: no TLS) and closes it. A store that
     /// cannot be reached fails here within `timeout`, naming the server and
     /// the cause (refused, no answer, authentication, no such database),
     /// where the pool would retry for a minute and report only that its
     /// circuit breaker tripped. The password is never in the message.
-    public static func probe(url: String, timeout: Duration = .seconds(5), logger: Logger = Logger(label: "callsign.postgres")) async throws {
-        let pool = try configuration(url: url)
+    public static func probe(_ pool: PostgresClient.Configuration, timeout: Duration = .seconds(5),
+                             logger: Logger = Logger(label: "callsign.postgres")) async throws {
         guard let host = pool.host, let port = pool.port else { return }
         var single = PostgresConnection.Configuration(host: host, port: port, username: pool.username, password: pool.password,
                                                       database: pool.database, tls: .disable)
@@ -563,7 +564,7 @@ public struct PostgresStoreError: Error, Sendable, Hashable, CustomStringConvert
         case timeout
         /// The `postgres://` URL cannot be read.
         case badURL = "bad-url"
-        /// No connection could be opened (``PostgresStore/probe(url:timeout:logger:)``).
+        /// No connection could be opened (``PostgresStore/probe(_:timeout:logger:)``).
         case unreachable
     }
 

@@ -192,7 +192,7 @@ struct StoreContractTests {
         let started = ContinuousClock.now
         // Port 1 on loopback: nothing listens there.
         await #expect {
-            try await PostgresStore.probe(url: "postgres://callsign:s3cret-pw@127.0.0.1:1/callsign")
+            try await PostgresStore.probe(try PostgresStore.configuration(url: "postgres://callsign:s3cret-pw@127.0.0.1:1/callsign"))
         } throws: { error in
             let text = String(describing: error)
             return (error as? PostgresStoreError)?.code == .unreachable && text.contains("127.0.0.1:1") && text.contains("refused")
@@ -206,10 +206,10 @@ struct StoreContractTests {
           .enabled(if: required || postgresURL != nil, "set CALLSIGN_POSTGRES_URL (scripts/postgres.sh start) to run"))
     func probePostgres() async throws {
         let url = try #require(Self.postgresURL, "CALLSIGN_POSTGRES_URL is not set")
-        try await PostgresStore.probe(url: url)
+        try await PostgresStore.probe(try PostgresStore.configuration(url: url))
         let missing = String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) + "/callsign_no_such_database"
         await #expect {
-            try await PostgresStore.probe(url: missing)
+            try await PostgresStore.probe(try PostgresStore.configuration(url: missing))
         } throws: { String(describing: $0).contains("callsign_no_such_database") }
     }
 
